@@ -1,0 +1,104 @@
+//! The node's TOML config file (`<home>/config.toml`). Relative paths are under the home.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub const CONFIG_FILE: &str = "config.toml";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// Genesis file, relative to the home directory.
+    pub genesis_file: PathBuf,
+    /// RocksDB directory, relative to the home directory.
+    pub data_dir: PathBuf,
+    /// Absent on a node that does not validate.
+    pub signer: Option<SignerConfig>,
+    pub rpc: RpcSection,
+    #[serde(default)]
+    pub log: LogSection,
+}
+
+/// How the validator signs. Only `local` (a key file) exists so far.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum SignerConfig {
+    Local { key_file: PathBuf },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RpcSection {
+    pub listen: SocketAddr,
+    #[serde(default = "default_max_body")]
+    pub max_body_bytes: usize,
+    /// How long transaction methods wait for an outcome.
+    #[serde(default = "default_tx_timeout")]
+    pub tx_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSection {
+    /// A tracing filter (`info`, `chain=debug,rpc=info`); `RUST_LOG` overrides it.
+    pub filter: String,
+}
+
+impl Default for LogSection {
+    fn default() -> Self {
+        LogSection { filter: "info".into() }
+    }
+}
+
+fn default_max_body() -> usize {
+    4 * 1024 * 1024
+}
+
+fn default_tx_timeout() -> u64 {
+    10_000
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+}
+
+impl NodeConfig {
+    pub fn new(rpc_listen: SocketAddr, key_file: Option<PathBuf>) -> Self {
+        NodeConfig {
+            genesis_file: "genesis.json".into(),
+            data_dir: "data".into(),
+            signer: key_file.map(|key_file| SignerConfig::Local { key_file }),
+            rpc: RpcSection {
+                listen: rpc_listen,
+                max_body_bytes: default_max_body(),
+                tx_timeout_ms: default_tx_timeout(),
+            },
+            log: LogSection::default(),
+        }
+    }
+
+    pub fn load(home: &Path) -> Result<Self, ConfigError> {
+        let path = home.join(CONFIG_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse { path, message: e.to_string() })
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+/// `path` if absolute, else under `home`.
+pub fn resolve(home: &Path, path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        path.to_owned()
+    } else {
+        home.join(path)
+    }
+}

@@ -1,0 +1,21 @@
+//! The validator node: RocksDB store, execution runtime, mempool, block production and the
+//! JSON-RPC server, wired together.
+//!
+//! # Invariants
+//! - A block is committed only with a commit certificate that verifies against the
+//!   validator set (a quorum of precommits over its id); with one validator its own
+//!   precommit is the quorum. BFT consensus among several validators uses the same path.
+//! - A block and all its effects are written in one fsynced batch: after a crash the node
+//!   resumes at the last committed height with the identical state root.
+//! - Transactions are admitted to the mempool only after full validation against head
+//!   state (signature included); their signature is not checked again when the block
+//!   built from them executes.
+//! - Every transaction included in a block has a stored outcome: success, or the typed
+//!   reason it failed.
+
+pub mod config;
+pub mod mempool;
+pub mod node;
+pub mod producer;
+pub mod runtime;
+pub mod store;

@@ -1,0 +1,165 @@
+//! `chain`: initialise a node's home directory and run the node.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context as _};
+use chain::config::{resolve, NodeConfig, SignerConfig, CONFIG_FILE};
+use chain::node::{init_store, Node};
+use chain::store::Store;
+use clap::{Parser, Subcommand};
+use contracts::ModuleRegistry;
+use genesis::{Genesis, KeyFile, Preset};
+use kms::{LocalSigner, Signer};
+use rpc::RpcConfig;
+use tokio::sync::watch;
+
+#[derive(Parser)]
+#[command(name = "chain", version, about = "Validator node for a private, permissioned chain")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a node home: copy and validate the genesis, write config.toml, write the
+    /// genesis state into a new store.
+    Init {
+        #[arg(long)]
+        genesis: PathBuf,
+        #[arg(long)]
+        home: PathBuf,
+        /// This validator's consensus key (a credentials file from `genesis new`).
+        #[arg(long)]
+        validator_key: Option<PathBuf>,
+        /// JSON-RPC listen address.
+        #[arg(long, default_value = "127.0.0.1:3030")]
+        rpc_listen: SocketAddr,
+    },
+    /// Run the node until SIGINT or SIGTERM.
+    Run {
+        #[arg(long)]
+        home: PathBuf,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Init { genesis, home, validator_key, rpc_listen } => {
+            init(&genesis, &home, validator_key.as_deref(), rpc_listen)
+        }
+        Command::Run { home } => {
+            let config = NodeConfig::load(&home)?;
+            init_tracing(&config.log.filter);
+            tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run(home, config))
+        }
+    }
+}
+
+fn init_tracing(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(true)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn init(genesis_path: &Path, home: &Path, validator_key: Option<&Path>, rpc_listen: SocketAddr) -> anyhow::Result<()> {
+    let genesis = Genesis::load(genesis_path)?;
+    if home.join(CONFIG_FILE).exists() {
+        bail!("{} is already initialised ({} exists)", home.display(), home.join(CONFIG_FILE).display());
+    }
+    std::fs::create_dir_all(home).with_context(|| format!("creating {}", home.display()))?;
+    let key_file = match validator_key {
+        Some(path) => {
+            let key = KeyFile::load(path)?;
+            if !genesis.validators.iter().any(|v| v.consensus_key == key.public_key) {
+                bail!("{}: key {} is not a validator's consensus key in the genesis", path.display(), key.public_key);
+            }
+            key.save(&home.join("consensus_key.json"))?;
+            Some(PathBuf::from("consensus_key.json"))
+        }
+        None => None,
+    };
+    std::fs::copy(genesis_path, home.join("genesis.json")).context("copying genesis")?;
+    let config = NodeConfig::new(rpc_listen, key_file);
+    std::fs::write(home.join(CONFIG_FILE), config.to_toml()).context("writing config.toml")?;
+    let store = Store::open(&resolve(home, &config.data_dir))?;
+    let hash = init_store(&store, &genesis)?;
+    println!("initialised {} for chain {} (genesis block {hash})", home.display(), genesis.chain_id);
+    Ok(())
+}
+
+async fn run(home: PathBuf, config: NodeConfig) -> anyhow::Result<()> {
+    let genesis = Genesis::load(&resolve(&home, &config.genesis_file))?;
+    let signer: Option<Arc<dyn Signer>> = match &config.signer {
+        Some(SignerConfig::Local { key_file }) => {
+            if genesis.preset == Preset::Professional {
+                bail!("the professional preset requires a Vault-backed signer; a local key file is refused");
+            }
+            Some(Arc::new(LocalSigner::from_file(&resolve(&home, key_file))?))
+        }
+        None => None,
+    };
+    let node = Node::open(
+        &resolve(&home, &config.data_dir),
+        genesis,
+        ModuleRegistry::default(),
+        signer.as_ref().map(|s| s.public_key()),
+    )?;
+    let head = node.store().head()?.unwrap_or(0);
+    tracing::info!(target: "chain", chain_id = %node.genesis().chain_id, head, "node opened");
+
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let rpc_cfg = RpcConfig {
+        listen: config.rpc.listen,
+        max_body_bytes: config.rpc.max_body_bytes,
+        tx_timeout: std::time::Duration::from_millis(config.rpc.tx_timeout_ms),
+    };
+    let mut rpc_shutdown = shutdown_rx.clone();
+    let listen = config.rpc.listen;
+    let mut rpc = tokio::spawn(rpc::serve(node.clone(), rpc_cfg, async move {
+        let _ = rpc_shutdown.wait_for(|stop| *stop).await;
+    }));
+    let producer = signer.map(|s| tokio::spawn(chain::producer::run(node.clone(), s, shutdown_rx.clone())));
+
+    let outcome = tokio::select! {
+        signal = shutdown_signal() => {
+            tracing::info!(target: "chain", signal, "shutting down");
+            Ok(())
+        }
+        r = async { match producer { Some(p) => p.await, None => std::future::pending().await } } => match r {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(anyhow::Error::from(e).context("block production stopped")),
+            Err(e) => Err(anyhow::Error::from(e).context("block production task failed")),
+        },
+        r = &mut rpc => return match r {
+            Ok(Ok(())) => Err(anyhow::anyhow!("json-rpc server on {listen} stopped unexpectedly")),
+            Ok(Err(e)) => Err(anyhow::Error::from(e).context(format!("json-rpc server on {listen}"))),
+            Err(e) => Err(e.into()),
+        },
+    };
+    let _ = shutdown_tx.send(true);
+    if let Ok(Err(e)) = rpc.await {
+        tracing::error!(target: "chain", error = %e, "json-rpc server failed while stopping");
+    }
+    tracing::info!(target: "chain", "stopped");
+    outcome
+}
+
+/// Resolves on SIGINT or SIGTERM with the signal's name.
+async fn shutdown_signal() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    }
+}

@@ -1,0 +1,284 @@
+//! The node: store, runtime, mempool and validator set behind the RPC's [`NodeApi`].
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chain_types::{
+    AccessKey, Account, AccountId, Block, BlockHeader, BlockHeight, CommitCertificate, CryptoHash, ExecutionOutcome,
+    PublicKey, SignedTransaction,
+};
+use consensus::{Validator, ValidatorSet};
+use contracts::ModuleRegistry;
+use genesis::Genesis;
+use rpc::{BlockRef, NodeApi, NodeError, NodeStatus, SubmitError};
+use tokio::sync::watch;
+
+use crate::mempool::{InsertError, Mempool};
+use crate::runtime::{check_stateful, check_stateless, genesis_changes, ApplyError, BlockContext, Overlay, Runtime};
+use crate::store::{StateKey, Store, StoreError, StoredBlock};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the store holds chain {found}, but the genesis file describes {expected}")]
+    GenesisMismatch { expected: CryptoHash, found: CryptoHash },
+    #[error("store at {0} is not initialised: run `chain init` first")]
+    NotInitialised(String),
+    #[error("genesis has no validators")]
+    NoValidators,
+    #[error("state root of the store ({found}) differs from the head block's ({expected}) at height {height}")]
+    StateRootMismatch { height: BlockHeight, expected: CryptoHash, found: CryptoHash },
+}
+
+/// A running node's shared state.
+#[derive(Debug)]
+pub struct Node {
+    pub(crate) store: Store,
+    pub(crate) genesis: Arc<Genesis>,
+    pub(crate) genesis_hash: CryptoHash,
+    pub(crate) runtime: Runtime,
+    pub(crate) mempool: Mempool,
+    pub(crate) validators: ValidatorSet,
+    /// This node's validator entry, when it signs.
+    pub(crate) me: Option<Validator>,
+    pub(crate) head: watch::Sender<BlockHeight>,
+}
+
+/// The genesis block: height 0, committing to the genesis state; trusted by definition, so
+/// its certificate carries no signatures.
+pub fn genesis_block(g: &Genesis, state_root: CryptoHash) -> Block {
+    Block {
+        header: BlockHeader {
+            height: 0,
+            prev_hash: CryptoHash::default(),
+            timestamp_ms: g.genesis_time_ms,
+            proposer: g.workspace.master_account.clone(),
+            tx_root: Block::compute_tx_root(&[]),
+            state_root,
+        },
+        transactions: Vec::new(),
+    }
+}
+
+/// Writes the genesis state and block into an empty store. Returns the genesis block hash.
+pub fn init_store(store: &Store, g: &Genesis) -> Result<CryptoHash, StartError> {
+    let changes = genesis_changes(g);
+    let tree = store.prepare_tree(&changes)?;
+    let block = genesis_block(g, tree.root);
+    let hash = block.hash();
+    if let Some(existing) = store.genesis_hash()? {
+        return if existing == hash {
+            Ok(hash)
+        } else {
+            Err(StartError::GenesisMismatch { expected: hash, found: existing })
+        };
+    }
+    let certificate = CommitCertificate { height: 0, round: 0, block_hash: hash, signatures: Vec::new() };
+    let stored = StoredBlock { block, certificate, jmt_version: tree.state_version.unwrap_or(0) };
+    store.commit_block(&stored, &changes, tree, &[])?;
+    Ok(hash)
+}
+
+/// Recomputes the Merkle root at the head's tree version and compares it with the root the
+/// head block committed to, so a damaged store is refused instead of served.
+fn check_head_root(store: &Store) -> Result<(), StartError> {
+    let Some(head) = store.head_block()? else { return Ok(()) };
+    let found = store.root_at(head.jmt_version)?;
+    let expected = head.block.header.state_root;
+    if found != expected {
+        return Err(StartError::StateRootMismatch { height: head.block.header.height, expected, found });
+    }
+    Ok(())
+}
+
+fn validator_set(g: &Genesis) -> Result<ValidatorSet, StartError> {
+    ValidatorSet::new(
+        g.validators
+            .iter()
+            .map(|v| Validator { account_id: v.account_id.clone(), consensus_key: v.consensus_key })
+            .collect(),
+    )
+    .ok_or(StartError::NoValidators)
+}
+
+impl Node {
+    /// Opens an initialised store and checks it belongs to `genesis`.
+    pub fn open(
+        data_dir: &Path,
+        genesis: Genesis,
+        modules: ModuleRegistry,
+        validator_key: Option<PublicKey>,
+    ) -> Result<Arc<Node>, StartError> {
+        let store = Store::open(data_dir)?;
+        let genesis_hash =
+            store.genesis_hash()?.ok_or_else(|| StartError::NotInitialised(data_dir.display().to_string()))?;
+        let expected =
+            genesis_block(&genesis, store.block(0)?.map(|b| b.block.header.state_root).unwrap_or_default()).hash();
+        if expected != genesis_hash {
+            return Err(StartError::GenesisMismatch { expected, found: genesis_hash });
+        }
+        let head = store.head()?.unwrap_or(0);
+        check_head_root(&store)?;
+        let validators = validator_set(&genesis)?;
+        let me = validator_key.and_then(|k| validators.index_of(&k)).map(|i| validators.validators()[i].clone());
+        let runtime = Runtime { modules, max_tx_bytes: genesis.limits.max_tx_bytes };
+        let mempool = Mempool::new(usize::try_from(genesis.limits.mempool_capacity).unwrap_or(usize::MAX));
+        let (head_tx, _) = watch::channel(head);
+        Ok(Arc::new(Node {
+            store,
+            genesis: Arc::new(genesis),
+            genesis_hash,
+            runtime,
+            mempool,
+            validators,
+            me,
+            head: head_tx,
+        }))
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+
+    pub fn validators(&self) -> &ValidatorSet {
+        &self.validators
+    }
+
+    pub fn mempool(&self) -> &Mempool {
+        &self.mempool
+    }
+
+    /// Heights as blocks commit.
+    pub fn subscribe_head(&self) -> watch::Receiver<BlockHeight> {
+        self.head.subscribe()
+    }
+
+    fn internal(e: StoreError) -> NodeError {
+        tracing::error!(target: "chain", error = %e, "store read failed");
+        NodeError::Internal(e.to_string())
+    }
+
+    fn resolve(&self, at: BlockRef) -> Result<StoredBlock, NodeError> {
+        let height = match at {
+            BlockRef::Finality(_) => self.store.head().map_err(Self::internal)?,
+            BlockRef::Height(h) => Some(h),
+            BlockRef::Hash(h) => self.store.height_of(&h).map_err(Self::internal)?,
+        };
+        let found = match height {
+            Some(h) => self.store.block(h).map_err(Self::internal)?,
+            None => None,
+        };
+        found.ok_or_else(|| {
+            NodeError::UnknownBlock(match at {
+                BlockRef::Hash(h) => h.to_string(),
+                BlockRef::Height(h) => h.to_string(),
+                BlockRef::Finality(_) => "head".into(),
+            })
+        })
+    }
+
+    /// Reads a state entry as of a block, through the Merkle tree's versioned values.
+    fn read_at<T: borsh::BorshDeserialize>(&self, key: &[u8], at: BlockRef) -> Result<(Option<T>, Block), NodeError> {
+        let stored = self.resolve(at)?;
+        let value = self.store.state_at(key, stored.jmt_version).map_err(Self::internal)?;
+        let decoded = value
+            .map(|b| T::try_from_slice(&b).map_err(|e| NodeError::Internal(format!("corrupt state entry: {e}"))))
+            .transpose()?;
+        Ok((decoded, stored.block))
+    }
+}
+
+impl NodeApi for Node {
+    fn status(&self) -> Result<NodeStatus, NodeError> {
+        let head = self.resolve(BlockRef::Height(*self.head.borrow()))?.block;
+        let earliest = self.resolve(BlockRef::Height(0))?.block;
+        Ok(NodeStatus {
+            chain_id: self.genesis.chain_id.clone(),
+            genesis_hash: self.genesis_hash,
+            head,
+            earliest,
+            validators: self.validators.validators().iter().map(|v| v.account_id.clone()).collect(),
+            validator_account_id: self.me.as_ref().map(|v| v.account_id.clone()),
+            validator_public_key: self.me.as_ref().map(|v| v.consensus_key),
+            syncing: false,
+        })
+    }
+
+    fn block(&self, at: BlockRef) -> Result<Block, NodeError> {
+        Ok(self.resolve(at)?.block)
+    }
+
+    fn account(&self, id: &AccountId, at: BlockRef) -> Result<(Option<Account>, Block), NodeError> {
+        self.read_at(&StateKey::account(id), at)
+    }
+
+    fn access_key(
+        &self,
+        id: &AccountId,
+        key: &PublicKey,
+        at: BlockRef,
+    ) -> Result<(Option<AccessKey>, Block), NodeError> {
+        self.read_at(&StateKey::access_key(id, key), at)
+    }
+
+    fn submit(&self, tx: SignedTransaction) -> Result<CryptoHash, SubmitError> {
+        let hash = tx.hash();
+        if self.mempool.contains(&hash) {
+            return Ok(hash);
+        }
+        check_stateless(&tx, self.runtime.max_tx_bytes, true)?;
+        let head = self.store.head().map_err(Self::internal)?.unwrap_or(0);
+        let ctx = BlockContext {
+            chain_id: &self.genesis.chain_id,
+            height: head + 1,
+            timestamp_ms: 0,
+            validity_blocks: self.genesis.transaction_validity_blocks,
+            store: &self.store,
+        };
+        match check_stateful(&Overlay::new(&self.store), &ctx, &tx) {
+            Ok(_) => {}
+            Err(ApplyError::Invalid(e)) => return Err(e.into()),
+            Err(ApplyError::Store(e)) => return Err(Self::internal(e).into()),
+        }
+        match self.mempool.insert(tx) {
+            Ok(_) => Ok(hash),
+            Err(InsertError::Full { capacity }) => Err(SubmitError::MempoolFull { capacity }),
+        }
+    }
+
+    fn outcome(&self, hash: &CryptoHash) -> Result<Option<(ExecutionOutcome, SignedTransaction)>, NodeError> {
+        let Some(outcome) = self.store.outcome(hash).map_err(Self::internal)? else {
+            return Ok(None);
+        };
+        let block = self.resolve(BlockRef::Height(outcome.block_height))?.block;
+        let tx = block.transactions.into_iter().find(|t| &t.hash() == hash).ok_or_else(|| {
+            NodeError::Internal(format!("outcome of {hash} points at block {} without it", outcome.block_height))
+        })?;
+        Ok(Some((outcome, tx)))
+    }
+
+    async fn wait_outcome(
+        &self,
+        hash: CryptoHash,
+        timeout: Duration,
+    ) -> Result<Option<(ExecutionOutcome, SignedTransaction)>, NodeError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut heads = self.head.subscribe();
+        loop {
+            heads.borrow_and_update();
+            if let Some(found) = self.outcome(&hash)? {
+                return Ok(Some(found));
+            }
+            match tokio::time::timeout_at(deadline, heads.changed()).await {
+                Ok(Ok(())) => continue,
+                Ok(Err(_)) | Err(_) => return Ok(None),
+            }
+        }
+    }
+}

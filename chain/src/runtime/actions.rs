@@ -1,0 +1,162 @@
+//! The actions' effects. Called inside an overlay layer the caller discards on failure.
+
+use chain_types::{is_implicit, Account, AccountId, Action, ActionErrorKind, Balance, SignedTransaction};
+
+use super::error::ActionFailure;
+use super::host::ModuleHost;
+use super::{BlockContext, Overlay, Runtime};
+use crate::store::StateKey;
+
+/// Applies every action of `tx`; on failure returns the failing action's index.
+pub(super) fn apply_actions(
+    rt: &Runtime,
+    ov: &mut Overlay<'_>,
+    ctx: &BlockContext<'_>,
+    tx: &SignedTransaction,
+    cost: Balance,
+    logs: &mut Vec<String>,
+) -> Result<Vec<u8>, (u64, ActionFailure)> {
+    let t = &tx.transaction;
+    debit(ov, &t.signer_id, cost).map_err(|e| (0, e))?;
+    // The actor starts as the signer and becomes the receiver once CreateAccount made it,
+    // so a parent can create a sub-account and give it keys in one transaction (as NEAR).
+    let mut actor = t.signer_id.clone();
+    let mut value = Vec::new();
+    for (i, action) in t.actions.iter().enumerate() {
+        value = apply_action(rt, ov, ctx, &mut actor, &t.receiver_id, action, logs).map_err(|e| (i as u64, e))?;
+    }
+    Ok(value)
+}
+
+fn account(ov: &Overlay<'_>, id: &AccountId) -> Result<Account, ActionFailure> {
+    ov.get_borsh(&StateKey::account(id))?.ok_or_else(|| missing(id))
+}
+
+fn missing(id: &AccountId) -> ActionFailure {
+    if is_implicit(id) {
+        ActionErrorKind::ImplicitAccountNotAllowed { account_id: id.clone() }.into()
+    } else {
+        ActionErrorKind::AccountDoesNotExist { account_id: id.clone() }.into()
+    }
+}
+
+fn debit(ov: &mut Overlay<'_>, id: &AccountId, amount: Balance) -> Result<(), ActionFailure> {
+    let mut acc = account(ov, id)?;
+    acc.amount = acc.amount.checked_sub(amount).ok_or_else(|| ActionErrorKind::NotEnoughBalance {
+        account_id: id.clone(),
+        balance: acc.amount,
+        cost: amount,
+    })?;
+    ov.set_borsh(StateKey::account(id), &acc);
+    Ok(())
+}
+
+pub(super) fn credit(ov: &mut Overlay<'_>, id: &AccountId, amount: Balance) -> Result<(), ActionFailure> {
+    let mut acc = account(ov, id)?;
+    acc.amount = acc.amount.checked_add(amount).ok_or(ActionErrorKind::BalanceOverflow)?;
+    ov.set_borsh(StateKey::account(id), &acc);
+    Ok(())
+}
+
+fn require_actor(actor: &AccountId, receiver: &AccountId) -> Result<(), ActionFailure> {
+    if actor != receiver {
+        return Err(ActionErrorKind::ActorNoPermission { account_id: receiver.clone(), actor_id: actor.clone() }.into());
+    }
+    Ok(())
+}
+
+fn apply_action(
+    rt: &Runtime,
+    ov: &mut Overlay<'_>,
+    ctx: &BlockContext<'_>,
+    actor: &mut AccountId,
+    receiver: &AccountId,
+    action: &Action,
+    logs: &mut Vec<String>,
+) -> Result<Vec<u8>, ActionFailure> {
+    match action {
+        Action::CreateAccount(_) => {
+            if ov.get(&StateKey::account(receiver))?.is_some() {
+                return Err(ActionErrorKind::AccountAlreadyExists { account_id: receiver.clone() }.into());
+            }
+            if is_implicit(receiver) {
+                return Err(ActionErrorKind::ImplicitAccountNotAllowed { account_id: receiver.clone() }.into());
+            }
+            if receiver.is_top_level() || !receiver.is_sub_account_of(actor) {
+                return Err(ActionErrorKind::CreateAccountNotAllowed {
+                    account_id: receiver.clone(),
+                    predecessor_id: actor.clone(),
+                }
+                .into());
+            }
+            ov.set_borsh(StateKey::account(receiver), &Account::default());
+            *actor = receiver.clone();
+        }
+        Action::Transfer(t) => credit(ov, receiver, t.deposit)?,
+        Action::AddKey(add) => {
+            require_actor(actor, receiver)?;
+            account(ov, receiver)?;
+            let key = StateKey::access_key(receiver, &add.public_key);
+            if ov.get(&key)?.is_some() {
+                return Err(ActionErrorKind::AddKeyAlreadyExists {
+                    account_id: receiver.clone(),
+                    public_key: add.public_key,
+                }
+                .into());
+            }
+            ov.set_borsh(key, &add.access_key);
+        }
+        Action::DeleteKey(del) => {
+            require_actor(actor, receiver)?;
+            let key = StateKey::access_key(receiver, &del.public_key);
+            if ov.get(&key)?.is_none() {
+                return Err(ActionErrorKind::DeleteKeyDoesNotExist {
+                    account_id: receiver.clone(),
+                    public_key: del.public_key,
+                }
+                .into());
+            }
+            ov.remove(key);
+        }
+        Action::DeleteAccount(del) => {
+            require_actor(actor, receiver)?;
+            let acc = account(ov, receiver)?;
+            if acc.locked > 0 {
+                return Err(ActionErrorKind::DeleteAccountStaking { account_id: receiver.clone() }.into());
+            }
+            if &del.beneficiary_id == receiver {
+                return Err(ActionErrorKind::ActorNoPermission {
+                    account_id: del.beneficiary_id.clone(),
+                    actor_id: actor.clone(),
+                }
+                .into());
+            }
+            credit(ov, &del.beneficiary_id, acc.amount)?;
+            for prefix in StateKey::owned_prefixes(receiver) {
+                for key in ov.keys_with_prefix(&prefix)? {
+                    ov.remove(key);
+                }
+            }
+        }
+        Action::FunctionCall(call) => {
+            credit(ov, receiver, call.deposit)?;
+            let module_name = ov.get(&StateKey::module(receiver))?;
+            let module = module_name
+                .as_deref()
+                .and_then(|n| std::str::from_utf8(n).ok())
+                .and_then(|n| rt.modules.get(n).cloned())
+                .ok_or_else(|| ActionErrorKind::NoModule { account_id: receiver.clone() })?;
+            let mut host = ModuleHost::new(ov, ctx, receiver.clone(), actor.clone(), call.deposit, logs);
+            let result = module.call(&mut host, &call.method_name, &call.args);
+            host.finish()?;
+            return result.map_err(|e| ActionErrorKind::FunctionCallError { message: e.to_string() }.into());
+        }
+        Action::Stake(_) | Action::DeployContract(_) | Action::Delegate(_) => {
+            // Refused by validation before execution; unreachable for a validated transaction.
+            return Err(
+                ActionErrorKind::FunctionCallError { message: format!("{} is not supported", action.name()) }.into()
+            );
+        }
+    }
+    Ok(Vec::new())
+}

@@ -1,0 +1,42 @@
+/// The column families, one per kind of data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    /// height (u64 BE) -> borsh `StoredBlock`
+    Blocks,
+    /// block hash -> height (u64 BE)
+    BlockIndex,
+    /// state key -> value (latest state, for reads and prefix scans)
+    State,
+    /// borsh `jmt::NodeKey` -> borsh `jmt::Node`
+    JmtNodes,
+    /// key hash ++ version (u64 BE) -> borsh `Option<Vec<u8>>` (value history for the tree)
+    JmtValues,
+    /// transaction hash -> borsh `ExecutionOutcome`
+    Outcomes,
+    /// head height, JMT version, genesis hash
+    Meta,
+}
+
+impl Column {
+    pub const ALL: [Column; 7] = [
+        Column::Blocks,
+        Column::BlockIndex,
+        Column::State,
+        Column::JmtNodes,
+        Column::JmtValues,
+        Column::Outcomes,
+        Column::Meta,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Column::Blocks => "blocks",
+            Column::BlockIndex => "block_index",
+            Column::State => "state",
+            Column::JmtNodes => "jmt_nodes",
+            Column::JmtValues => "jmt_values",
+            Column::Outcomes => "outcomes",
+            Column::Meta => "meta",
+        }
+    }
+}

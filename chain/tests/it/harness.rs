@@ -1,0 +1,201 @@
+//! A chain on a temporary store: apply transactions block by block and read state back.
+
+use std::sync::Arc;
+
+use chain::node::init_store;
+use chain::runtime::{BlockContext, Runtime, TxResult};
+use chain::store::{StateKey, Store, StoredBlock};
+use chain_types::{
+    AccessKey, Account, AccountId, Action, Block, BlockHeader, CommitCertificate, CryptoHash, ExecutionOutcome,
+    SecretKey, SignedTransaction, Transaction,
+};
+use contracts::{ModuleRegistry, NativeModule};
+use genesis::{Generated, NewGenesisOptions, Preset};
+
+pub struct TestChain {
+    pub dir: tempfile::TempDir,
+    pub store: Store,
+    pub runtime: Runtime,
+    pub generated: Generated,
+    nonces: std::collections::HashMap<String, u64>,
+}
+
+pub fn id(s: &str) -> AccountId {
+    s.parse().expect("valid test account id")
+}
+
+impl TestChain {
+    pub fn new() -> Self {
+        Self::with_modules(Vec::new())
+    }
+
+    pub fn with_modules(modules: Vec<Arc<dyn NativeModule>>) -> Self {
+        let generated = genesis::generate(&NewGenesisOptions {
+            validators: 1,
+            preset: Preset::Development,
+            chain_id: "test-chain".into(),
+            host: "127.0.0.1".into(),
+            base_port: 24000,
+            genesis_time_ms: 1_700_000_000_000,
+        })
+        .expect("genesis");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("db")).expect("open store");
+        init_store(&store, &generated.genesis).expect("init");
+        let mut registry = ModuleRegistry::default();
+        for m in modules {
+            registry.register(m);
+        }
+        let runtime = Runtime { modules: registry, max_tx_bytes: generated.genesis.limits.max_tx_bytes };
+        TestChain { dir, store, runtime, generated, nonces: Default::default() }
+    }
+
+    pub fn key(&self, account: &str) -> SecretKey {
+        self.generated
+            .accounts
+            .iter()
+            .find(|k| k.account_id.as_str() == account)
+            .map(|k| k.secret_key.clone())
+            .unwrap_or_else(|| panic!("no key for {account}"))
+    }
+
+    pub fn head(&self) -> StoredBlock {
+        self.store.head_block().expect("read").expect("head")
+    }
+
+    /// A transaction from `signer` (its genesis key) with the next nonce.
+    pub fn tx(&mut self, signer: &str, receiver: &str, actions: Vec<Action>) -> SignedTransaction {
+        let key = self.key(signer);
+        self.tx_with_key(signer, &key, receiver, actions)
+    }
+
+    pub fn tx_with_key(
+        &mut self,
+        signer: &str,
+        key: &SecretKey,
+        receiver: &str,
+        actions: Vec<Action>,
+    ) -> SignedTransaction {
+        let nonce = self.nonces.entry(format!("{signer}/{}", key.public_key())).or_insert(0);
+        *nonce += 1;
+        Transaction {
+            signer_id: id(signer),
+            public_key: key.public_key(),
+            nonce: *nonce,
+            receiver_id: id(receiver),
+            block_hash: self.head().block.hash(),
+            actions,
+        }
+        .sign(key)
+    }
+
+    /// Executes `txs` as the next block and commits it; returns each transaction's result.
+    pub fn block(&mut self, txs: Vec<SignedTransaction>) -> Vec<TxResult> {
+        let head = self.head();
+        let height = head.block.header.height + 1;
+        let chain_id = self.generated.genesis.chain_id.clone();
+        let ctx = BlockContext {
+            chain_id: &chain_id,
+            height,
+            timestamp_ms: head.block.header.timestamp_ms + 1,
+            validity_blocks: self.generated.genesis.transaction_validity_blocks,
+            store: &self.store,
+        };
+        let (changes, results) = self.runtime.apply_block(&ctx, &txs, true).expect("apply");
+        let tree = self.store.prepare_tree(&changes).expect("tree");
+        let block = Block {
+            header: BlockHeader {
+                height,
+                prev_hash: head.block.hash(),
+                timestamp_ms: ctx.timestamp_ms,
+                proposer: id("v0.acme"),
+                tx_root: Block::compute_tx_root(&txs),
+                state_root: tree.root,
+            },
+            transactions: txs,
+        };
+        let hash = block.hash();
+        let outcomes: Vec<ExecutionOutcome> = block
+            .transactions
+            .iter()
+            .zip(&results)
+            .map(|(t, r)| ExecutionOutcome {
+                tx_hash: t.hash(),
+                signer_id: t.transaction.signer_id.clone(),
+                receiver_id: t.transaction.receiver_id.clone(),
+                block_height: height,
+                block_hash: hash,
+                status: r.status.clone(),
+                logs: r.logs.clone(),
+            })
+            .collect();
+        let jmt_version = tree.state_version.unwrap_or(head.jmt_version);
+        let certificate = CommitCertificate { height, round: 0, block_hash: hash, signatures: vec![] };
+        self.store
+            .commit_block(&StoredBlock { block, certificate, jmt_version }, &changes, tree, &outcomes)
+            .expect("commit");
+        results
+    }
+
+    /// Deploys native module `name` on `account` (as genesis will for the treasury), in a
+    /// block of its own.
+    pub fn assign_module(&mut self, account: &str, name: &str) {
+        let head = self.head();
+        let mut changes = chain::store::StateChanges::new();
+        changes.insert(StateKey::module(&id(account)), Some(name.as_bytes().to_vec()));
+        let tree = self.store.prepare_tree(&changes).expect("tree");
+        let mut block = head.block.clone();
+        block.header.height += 1;
+        block.header.prev_hash = head.block.hash();
+        block.header.state_root = tree.root;
+        block.transactions.clear();
+        let certificate =
+            CommitCertificate { height: block.header.height, round: 0, block_hash: block.hash(), signatures: vec![] };
+        let jmt_version = tree.state_version.unwrap_or(head.jmt_version);
+        self.store.commit_block(&StoredBlock { block, certificate, jmt_version }, &changes, tree, &[]).expect("commit");
+    }
+
+    /// Applies one transaction in its own block.
+    pub fn run(&mut self, tx: SignedTransaction) -> TxResult {
+        self.block(vec![tx]).remove(0)
+    }
+
+    pub fn account(&self, account: &str) -> Option<Account> {
+        self.store
+            .state(&StateKey::account(&id(account)))
+            .expect("read")
+            .map(|b| borsh::from_slice(&b).expect("account"))
+    }
+
+    pub fn balance(&self, account: &str) -> u128 {
+        self.account(account).map(|a| a.amount).unwrap_or_else(|| panic!("{account} missing"))
+    }
+
+    pub fn access_key(&self, account: &str, key: &chain_types::PublicKey) -> Option<AccessKey> {
+        self.store
+            .state(&StateKey::access_key(&id(account), key))
+            .expect("read")
+            .map(|b| borsh::from_slice(&b).expect("key"))
+    }
+
+    /// Sum of every account's balance and stake: must always equal total supply.
+    pub fn total_balance(&self) -> u128 {
+        self.store
+            .state_prefix(b"a")
+            .expect("scan")
+            .into_iter()
+            .map(|(_, v)| {
+                let a: Account = borsh::from_slice(&v).expect("account");
+                a.amount + a.locked
+            })
+            .sum()
+    }
+
+    pub fn root(&self) -> CryptoHash {
+        self.head().block.header.state_root
+    }
+}
+
+pub fn transfer(deposit: u128) -> Action {
+    Action::Transfer(chain_types::TransferAction { deposit })
+}

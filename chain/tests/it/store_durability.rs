@@ -1,0 +1,46 @@
+//! Reopening the store: head, roots and history survive; the node refuses a foreign genesis.
+
+use chain::node::Node;
+use chain::store::{StateKey, Store};
+use chain_types::Account;
+use contracts::ModuleRegistry;
+
+use crate::harness::{id, transfer, TestChain};
+
+#[test]
+fn reopen_keeps_head_root_and_history() {
+    let mut c = TestChain::new();
+    let start = c.balance("alice.acme");
+    for _ in 0..3 {
+        let tx = c.tx("alice.acme", "bob.acme", vec![transfer(10)]);
+        c.run(tx);
+    }
+    c.block(vec![]);
+    let head = c.head();
+    let path = c.dir.path().join("db");
+    let TestChain { dir, store, generated, .. } = c;
+    drop(store);
+
+    let store = Store::open(&path).expect("reopen");
+    let again = store.head_block().unwrap().unwrap();
+    assert_eq!(again, head);
+    assert_eq!(store.root_at(again.jmt_version).unwrap(), head.block.header.state_root);
+
+    // History: alice's balance as of block 1 (one transfer) and as of the head (three).
+    let at = |h: u64| -> u128 {
+        let b = store.block(h).unwrap().unwrap();
+        let bytes = store.state_at(&StateKey::account(&id("alice.acme")), b.jmt_version).unwrap().unwrap();
+        borsh::from_slice::<Account>(&bytes).unwrap().amount
+    };
+    assert_eq!(at(1), start - 10);
+    assert_eq!(at(head.block.header.height), start - 30);
+    assert_eq!(at(0), start);
+    drop(store);
+
+    Node::open(&path, generated.genesis.clone(), ModuleRegistry::default(), None).expect("node opens on its own store");
+    let mut other = generated.genesis.clone();
+    other.genesis_time_ms += 1;
+    let err = Node::open(&path, other, ModuleRegistry::default(), None).expect_err("foreign genesis");
+    assert!(err.to_string().contains("genesis"), "{err}");
+    drop(dir);
+}

@@ -1,0 +1,77 @@
+//! Blocks and headers. A block's id is sha3-256 of its header's borsh encoding.
+
+use borsh::{BorshDeserialize, BorshSerialize};
+
+use crate::{sha3_256, AccountId, BlockHeight, CryptoHash, SignedTransaction};
+
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct BlockHeader {
+    pub height: BlockHeight,
+    /// Id of the parent block; for height 1 the genesis hash.
+    pub prev_hash: CryptoHash,
+    /// Proposer's wall clock, milliseconds since the Unix epoch; strictly above the parent's.
+    pub timestamp_ms: u64,
+    pub proposer: AccountId,
+    /// sha3-256 over the ordered transaction hashes (see [`Block::compute_tx_root`]).
+    pub tx_root: CryptoHash,
+    /// Merkle root over all state after this block's transactions are applied.
+    pub state_root: CryptoHash,
+}
+
+impl BlockHeader {
+    pub fn hash(&self) -> CryptoHash {
+        sha3_256(&borsh::to_vec(self).unwrap_or_default())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct Block {
+    pub header: BlockHeader,
+    pub transactions: Vec<SignedTransaction>,
+}
+
+impl Block {
+    pub fn hash(&self) -> CryptoHash {
+        self.header.hash()
+    }
+
+    /// sha3-256 over the concatenated transaction hashes, in block order.
+    pub fn compute_tx_root(transactions: &[SignedTransaction]) -> CryptoHash {
+        let mut buf = Vec::with_capacity(transactions.len() * 32);
+        for tx in transactions {
+            buf.extend_from_slice(tx.hash().as_bytes());
+        }
+        sha3_256(&buf)
+    }
+
+    /// True when the header commits to exactly these transactions.
+    pub fn tx_root_matches(&self) -> bool {
+        Self::compute_tx_root(&self.transactions) == self.header.tx_root
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header() -> BlockHeader {
+        BlockHeader {
+            height: 3,
+            prev_hash: sha3_256(b"p"),
+            timestamp_ms: 1,
+            proposer: "v0".parse().unwrap(),
+            tx_root: Block::compute_tx_root(&[]),
+            state_root: sha3_256(b"s"),
+        }
+    }
+
+    #[test]
+    fn hash_covers_every_field() {
+        let h = header();
+        let mut other = h.clone();
+        other.state_root = sha3_256(b"t");
+        assert_ne!(h.hash(), other.hash());
+        let bytes = borsh::to_vec(&h).unwrap();
+        assert_eq!(borsh::from_slice::<BlockHeader>(&bytes).unwrap(), h);
+    }
+}

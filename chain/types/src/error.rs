@@ -1,0 +1,116 @@
+//! Why a transaction was rejected or failed, in NEAR's error shapes. The serde (externally
+//! tagged) form is what JSON-RPC clients parse, e.g.
+//! `{"InvalidTxError":{"InvalidNonce":{"tx_nonce":5,"ak_nonce":7}}}`.
+
+use borsh::{BorshDeserialize, BorshSerialize};
+use serde::{Deserialize, Serialize};
+
+use crate::views::u128_string;
+use crate::{AccountId, Balance, Nonce, PublicKey};
+
+/// The outcome error of a transaction: invalid as a whole, or one action failed.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize, thiserror::Error)]
+pub enum TxExecutionError {
+    #[error("invalid transaction: {0}")]
+    InvalidTxError(InvalidTxError),
+    #[error("action failed: {0}")]
+    ActionError(ActionError),
+}
+
+/// A transaction that cannot be applied at all. Nothing it carries changes state, and its
+/// nonce is not consumed.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize, thiserror::Error)]
+pub enum InvalidTxError {
+    #[error("signature does not verify against the transaction hash and public key")]
+    InvalidSignature,
+    #[error("signer {signer_id} does not exist")]
+    SignerDoesNotExist { signer_id: AccountId },
+    #[error("access key {public_key} not found on {account_id}")]
+    AccessKeyNotFound { account_id: AccountId, public_key: PublicKey },
+    #[error("nonce {tx_nonce} must be greater than the access key nonce {ak_nonce}")]
+    InvalidNonce { tx_nonce: Nonce, ak_nonce: Nonce },
+    #[error("nonce {tx_nonce} is above the limit {upper_bound} (2^53 - 1, the JSON number range)")]
+    NonceTooLarge { tx_nonce: Nonce, upper_bound: Nonce },
+    #[error("{signer_id} has {balance} but the transaction needs {cost}")]
+    NotEnoughBalance {
+        signer_id: AccountId,
+        #[serde(with = "u128_string")]
+        balance: Balance,
+        #[serde(with = "u128_string")]
+        cost: Balance,
+    },
+    #[error("block hash is unknown or older than the validity window")]
+    Expired,
+    #[error("a function-call access key may only sign one FunctionCall action")]
+    RequiresFullAccess,
+    #[error("access key is for receiver {ak_receiver}, transaction goes to {tx_receiver}")]
+    ReceiverMismatch { tx_receiver: AccountId, ak_receiver: AccountId },
+    #[error("access key does not allow method {method_name}")]
+    MethodNameMismatch { method_name: String },
+    #[error("a function-call access key cannot attach a deposit")]
+    DepositWithFunctionCall,
+    #[error("transaction has no actions")]
+    EmptyActions,
+    #[error("action {action} is not supported on this chain")]
+    UnsupportedAction { action: String },
+    #[error("transaction of {size} bytes exceeds the limit of {limit}")]
+    TransactionSizeExceeded { size: u64, limit: u64 },
+    #[error("amounts overflow u128")]
+    CostOverflow,
+}
+
+/// An action that failed; the whole transaction is rolled back except the nonce bump.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize, thiserror::Error)]
+#[error("action #{index}: {kind}")]
+pub struct ActionError {
+    pub index: u64,
+    pub kind: ActionErrorKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize, thiserror::Error)]
+pub enum ActionErrorKind {
+    #[error("account {account_id} already exists")]
+    AccountAlreadyExists { account_id: AccountId },
+    #[error("account {account_id} does not exist")]
+    AccountDoesNotExist { account_id: AccountId },
+    #[error("{predecessor_id} may not create {account_id}: only its parent may, and top-level accounts only through the registrar")]
+    CreateAccountNotAllowed { account_id: AccountId, predecessor_id: AccountId },
+    #[error("implicit account {account_id} cannot be created on this chain")]
+    ImplicitAccountNotAllowed { account_id: AccountId },
+    #[error("{actor_id} may not act on {account_id}")]
+    ActorNoPermission { account_id: AccountId, actor_id: AccountId },
+    #[error("key {public_key} already exists on {account_id}")]
+    AddKeyAlreadyExists { account_id: AccountId, public_key: PublicKey },
+    #[error("key {public_key} does not exist on {account_id}")]
+    DeleteKeyDoesNotExist { account_id: AccountId, public_key: PublicKey },
+    #[error("{account_id} has {balance} but needs {cost}")]
+    NotEnoughBalance {
+        account_id: AccountId,
+        #[serde(with = "u128_string")]
+        balance: Balance,
+        #[serde(with = "u128_string")]
+        cost: Balance,
+    },
+    #[error("{account_id} holds locked stake and cannot be deleted")]
+    DeleteAccountStaking { account_id: AccountId },
+    #[error("no native module is deployed at {account_id}")]
+    NoModule { account_id: AccountId },
+    #[error("module call failed: {message}")]
+    FunctionCallError { message: String },
+    #[error("balance overflow")]
+    BalanceOverflow,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_nonce_has_near_json_shape() {
+        let e = TxExecutionError::InvalidTxError(InvalidTxError::InvalidNonce { tx_nonce: 5, ak_nonce: 7 });
+        assert_eq!(
+            serde_json::to_value(&e).unwrap(),
+            serde_json::json!({"InvalidTxError": {"InvalidNonce": {"tx_nonce": 5, "ak_nonce": 7}}})
+        );
+    }
+}

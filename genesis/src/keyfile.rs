@@ -1,0 +1,101 @@
+//! Key files: NEAR credentials (`{"account_id","public_key","secret_key"}`, what near-cli
+//! reads) for accounts and consensus keys, and the libp2p network key.
+
+use std::io::Write as _;
+use std::path::Path;
+
+use chain_types::{AccountId, PublicKey, SecretKey};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+use crate::GenesisError;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KeyFile {
+    pub account_id: AccountId,
+    pub public_key: PublicKey,
+    pub secret_key: SecretKey,
+}
+
+impl KeyFile {
+    pub fn new(account_id: AccountId, secret_key: SecretKey) -> Self {
+        KeyFile { account_id, public_key: secret_key.public_key(), secret_key }
+    }
+
+    pub fn load(path: &Path) -> Result<Self, GenesisError> {
+        let key: KeyFile = load_json(path)?;
+        if key.secret_key.public_key() != key.public_key {
+            return Err(GenesisError::Parse {
+                field: format!("{}: public_key", path.display()),
+                message: "does not match secret_key".into(),
+            });
+        }
+        Ok(key)
+    }
+
+    pub fn save(&self, path: &Path) -> Result<(), GenesisError> {
+        save_secret_json(path, self)
+    }
+}
+
+/// A node's libp2p identity. The peer id is derived from the key and stored for reference.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NetworkKeyFile {
+    pub peer_id: String,
+    pub secret_key: SecretKey,
+}
+
+impl NetworkKeyFile {
+    pub fn new(secret_key: SecretKey) -> Self {
+        NetworkKeyFile { peer_id: peer_id_of(&secret_key), secret_key }
+    }
+
+    pub fn load(path: &Path) -> Result<Self, GenesisError> {
+        let key: NetworkKeyFile = load_json(path)?;
+        if peer_id_of(&key.secret_key) != key.peer_id {
+            return Err(GenesisError::Parse {
+                field: format!("{}: peer_id", path.display()),
+                message: "does not match secret_key".into(),
+            });
+        }
+        Ok(key)
+    }
+
+    pub fn save(&self, path: &Path) -> Result<(), GenesisError> {
+        save_secret_json(path, self)
+    }
+}
+
+/// The libp2p peer id of an ed25519 network key.
+pub fn peer_id_of(key: &SecretKey) -> String {
+    let mut seed = key.seed();
+    match libp2p_identity::Keypair::ed25519_from_bytes(&mut seed) {
+        Ok(kp) => kp.public().to_peer_id().to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+fn load_json<T: DeserializeOwned>(path: &Path) -> Result<T, GenesisError> {
+    let text = std::fs::read_to_string(path).map_err(|source| GenesisError::Read { path: path.to_owned(), source })?;
+    let de = &mut serde_json::Deserializer::from_str(&text);
+    serde_path_to_error::deserialize(de).map_err(|e| GenesisError::Parse {
+        field: format!("{}: {}", path.display(), e.path()),
+        message: e.into_inner().to_string(),
+    })
+}
+
+/// Writes `value` as JSON readable only by the owner (0600), via a temporary file and rename.
+pub(crate) fn save_secret_json<T: Serialize>(path: &Path, value: &T) -> Result<(), GenesisError> {
+    let err = |source| GenesisError::Write { path: path.to_owned(), source };
+    let text = serde_json::to_string_pretty(value).map_err(|e| err(std::io::Error::other(e)))?;
+    let tmp = path.with_extension("tmp");
+    {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        let mut f = opts.open(&tmp).map_err(err)?;
+        f.write_all(text.as_bytes()).map_err(err)?;
+        f.sync_all().map_err(err)?;
+    }
+    std::fs::rename(&tmp, path).map_err(err)
+}

@@ -1,0 +1,208 @@
+//! The genesis JSON schema (BRIEF section 8).
+
+use std::path::Path;
+
+use chain_types::{u128_string, Account, AccountId, Balance, CryptoHash, PublicKey};
+use serde::{Deserialize, Serialize};
+
+use crate::{GenesisError, Problem};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Genesis {
+    pub chain_id: String,
+    /// `development` or `professional`; the professional preset requires at least four
+    /// validators and Vault-backed signing.
+    pub preset: crate::Preset,
+    /// Milliseconds since the Unix epoch; the genesis block's timestamp.
+    pub genesis_time_ms: u64,
+    pub workspace: WorkspaceSpec,
+    pub organizations: Vec<Organization>,
+    pub validators: Vec<ValidatorSpec>,
+    pub treasury: TreasurySpec,
+    pub registrar: RegistrarSpec,
+    /// Other accounts funded at genesis, each with full-access keys.
+    #[serde(default)]
+    pub accounts: Vec<AccountSpec>,
+    #[serde(with = "u128_string")]
+    pub total_supply: Balance,
+    #[serde(with = "u128_string")]
+    pub total_stake: Balance,
+    /// Blocks per epoch; validator-set changes apply at epoch boundaries.
+    pub epoch_length: u64,
+    pub consensus: ConsensusParams,
+    /// A transaction's `block_hash` must be one of the last this many blocks.
+    pub transaction_validity_blocks: u64,
+    pub limits: Limits,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkspaceSpec {
+    pub name: String,
+    /// The workspace's master account, a TLA.
+    pub master_account: AccountId,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Organization {
+    pub id: String,
+    pub name: String,
+    /// Accounts belonging to the organization.
+    #[serde(default)]
+    pub members: Vec<AccountId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidatorSpec {
+    pub account_id: AccountId,
+    pub organization: String,
+    /// Key the validator signs proposals and votes with.
+    pub consensus_key: PublicKey,
+    /// libp2p peer id of the validator's network key.
+    pub peer_id: String,
+    /// Where peers reach it, as a multiaddr (`/ip4/.../tcp/...` or `/dns/.../tcp/...`).
+    pub address: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TreasurySpec {
+    pub account_id: AccountId,
+    pub members: Vec<TreasuryMember>,
+    pub confirmations: u32,
+    #[serde(with = "u128_string")]
+    pub balance: Balance,
+}
+
+/// A multisig member: a key on the treasury account, or another account (multisig2 shape).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TreasuryMember {
+    PublicKey { public_key: PublicKey },
+    Account { account_id: AccountId },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrarSpec {
+    pub account_id: AccountId,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountSpec {
+    pub account_id: AccountId,
+    #[serde(with = "u128_string")]
+    pub balance: Balance,
+    pub keys: Vec<PublicKey>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsensusParams {
+    /// Longest time without a block: an empty block is produced after it.
+    pub max_block_interval_ms: u64,
+    /// Shortest time between blocks while transactions wait.
+    pub min_block_interval_ms: u64,
+    pub timeout_propose_ms: u64,
+    pub timeout_vote_ms: u64,
+    /// Added per round to each timeout, up to `timeout_max_ms`.
+    pub timeout_delta_ms: u64,
+    pub timeout_max_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    pub max_tx_bytes: u64,
+    pub max_block_transactions: u64,
+    pub mempool_capacity: u64,
+}
+
+impl Genesis {
+    /// Reads, parses and validates a genesis file.
+    pub fn load(path: &Path) -> Result<Genesis, GenesisError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|source| GenesisError::Read { path: path.to_owned(), source })?;
+        Self::from_json(&text)
+    }
+
+    /// Parses and validates genesis JSON. A type error names its field; semantic problems
+    /// are all reported together.
+    pub fn from_json(text: &str) -> Result<Genesis, GenesisError> {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        let genesis: Genesis = serde_path_to_error::deserialize(de).map_err(|e| {
+            let field = e.path().to_string();
+            GenesisError::Parse {
+                field: if field == "." { "(document)".into() } else { field },
+                message: e.into_inner().to_string(),
+            }
+        })?;
+        let problems = crate::validate(&genesis);
+        if problems.is_empty() {
+            Ok(genesis)
+        } else {
+            Err(GenesisError::Invalid(problems))
+        }
+    }
+
+    pub fn to_json_pretty(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Deterministic content hash (see the crate docs).
+    pub fn hash(&self) -> CryptoHash {
+        crate::canonical::hash(self)
+    }
+
+    /// Stake of each validator in set order: equal shares, remainder to the first ones.
+    pub fn validator_stakes(&self) -> Vec<Balance> {
+        split_stake(self.total_stake, self.validators.len())
+    }
+
+    /// Every account that exists at genesis with its state and full-access keys.
+    pub fn initial_accounts(&self) -> Vec<(AccountId, Account, Vec<PublicKey>)> {
+        let mut out = Vec::new();
+        let plain = |amount| Account { amount, locked: 0, storage_usage: 0 };
+        out.push((self.treasury.account_id.clone(), plain(self.treasury.balance), Vec::new()));
+        out.push((self.registrar.account_id.clone(), plain(0), Vec::new()));
+        for (v, stake) in self.validators.iter().zip(self.validator_stakes()) {
+            out.push((v.account_id.clone(), Account { amount: 0, locked: stake, storage_usage: 0 }, Vec::new()));
+        }
+        for a in &self.accounts {
+            out.push((a.account_id.clone(), plain(a.balance), a.keys.clone()));
+        }
+        out
+    }
+}
+
+/// Splits `total` into `n` shares that differ by at most one unit and add up to `total`.
+pub fn split_stake(total: Balance, n: usize) -> Vec<Balance> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let n128 = n as u128;
+    let (share, rest) = (total / n128, total % n128);
+    (0..n128).map(|i| share + u128::from(i < rest)).collect()
+}
+
+impl Problem {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Problem { field: field.into(), message: message.into() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stake_split_is_exact() {
+        assert_eq!(split_stake(10, 4), vec![3, 3, 2, 2]);
+        assert_eq!(split_stake(12, 4).iter().sum::<u128>(), 12);
+        assert!(split_stake(5, 0).is_empty());
+    }
+}

@@ -1,0 +1,108 @@
+//! What the RPC layer needs from a node.
+
+use std::future::Future;
+use std::time::Duration;
+
+use chain_types::{
+    AccessKey, Account, AccountId, Block, BlockHeight, CryptoHash, ExecutionOutcome, InvalidTxError, PublicKey,
+    SignedTransaction,
+};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Finality {
+    Optimistic,
+    #[serde(rename = "near-final")]
+    NearFinal,
+    #[default]
+    Final,
+}
+
+/// Which block a read is answered at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockRef {
+    Finality(Finality),
+    Height(BlockHeight),
+    Hash(CryptoHash),
+}
+
+/// How long `send_tx` waits (NEAR's `TxExecutionStatus`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Default)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum WaitUntil {
+    None,
+    Included,
+    ExecutedOptimistic,
+    IncludedFinal,
+    Executed,
+    #[default]
+    Final,
+}
+
+impl WaitUntil {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WaitUntil::None => "NONE",
+            WaitUntil::Included => "INCLUDED",
+            WaitUntil::ExecutedOptimistic => "EXECUTED_OPTIMISTIC",
+            WaitUntil::IncludedFinal => "INCLUDED_FINAL",
+            WaitUntil::Executed => "EXECUTED",
+            WaitUntil::Final => "FINAL",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error("block {0} is not known")]
+    UnknownBlock(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    #[error(transparent)]
+    Invalid(#[from] InvalidTxError),
+    #[error("mempool is full ({capacity} transactions); retry later")]
+    MempoolFull { capacity: usize },
+    #[error(transparent)]
+    Node(#[from] NodeError),
+}
+
+/// Node facts for `status`.
+#[derive(Debug, Clone)]
+pub struct NodeStatus {
+    pub chain_id: String,
+    pub genesis_hash: CryptoHash,
+    pub head: Block,
+    pub earliest: Block,
+    pub validators: Vec<AccountId>,
+    pub validator_account_id: Option<AccountId>,
+    pub validator_public_key: Option<PublicKey>,
+    pub syncing: bool,
+}
+
+/// The node as the RPC layer sees it. Reads return the block they were answered at.
+pub trait NodeApi: Send + Sync + 'static {
+    fn status(&self) -> Result<NodeStatus, NodeError>;
+    fn block(&self, at: BlockRef) -> Result<Block, NodeError>;
+    fn account(&self, id: &AccountId, at: BlockRef) -> Result<(Option<Account>, Block), NodeError>;
+    fn access_key(
+        &self,
+        id: &AccountId,
+        key: &PublicKey,
+        at: BlockRef,
+    ) -> Result<(Option<AccessKey>, Block), NodeError>;
+    /// Validates against head state and adds to the mempool; returns the transaction hash.
+    fn submit(&self, tx: SignedTransaction) -> Result<CryptoHash, SubmitError>;
+    /// The stored outcome and the transaction itself, once its block committed.
+    fn outcome(&self, hash: &CryptoHash) -> Result<Option<(ExecutionOutcome, SignedTransaction)>, NodeError>;
+    /// Waits up to `timeout` for the outcome.
+    fn wait_outcome(
+        &self,
+        hash: CryptoHash,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<Option<(ExecutionOutcome, SignedTransaction)>, NodeError>> + Send;
+}

@@ -1,0 +1,202 @@
+//! JSON-RPC method handlers.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use chain_types::{AccountId, CryptoHash, ExecutionStatus, PublicKey, SignedTransaction, TxExecutionError};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::{views, BlockRef, Finality, NodeApi, RpcError, WaitUntil};
+
+/// Protocol version reported to clients.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Routes one call. `tx_timeout` bounds how long transaction methods wait.
+pub async fn dispatch<N: NodeApi>(
+    node: &N,
+    method: &str,
+    params: Value,
+    tx_timeout: Duration,
+) -> Result<Value, RpcError> {
+    match method {
+        "status" => Ok(views::status_view(&node.status()?)),
+        "block" => block(node, params),
+        "query" => query(node, params),
+        "send_tx" => {
+            let p: SendTxParams = parse_params(params)?;
+            send(node, &p.signed_tx_base64, p.wait_until, tx_timeout).await
+        }
+        "broadcast_tx_commit" => {
+            let [tx]: [String; 1] = parse_params(params)?;
+            send(node, &tx, WaitUntil::Final, tx_timeout).await
+        }
+        "broadcast_tx_async" => {
+            let [tx]: [String; 1] = parse_params(params)?;
+            let tx = decode_tx(&tx)?;
+            Ok(json!(node.submit(tx)?))
+        }
+        "tx" => tx_status(node, params, tx_timeout).await,
+        other => Err(RpcError::method_not_found(other)),
+    }
+}
+
+/// Parses params given as an object or an array (clients use both).
+fn parse_params<T: DeserializeOwned>(params: Value) -> Result<T, RpcError> {
+    serde_json::from_value(params).map_err(|e| RpcError::parse(format!("Failed parsing args: {e}")))
+}
+
+#[derive(Deserialize)]
+struct SendTxParams {
+    signed_tx_base64: String,
+    #[serde(default)]
+    wait_until: WaitUntil,
+}
+
+fn decode_tx(b64: &str) -> Result<SignedTransaction, RpcError> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .map_err(|e| RpcError::parse(format!("Failed to decode transaction: invalid base64: {e}")))?;
+    borsh::from_slice(&bytes).map_err(|e| RpcError::parse(format!("Failed to decode transaction: invalid borsh: {e}")))
+}
+
+async fn send<N: NodeApi>(node: &N, b64: &str, wait: WaitUntil, timeout: Duration) -> Result<Value, RpcError> {
+    let tx = decode_tx(b64)?;
+    let hash = tx.hash();
+    // A retried submission of a transaction that already executed gets its outcome.
+    if let Some((outcome, tx)) = node.outcome(&hash)? {
+        return outcome_reply(&outcome, &tx, wait);
+    }
+    node.submit(tx)?;
+    if wait == WaitUntil::None {
+        return Ok(json!({ "final_execution_status": "NONE" }));
+    }
+    match node.wait_outcome(hash, timeout).await? {
+        Some((outcome, tx)) => outcome_reply(&outcome, &tx, wait),
+        None => Err(RpcError::timeout()),
+    }
+}
+
+/// Blocks are final when committed, so every wait level above NONE is met at once.
+fn outcome_reply(
+    o: &chain_types::ExecutionOutcome,
+    tx: &SignedTransaction,
+    wait: WaitUntil,
+) -> Result<Value, RpcError> {
+    if let ExecutionStatus::Failure(TxExecutionError::InvalidTxError(e)) = &o.status {
+        return Err(RpcError::invalid_tx(e.clone()));
+    }
+    let shown = if wait == WaitUntil::None { WaitUntil::Final } else { wait };
+    Ok(views::final_outcome(o, tx, shown))
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum TxParams {
+    Object {
+        tx_hash: CryptoHash,
+        #[allow(dead_code)]
+        sender_account_id: Option<AccountId>,
+        #[serde(default)]
+        wait_until: WaitUntil,
+    },
+    Array(CryptoHash, #[allow(dead_code)] AccountId),
+}
+
+async fn tx_status<N: NodeApi>(node: &N, params: Value, timeout: Duration) -> Result<Value, RpcError> {
+    let (hash, wait) = match parse_params(params)? {
+        TxParams::Object { tx_hash, wait_until, .. } => (tx_hash, wait_until),
+        TxParams::Array(hash, _) => (hash, WaitUntil::Final),
+    };
+    let found = match node.outcome(&hash)? {
+        Some(found) => Some(found),
+        None if wait > WaitUntil::None => node.wait_outcome(hash, timeout).await?,
+        None => None,
+    };
+    match found {
+        Some((o, tx)) => outcome_reply(&o, &tx, wait),
+        None => Err(RpcError::handler(
+            "UNKNOWN_TRANSACTION",
+            json!({ "requested_transaction_hash": hash }),
+            Value::String(format!("Transaction {hash} doesn't exist")),
+        )),
+    }
+}
+
+/// Reads `finality`, `block_id` or `sync_checkpoint` from an object; `[id]` arrays too.
+fn block_ref(params: &Value) -> Result<BlockRef, RpcError> {
+    let id = match params {
+        Value::Array(items) => items.first(),
+        Value::Object(map) => {
+            if let Some(f) = map.get("finality") {
+                let f: Finality =
+                    serde_json::from_value(f.clone()).map_err(|e| RpcError::parse(format!("finality: {e}")))?;
+                return Ok(BlockRef::Finality(f));
+            }
+            if let Some(cp) = map.get("sync_checkpoint") {
+                return match cp.as_str() {
+                    Some("genesis") => Ok(BlockRef::Height(0)),
+                    Some("earliest_available") => Ok(BlockRef::Height(0)),
+                    _ => Err(RpcError::parse("sync_checkpoint must be genesis or earliest_available")),
+                };
+            }
+            map.get("block_id")
+        }
+        _ => None,
+    };
+    match id {
+        None => Err(RpcError::parse("one of finality, block_id or sync_checkpoint is required")),
+        Some(Value::Number(n)) => {
+            n.as_u64().map(BlockRef::Height).ok_or_else(|| RpcError::parse("block_id must be a height or a hash"))
+        }
+        Some(Value::String(s)) => s.parse().map(BlockRef::Hash).map_err(|e| RpcError::parse(format!("block_id: {e}"))),
+        Some(_) => Err(RpcError::parse("block_id must be a height or a hash")),
+    }
+}
+
+fn block<N: NodeApi>(node: &N, params: Value) -> Result<Value, RpcError> {
+    let at = block_ref(&params)?;
+    Ok(views::block(&node.block(at)?))
+}
+
+fn field<T: DeserializeOwned>(params: &Value, name: &str) -> Result<T, RpcError> {
+    let v = params.get(name).cloned().ok_or_else(|| RpcError::parse(format!("missing field `{name}`")))?;
+    serde_json::from_value(v).map_err(|e| RpcError::parse(format!("{name}: {e}")))
+}
+
+fn query<N: NodeApi>(node: &N, params: Value) -> Result<Value, RpcError> {
+    if !params.is_object() {
+        return Err(RpcError::parse("query takes an object: {request_type, finality|block_id, ...}"));
+    }
+    let at = block_ref(&params)?;
+    let request_type: String = field(&params, "request_type")?;
+    match request_type.as_str() {
+        "view_account" => {
+            let id: AccountId = field(&params, "account_id")?;
+            match node.account(&id, at)? {
+                (Some(acc), b) => Ok(views::account(&acc, &b)),
+                (None, b) => Err(RpcError::handler(
+                    "UNKNOWN_ACCOUNT",
+                    json!({ "requested_account_id": id, "block_height": b.header.height, "block_hash": b.hash() }),
+                    Value::String(format!("account {id} does not exist while viewing")),
+                )),
+            }
+        }
+        "view_access_key" => {
+            let id: AccountId = field(&params, "account_id")?;
+            let key: PublicKey = field(&params, "public_key")?;
+            match node.access_key(&id, &key, at)? {
+                (Some(k), b) => Ok(views::access_key(&k, &b)),
+                (None, b) => Err(RpcError::handler(
+                    "UNKNOWN_ACCESS_KEY",
+                    json!({ "public_key": key, "block_height": b.header.height, "block_hash": b.hash() }),
+                    Value::String(format!("access key {key} does not exist while viewing")),
+                )),
+            }
+        }
+        other => Err(RpcError::parse(format!(
+            "unknown request_type `{other}`: supported are view_account and view_access_key"
+        ))),
+    }
+}

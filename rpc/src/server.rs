@@ -1,0 +1,68 @@
+//! The HTTP server: one POST endpoint taking JSON-RPC 2.0 requests.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use crate::{methods, NodeApi, RpcError};
+
+#[derive(Debug, Clone)]
+pub struct RpcConfig {
+    pub listen: SocketAddr,
+    /// Larger request bodies are refused before parsing.
+    pub max_body_bytes: usize,
+    /// How long `send_tx` and friends wait for an outcome before a TIMEOUT_ERROR.
+    pub tx_timeout: Duration,
+}
+
+struct AppState<N> {
+    node: Arc<N>,
+    tx_timeout: Duration,
+}
+
+pub fn router<N: NodeApi>(node: Arc<N>, cfg: &RpcConfig) -> Router {
+    let state = Arc::new(AppState { node, tx_timeout: cfg.tx_timeout });
+    Router::new().route("/", post(handle::<N>)).layer(DefaultBodyLimit::max(cfg.max_body_bytes)).with_state(state)
+}
+
+/// Serves until `shutdown` resolves. Binding errors are returned before serving starts.
+pub async fn serve<N: NodeApi>(
+    node: Arc<N>,
+    cfg: RpcConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
+    tracing::info!(target: "rpc", addr = %listener.local_addr()?, "json-rpc listening");
+    axum::serve(listener, router(node, &cfg)).with_graceful_shutdown(shutdown).await
+}
+
+async fn handle<N: NodeApi>(State(state): State<Arc<AppState<N>>>, body: Bytes) -> Json<Value> {
+    let request: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return reply(Value::Null, Err(RpcError::parse(format!("invalid JSON: {e}")))),
+    };
+    let id = request.get("id").cloned().unwrap_or(Value::Null);
+    let Some(method) = request.get("method").and_then(Value::as_str) else {
+        return reply(id, Err(RpcError::parse("request has no `method` string")));
+    };
+    let params = request.get("params").cloned().unwrap_or(Value::Array(Vec::new()));
+    let result = methods::dispatch(state.node.as_ref(), method, params, state.tx_timeout).await;
+    if let Err(e) = &result {
+        tracing::debug!(target: "rpc", method, error = ?e.cause, "request failed");
+    }
+    reply(id, result)
+}
+
+fn reply(id: Value, result: Result<Value, RpcError>) -> Json<Value> {
+    Json(match result {
+        Ok(r) => json!({ "jsonrpc": "2.0", "id": id, "result": r }),
+        Err(e) => json!({ "jsonrpc": "2.0", "id": id, "error": e.to_json() }),
+    })
+}

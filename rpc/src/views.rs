@@ -1,0 +1,185 @@
+//! NEAR JSON shapes of blocks, accounts, keys, transactions and outcomes.
+
+use base64::Engine as _;
+use chain_types::{
+    AccessKey, AccessKeyPermission, Account, Action, Block, CryptoHash, ExecutionOutcome, ExecutionStatus,
+    SignedTransaction,
+};
+use serde_json::{json, Value};
+
+use crate::{NodeStatus, WaitUntil};
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// The epoch id shown to clients (epochs are not yet exposed: all zeros, as NEAR's first).
+fn epoch_id() -> String {
+    CryptoHash::default().to_string()
+}
+
+fn nanos(ms: u64) -> u64 {
+    ms.saturating_mul(1_000_000)
+}
+
+pub fn block(b: &Block) -> Value {
+    let h = &b.header;
+    let hash = b.hash();
+    json!({
+        "author": h.proposer,
+        "header": {
+            "height": h.height,
+            "prev_height": h.height.checked_sub(1),
+            "hash": hash,
+            "prev_hash": h.prev_hash,
+            "epoch_id": epoch_id(),
+            "next_epoch_id": epoch_id(),
+            "timestamp": nanos(h.timestamp_ms),
+            "timestamp_nanosec": nanos(h.timestamp_ms).to_string(),
+            "prev_state_root": h.state_root,
+            "state_root": h.state_root,
+            "chunk_tx_root": h.tx_root,
+            "tx_root": h.tx_root,
+            "chunks_included": 1,
+            "gas_price": "0",
+            "total_supply": "0",
+            "validator_proposals": [],
+            "last_final_block": hash,
+            "last_ds_final_block": hash,
+            "latest_protocol_version": crate::methods::PROTOCOL_VERSION,
+        },
+        "chunks": [],
+        "transactions": b.transactions.iter().map(|t| t.hash()).collect::<Vec<_>>(),
+    })
+}
+
+pub fn account(a: &Account, at: &Block) -> Value {
+    json!({
+        "amount": a.amount.to_string(),
+        "locked": a.locked.to_string(),
+        "code_hash": CryptoHash::default(),
+        "storage_usage": a.storage_usage,
+        "storage_paid_at": 0,
+        "block_height": at.header.height,
+        "block_hash": at.hash(),
+    })
+}
+
+pub fn permission(p: &AccessKeyPermission) -> Value {
+    match p {
+        AccessKeyPermission::FullAccess => json!("FullAccess"),
+        AccessKeyPermission::FunctionCall(f) => json!({ "FunctionCall": {
+            "allowance": f.allowance.map(|a| a.to_string()),
+            "receiver_id": f.receiver_id,
+            "method_names": f.method_names,
+        }}),
+    }
+}
+
+pub fn access_key(k: &AccessKey, at: &Block) -> Value {
+    json!({
+        "nonce": k.nonce,
+        "permission": permission(&k.permission),
+        "block_height": at.header.height,
+        "block_hash": at.hash(),
+    })
+}
+
+pub fn action(a: &Action) -> Value {
+    match a {
+        Action::CreateAccount(_) => json!("CreateAccount"),
+        Action::DeployContract(d) => json!({ "DeployContract": { "code": b64(&d.code) } }),
+        Action::FunctionCall(f) => json!({ "FunctionCall": {
+            "method_name": f.method_name, "args": b64(&f.args), "gas": f.gas, "deposit": f.deposit.to_string(),
+        }}),
+        Action::Transfer(t) => json!({ "Transfer": { "deposit": t.deposit.to_string() } }),
+        Action::Stake(s) => json!({ "Stake": { "stake": s.stake.to_string(), "public_key": s.public_key } }),
+        Action::AddKey(k) => json!({ "AddKey": {
+            "public_key": k.public_key,
+            "access_key": { "nonce": k.access_key.nonce, "permission": permission(&k.access_key.permission) },
+        }}),
+        Action::DeleteKey(k) => json!({ "DeleteKey": { "public_key": k.public_key } }),
+        Action::DeleteAccount(d) => json!({ "DeleteAccount": { "beneficiary_id": d.beneficiary_id } }),
+        Action::Delegate(_) => json!({ "Delegate": {} }),
+    }
+}
+
+pub fn transaction(tx: &SignedTransaction) -> Value {
+    let t = &tx.transaction;
+    json!({
+        "signer_id": t.signer_id,
+        "public_key": t.public_key,
+        "nonce": t.nonce,
+        "receiver_id": t.receiver_id,
+        "block_hash": t.block_hash,
+        "actions": t.actions.iter().map(action).collect::<Vec<_>>(),
+        "signature": tx.signature,
+        "hash": tx.hash(),
+        "priority_fee": 0,
+    })
+}
+
+fn status(s: &ExecutionStatus) -> Value {
+    match s {
+        ExecutionStatus::SuccessValue(v) => json!({ "SuccessValue": b64(v) }),
+        ExecutionStatus::Failure(e) => json!({ "Failure": e }),
+    }
+}
+
+fn outcome_with_id(id: CryptoHash, executor: &str, o: &ExecutionOutcome, st: Value, logs: &[String]) -> Value {
+    json!({
+        "id": id,
+        "block_hash": o.block_hash,
+        "proof": [],
+        "outcome": {
+            "logs": logs,
+            "receipt_ids": [],
+            "gas_burnt": 0,
+            "tokens_burnt": "0",
+            "executor_id": executor,
+            "status": st,
+            "metadata": { "version": 1, "gas_profile": null },
+        },
+    })
+}
+
+/// NEAR's `FinalExecutionOutcome`. Actions run in the transaction's own block, so the
+/// transaction outcome and its single receipt outcome are both final together.
+pub fn final_outcome(o: &ExecutionOutcome, tx: &SignedTransaction, wait: WaitUntil) -> Value {
+    let st = status(&o.status);
+    json!({
+        "final_execution_status": wait.as_str(),
+        "status": st,
+        "transaction": transaction(tx),
+        "transaction_outcome": outcome_with_id(o.tx_hash, o.signer_id.as_str(), o, json!({ "SuccessReceiptId": o.tx_hash }), &[]),
+        "receipts_outcome": [outcome_with_id(o.tx_hash, o.receiver_id.as_str(), o, st, &o.logs)],
+    })
+}
+
+fn rfc3339(ms: u64) -> String {
+    humantime::format_rfc3339_millis(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms)).to_string()
+}
+
+pub fn status_view(s: &NodeStatus) -> Value {
+    let head = &s.head.header;
+    json!({
+        "chain_id": s.chain_id,
+        "genesis_hash": s.genesis_hash,
+        "protocol_version": crate::methods::PROTOCOL_VERSION,
+        "latest_protocol_version": crate::methods::PROTOCOL_VERSION,
+        "version": { "version": env!("CARGO_PKG_VERSION"), "build": "chain", "rustc_version": "" },
+        "validators": s.validators.iter().map(|v| json!({ "account_id": v, "is_slashed": false })).collect::<Vec<_>>(),
+        "validator_account_id": s.validator_account_id,
+        "validator_public_key": s.validator_public_key,
+        "sync_info": {
+            "latest_block_hash": s.head.hash(),
+            "latest_block_height": head.height,
+            "latest_state_root": head.state_root,
+            "latest_block_time": rfc3339(head.timestamp_ms),
+            "syncing": s.syncing,
+            "earliest_block_hash": s.earliest.hash(),
+            "earliest_block_height": s.earliest.header.height,
+            "earliest_block_time": rfc3339(s.earliest.header.timestamp_ms),
+        },
+    })
+}
