@@ -35,6 +35,9 @@ pub struct StoredBlock {
 /// State writes of one block: key to new value, `None` deletes.
 pub type StateChanges = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
+/// A state key and its value.
+pub type StateEntry = (Vec<u8>, Vec<u8>);
+
 const META_HEAD: &[u8] = b"head";
 const META_JMT_VERSION: &[u8] = b"jmt_version";
 const META_GENESIS: &[u8] = b"genesis_hash";
@@ -120,7 +123,7 @@ impl Store {
     }
 
     /// All state entries whose key starts with `prefix`, in key order.
-    pub fn state_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    pub fn state_prefix(&self, prefix: &[u8]) -> Result<Vec<StateEntry>, StoreError> {
         let iter = self.db.iterator_cf(self.cf(Column::State)?, IteratorMode::From(prefix, Direction::Forward));
         let mut out = Vec::new();
         for item in iter {

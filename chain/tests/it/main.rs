@@ -1,4 +1,5 @@
 //! Runtime and store behaviour on a real RocksDB store seeded from a generated genesis.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers fail by panicking
 
 mod harness;
 mod runtime_accounts;

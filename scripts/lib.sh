@@ -1,0 +1,27 @@
+# Shared by the scripts: install what the build needs on Debian if it is missing, and pick a
+# persistent cargo target directory outside the clone so repeated runs reuse the build.
+
+set -euo pipefail
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+ensure_build_deps() {
+    if ! command -v cargo >/dev/null 2>&1; then
+        echo "cargo not found: install Rust (https://rustup.rs) first" >&2
+        exit 1
+    fi
+    local missing=()
+    command -v clang >/dev/null 2>&1 || missing+=(clang)
+    # librocksdb-sys's bindgen needs libclang.
+    ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || missing+=(libclang-dev)
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "installing ${missing[*]} (apt)"
+        as_root apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+}
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/chain-target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"

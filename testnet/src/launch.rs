@@ -1,0 +1,186 @@
+//! Creating, starting and stopping the node processes.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use genesis::{Genesis, NewGenesisOptions, Preset};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use rpc::client::RpcClient;
+use tokio::process::{Child, Command};
+
+use crate::Layout;
+
+#[derive(Debug, Clone)]
+pub struct NetworkOptions {
+    pub validators: usize,
+    pub rpc_base_port: u16,
+    pub p2p_base_port: u16,
+    pub chain_id: String,
+}
+
+/// A running set of node processes.
+#[derive(Debug)]
+pub struct Network {
+    pub layout: Layout,
+    pub genesis: Genesis,
+    pub nodes: Vec<NodeProcess>,
+}
+
+#[derive(Debug)]
+pub struct NodeProcess {
+    pub account: String,
+    pub home: PathBuf,
+    pub rpc: RpcClient,
+    pub child: Child,
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or_default()
+}
+
+impl Network {
+    /// Creates genesis and node homes if the directory is new (reuses them otherwise), then
+    /// starts every node and waits until each answers JSON-RPC.
+    pub async fn up(layout: Layout, opts: &NetworkOptions) -> anyhow::Result<Network> {
+        if opts.validators != 1 {
+            bail!(
+                "--validators {} asks for BFT consensus among several validators, which this build does not have yet; use 1",
+                opts.validators
+            );
+        }
+        if !layout.genesis_file().exists() {
+            let generated = genesis::generate(&NewGenesisOptions {
+                validators: opts.validators,
+                preset: Preset::Development,
+                chain_id: opts.chain_id.clone(),
+                host: "127.0.0.1".into(),
+                base_port: opts.p2p_base_port,
+                genesis_time_ms: now_ms(),
+            })?;
+            std::fs::create_dir_all(layout.genesis_dir())?;
+            generated.write(&layout.genesis_dir())?;
+        }
+        let genesis = Genesis::load(&layout.genesis_file())?;
+        let chain = Layout::chain_binary()?;
+        let mut nodes = Vec::new();
+        for (i, v) in genesis.validators.iter().enumerate() {
+            let account = v.account_id.to_string();
+            let home = layout.node_home(&account);
+            let port = usize::from(opts.rpc_base_port) + i;
+            let listen: SocketAddr = format!("127.0.0.1:{port}").parse()?;
+            if !home.join("config.toml").exists() {
+                let out = std::process::Command::new(&chain)
+                    .arg("init")
+                    .arg("--genesis")
+                    .arg(layout.genesis_file())
+                    .arg("--home")
+                    .arg(&home)
+                    .arg("--validator-key")
+                    .arg(layout.validator_key(&account))
+                    .arg("--rpc-listen")
+                    .arg(listen.to_string())
+                    .output()
+                    .context("running chain init")?;
+                if !out.status.success() {
+                    bail!("chain init for {account} failed: {}", String::from_utf8_lossy(&out.stderr));
+                }
+            }
+            let log = std::fs::File::create(home.join("node.log"))?;
+            let child = Command::new(&chain)
+                .arg("run")
+                .arg("--home")
+                .arg(&home)
+                .stdout(Stdio::from(log.try_clone()?))
+                .stderr(Stdio::from(log))
+                .kill_on_drop(true)
+                .spawn()
+                .context("starting chain run")?;
+            nodes.push(NodeProcess { account, home, rpc: RpcClient::new(format!("http://{listen}")), child });
+        }
+        let net = Network { layout, genesis, nodes };
+        net.write_pids()?;
+        for node in &net.nodes {
+            net.wait_ready(node).await?;
+        }
+        Ok(net)
+    }
+
+    fn write_pids(&self) -> anyhow::Result<()> {
+        let pids: Vec<String> = self.nodes.iter().filter_map(|n| n.child.id()).map(|p| p.to_string()).collect();
+        std::fs::write(self.layout.pids(), pids.join("\n") + "\n")?;
+        Ok(())
+    }
+
+    async fn wait_ready(&self, node: &NodeProcess) -> anyhow::Result<()> {
+        for _ in 0..300 {
+            if node.rpc.status().await.is_ok() {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let log = std::fs::read_to_string(node.home.join("node.log")).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(20).collect();
+        bail!(
+            "node {} did not answer on {} within 30 s; log tail:\n{}",
+            node.account,
+            node.rpc.url(),
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        )
+    }
+
+    /// SIGTERM to every node, then SIGKILL to any still running after `grace`.
+    pub async fn stop(mut self, grace: Duration) -> anyhow::Result<()> {
+        for node in &self.nodes {
+            if let Some(pid) = node.child.id() {
+                let _ = kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
+            }
+        }
+        for node in &mut self.nodes {
+            match tokio::time::timeout(grace, node.child.wait()).await {
+                Ok(status) => {
+                    let status = status?;
+                    if !status.success() {
+                        eprintln!("node {} exited with {status}", node.account);
+                    }
+                }
+                Err(_) => {
+                    eprintln!("node {} did not stop within {grace:?}; killing it", node.account);
+                    node.child.kill().await?;
+                }
+            }
+        }
+        let _ = std::fs::remove_file(self.layout.pids());
+        Ok(())
+    }
+}
+
+/// Stops the processes listed in a testnet's pid file (what an interrupted `up` left).
+pub async fn down(layout: &Layout, grace: Duration) -> anyhow::Result<usize> {
+    let text = match std::fs::read_to_string(layout.pids()) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e.into()),
+    };
+    let pids: Vec<Pid> = text.lines().filter_map(|l| l.trim().parse::<i32>().ok()).map(Pid::from_raw).collect();
+    let mut stopped = 0;
+    for pid in &pids {
+        if kill(*pid, Signal::SIGTERM).is_ok() {
+            stopped += 1;
+        }
+    }
+    let deadline = tokio::time::Instant::now() + grace;
+    while pids.iter().any(|p| kill(*p, None).is_ok()) && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for pid in &pids {
+        if kill(*pid, None).is_ok() {
+            let _ = kill(*pid, Signal::SIGKILL);
+        }
+    }
+    std::fs::remove_file(layout.pids())?;
+    Ok(stopped)
+}

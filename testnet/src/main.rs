@@ -1,0 +1,141 @@
+//! `testnet`: run a local network of validators on loopback with a demo workload.
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+use testnet::{launch, Layout, Network, NetworkOptions, Workload, WorkloadStats};
+use tokio::sync::watch;
+
+#[derive(Parser)]
+#[command(name = "testnet", version, about = "Local testnet on loopback")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create (or reuse) a testnet in DIR, start its nodes, run the demo workload and show
+    /// live height and throughput until Ctrl-C (or --duration).
+    Up {
+        #[arg(long, default_value_t = 1)]
+        validators: usize,
+        #[arg(long, default_value = "testnet-data")]
+        dir: PathBuf,
+        #[arg(long, default_value_t = 3030)]
+        rpc_base_port: u16,
+        #[arg(long, default_value_t = 24560)]
+        p2p_base_port: u16,
+        /// Demo transfers per second (0 disables the workload).
+        #[arg(long, default_value_t = 20.0)]
+        tps: f64,
+        /// Stop by itself after this many seconds.
+        #[arg(long)]
+        duration: Option<u64>,
+    },
+    /// Stop the nodes of a testnet whose `up` was interrupted.
+    Down {
+        #[arg(long, default_value = "testnet-data")]
+        dir: PathBuf,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Up { validators, dir, rpc_base_port, p2p_base_port, tps, duration } => {
+            let opts = NetworkOptions { validators, rpc_base_port, p2p_base_port, chain_id: "testnet".into() };
+            up(Layout::new(dir), opts, tps, duration.map(Duration::from_secs)).await
+        }
+        Command::Down { dir } => {
+            let n = launch::down(&Layout::new(&dir), Duration::from_secs(10)).await?;
+            println!("stopped {n} node(s) of {}", dir.display());
+            Ok(())
+        }
+    }
+}
+
+async fn up(layout: Layout, opts: NetworkOptions, tps: f64, duration: Option<Duration>) -> anyhow::Result<()> {
+    let dir = layout.root.clone();
+    let net = Network::up(layout, &opts).await?;
+    println!(
+        "testnet {} up: {} validator(s), chain {}, RPC {}",
+        dir.display(),
+        net.nodes.len(),
+        net.genesis.chain_id,
+        net.nodes.iter().map(|n| n.rpc.url().to_owned()).collect::<Vec<_>>().join(" ")
+    );
+    let result = drive(&net, tps, duration).await;
+    println!("stopping nodes");
+    net.stop(Duration::from_secs(10)).await?;
+    result
+}
+
+/// Runs the workload and the live view until Ctrl-C or the duration ends.
+async fn drive(net: &Network, tps: f64, duration: Option<Duration>) -> anyhow::Result<()> {
+    let stats = Arc::new(WorkloadStats::default());
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let workload = if tps > 0.0 {
+        let w = Workload {
+            accounts: Workload::load_accounts(&net.layout)?,
+            clients: net.nodes.iter().map(|n| n.rpc.clone()).collect(),
+            tps,
+            amount: 1_000,
+        };
+        println!("demo workload: {} accounts sending signed transfers at {tps}/s", w.accounts.len());
+        Some(tokio::spawn(w.run(stats.clone(), stop_rx)))
+    } else {
+        None
+    };
+    let client = net.nodes[0].rpc.clone();
+    let started = Instant::now();
+    let deadline = duration.map(|d| tokio::time::Instant::now() + d);
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    let (mut last_height, mut last_txs, mut last_at) = (None::<u64>, 0u64, Instant::now());
+    let mut total_txs = 0u64;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = tokio::signal::ctrl_c() => { println!(); break; }
+            _ = async { match deadline { Some(d) => tokio::time::sleep_until(d).await, None => std::future::pending().await } } => break,
+        }
+        let height = match client.status().await {
+            Ok(s) => s["sync_info"]["latest_block_height"].as_u64().unwrap_or(0),
+            Err(e) => {
+                eprintln!("status: {e}");
+                continue;
+            }
+        };
+        for h in last_height.map_or(height, |l| l + 1)..=height {
+            if let Ok(b) = client.call("block", serde_json::json!({ "block_id": h })).await {
+                total_txs += b["transactions"].as_array().map_or(0, |t| t.len() as u64);
+            }
+        }
+        let secs = last_at.elapsed().as_secs_f64().max(0.001);
+        println!(
+            "[{:>5.0}s] height {height:>6} | finalized tx/s {:>7.1} | demo sent {} final {} failed {} | mean latency {:.1} ms",
+            started.elapsed().as_secs_f64(),
+            (total_txs - last_txs) as f64 / secs,
+            stats.sent.load(Ordering::Relaxed),
+            stats.final_ok.load(Ordering::Relaxed),
+            stats.failed.load(Ordering::Relaxed),
+            stats.mean_latency_ms(),
+        );
+        (last_height, last_txs, last_at) = (Some(height), total_txs, Instant::now());
+    }
+    let _ = stop_tx.send(true);
+    if let Some(w) = workload {
+        let _ = w.await;
+    }
+    println!(
+        "demo totals: sent {}, final {}, failed {}, {} transactions in blocks",
+        stats.sent.load(Ordering::Relaxed),
+        stats.final_ok.load(Ordering::Relaxed),
+        stats.failed.load(Ordering::Relaxed),
+        total_txs
+    );
+    Ok(())
+}

@@ -1,0 +1,7 @@
+//! End-to-end: node processes over JSON-RPC, crash recovery, bad input, the genesis CLI.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers fail by panicking
+
+mod bad_input;
+mod crash;
+mod genesis_cli;
+mod node_rpc;

@@ -1,0 +1,159 @@
+//! Helpers for the end-to-end tests: locate the workspace binaries, start a node process on
+//! a free loopback port from a freshly generated genesis, sign transfers.
+//!
+//! Test support only: failures here panic with a message, as a test should.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use chain_types::{Action, CryptoHash, SignedTransaction, Transaction, TransferAction};
+use genesis::{Generated, KeyFile, NewGenesisOptions, Preset};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use rpc::client::RpcClient;
+
+/// A workspace binary (`chain`, `genesis`, `testnet`) from the cargo target directory the
+/// test runs from. Fails loudly if it was not built.
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let path = dir.join(name);
+    assert!(path.is_file(), "{} is missing: run `cargo build --workspace --bins` before the tests", path.display());
+    path
+}
+
+/// A port that was free a moment ago on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+/// One validator node running as a `chain run` process.
+#[derive(Debug)]
+pub struct TestNode {
+    pub dir: tempfile::TempDir,
+    pub generated: Generated,
+    pub rpc: RpcClient,
+    child: Option<Child>,
+}
+
+impl TestNode {
+    /// Generates a development genesis, runs `chain init` and starts the node.
+    pub async fn start() -> TestNode {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let generated = genesis::generate(&NewGenesisOptions {
+            validators: 1,
+            preset: Preset::Development,
+            chain_id: "e2e".into(),
+            host: "127.0.0.1".into(),
+            base_port: free_port(),
+            genesis_time_ms: 1_700_000_000_000,
+        })
+        .expect("genesis");
+        let gdir = dir.path().join("genesis");
+        generated.write(&gdir).expect("write genesis");
+        let port = free_port();
+        let v = &generated.genesis.validators[0].account_id;
+        let out = Command::new(binary("chain"))
+            .args(["init", "--rpc-listen", &format!("127.0.0.1:{port}")])
+            .arg("--genesis")
+            .arg(gdir.join("genesis.json"))
+            .arg("--home")
+            .arg(dir.path().join("home"))
+            .arg("--validator-key")
+            .arg(gdir.join("validators").join(v.as_str()).join("consensus_key.json"))
+            .output()
+            .expect("chain init");
+        assert!(out.status.success(), "chain init failed: {}", String::from_utf8_lossy(&out.stderr));
+        let mut node =
+            TestNode { dir, generated, rpc: RpcClient::new(format!("http://127.0.0.1:{port}")), child: None };
+        node.spawn().await;
+        node
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    /// Starts `chain run` and waits until it answers `status`.
+    pub async fn spawn(&mut self) {
+        let log =
+            std::fs::OpenOptions::new().create(true).append(true).open(self.home().join("node.log")).expect("log");
+        let child = Command::new(binary("chain"))
+            .arg("run")
+            .arg("--home")
+            .arg(self.home())
+            .stdout(Stdio::from(log.try_clone().expect("log")))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("spawn chain run");
+        self.child = Some(child);
+        for _ in 0..200 {
+            if self.rpc.status().await.is_ok() {
+                return;
+            }
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                panic!("node exited with {status}: {}", self.log());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("node did not answer within 10 s: {}", self.log());
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.home().join("node.log")).unwrap_or_default()
+    }
+
+    /// SIGKILL: no chance to flush or clean up.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM and wait; returns whether it exited successfully.
+    pub fn terminate(&mut self) -> bool {
+        let Some(mut c) = self.child.take() else { return false };
+        let _ = kill(Pid::from_raw(c.id() as i32), Signal::SIGTERM);
+        for _ in 0..200 {
+            if let Ok(Some(status)) = c.try_wait() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = c.kill();
+        false
+    }
+
+    pub fn account(&self, name: &str) -> KeyFile {
+        self.generated.accounts.iter().find(|k| k.account_id.as_str() == name).cloned().expect("account key")
+    }
+}
+
+impl Drop for TestNode {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// A signed transfer of `amount` from `from` to `to`.
+pub fn transfer(from: &KeyFile, to: &str, nonce: u64, block_hash: CryptoHash, amount: u128) -> SignedTransaction {
+    Transaction {
+        signer_id: from.account_id.clone(),
+        public_key: from.public_key,
+        nonce,
+        receiver_id: to.parse().expect("receiver id"),
+        block_hash,
+        actions: vec![Action::Transfer(TransferAction { deposit: amount })],
+    }
+    .sign(&from.secret_key)
+}
+
+/// `amount` of an account as a number.
+pub async fn balance(rpc: &RpcClient, account: &str) -> u128 {
+    let v = rpc.view_account(&account.parse().expect("id")).await.expect("view_account");
+    v["amount"].as_str().and_then(|s| s.parse().ok()).expect("amount string")
+}
