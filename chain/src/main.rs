@@ -126,18 +126,21 @@ async fn run(home: PathBuf, config: NodeConfig) -> anyhow::Result<()> {
     let mut rpc = tokio::spawn(rpc::serve(node.clone(), rpc_cfg, async move {
         let _ = rpc_shutdown.wait_for(|stop| *stop).await;
     }));
-    let producer = signer.map(|s| tokio::spawn(chain::producer::run(node.clone(), s, shutdown_rx.clone())));
+    let mut producer = signer.map(|s| tokio::spawn(chain::producer::run(node.clone(), s, shutdown_rx.clone())));
 
     let outcome = tokio::select! {
         signal = shutdown_signal() => {
             tracing::info!(target: "chain", signal, "shutting down");
             Ok(())
         }
-        r = async { match producer { Some(p) => p.await, None => std::future::pending().await } } => match r {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(anyhow::Error::from(e).context("block production stopped")),
-            Err(e) => Err(anyhow::Error::from(e).context("block production task failed")),
-        },
+        r = async { match producer.as_mut() { Some(p) => p.await, None => std::future::pending().await } } => {
+            producer = None;
+            match r {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(anyhow::Error::from(e).context("block production stopped")),
+                Err(e) => Err(anyhow::Error::from(e).context("block production task failed")),
+            }
+        }
         r = &mut rpc => return match r {
             Ok(Ok(())) => Err(anyhow::anyhow!("json-rpc server on {listen} stopped unexpectedly")),
             Ok(Err(e)) => Err(anyhow::Error::from(e).context(format!("json-rpc server on {listen}"))),
@@ -145,6 +148,12 @@ async fn run(home: PathBuf, config: NodeConfig) -> anyhow::Result<()> {
         },
     };
     let _ = shutdown_tx.send(true);
+    // The producer finishes (or never starts) the block it is on: commits are atomic.
+    if let Some(p) = producer {
+        if tokio::time::timeout(std::time::Duration::from_secs(10), p).await.is_err() {
+            tracing::warn!(target: "chain", "block production did not stop within 10 s");
+        }
+    }
     if let Ok(Err(e)) = rpc.await {
         tracing::error!(target: "chain", error = %e, "json-rpc server failed while stopping");
     }

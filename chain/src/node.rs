@@ -22,7 +22,7 @@ use crate::store::{StateKey, Store, StoreError, StoredBlock};
 pub enum StartError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("the store holds chain {found}, but the genesis file describes {expected}")]
+    #[error("the store was initialised from genesis {found}, but the genesis file given hashes to {expected}")]
     GenesisMismatch { expected: CryptoHash, found: CryptoHash },
     #[error("store at {0} is not initialised: run `chain init` first")]
     NotInitialised(String),
@@ -64,21 +64,28 @@ pub fn genesis_block(g: &Genesis, state_root: CryptoHash) -> Block {
 
 /// Writes the genesis state and block into an empty store. Returns the genesis block hash.
 pub fn init_store(store: &Store, g: &Genesis) -> Result<CryptoHash, StartError> {
+    if let Some(existing) = store.genesis_hash()? {
+        check_genesis_file(store, g)?;
+        return Ok(existing);
+    }
     let changes = genesis_changes(g);
     let tree = store.prepare_tree(&changes)?;
     let block = genesis_block(g, tree.root);
     let hash = block.hash();
-    if let Some(existing) = store.genesis_hash()? {
-        return if existing == hash {
-            Ok(hash)
-        } else {
-            Err(StartError::GenesisMismatch { expected: hash, found: existing })
-        };
-    }
     let certificate = CommitCertificate { height: 0, round: 0, block_hash: hash, signatures: Vec::new() };
     let stored = StoredBlock { block, certificate, jmt_version: tree.state_version.unwrap_or(0) };
-    store.commit_block(&stored, &changes, tree, &[])?;
+    store.commit_genesis(&stored, &changes, tree, g.hash())?;
     Ok(hash)
+}
+
+/// Refuses a store initialised from a different genesis file (compared by canonical hash).
+fn check_genesis_file(store: &Store, g: &Genesis) -> Result<(), StartError> {
+    let expected = g.hash();
+    match store.genesis_file_hash()? {
+        Some(found) if found == expected => Ok(()),
+        Some(found) => Err(StartError::GenesisMismatch { expected, found }),
+        None => Err(StartError::NotInitialised("the store has no genesis record".into())),
+    }
 }
 
 /// Recomputes the Merkle root at the head's tree version and compares it with the root the
@@ -114,11 +121,7 @@ impl Node {
         let store = Store::open(data_dir)?;
         let genesis_hash =
             store.genesis_hash()?.ok_or_else(|| StartError::NotInitialised(data_dir.display().to_string()))?;
-        let expected =
-            genesis_block(&genesis, store.block(0)?.map(|b| b.block.header.state_root).unwrap_or_default()).hash();
-        if expected != genesis_hash {
-            return Err(StartError::GenesisMismatch { expected, found: genesis_hash });
-        }
+        check_genesis_file(&store, &genesis)?;
         let head = store.head()?.unwrap_or(0);
         check_head_root(&store)?;
         let validators = validator_set(&genesis)?;

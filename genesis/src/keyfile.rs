@@ -23,12 +23,7 @@ impl KeyFile {
 
     pub fn load(path: &Path) -> Result<Self, GenesisError> {
         let key: KeyFile = load_json(path)?;
-        if key.secret_key.public_key() != key.public_key {
-            return Err(GenesisError::Parse {
-                field: format!("{}: public_key", path.display()),
-                message: "does not match secret_key".into(),
-            });
-        }
+        check(key.secret_key.public_key() == key.public_key, path, "public_key")?;
         Ok(key)
     }
 
@@ -51,12 +46,7 @@ impl NetworkKeyFile {
 
     pub fn load(path: &Path) -> Result<Self, GenesisError> {
         let key: NetworkKeyFile = load_json(path)?;
-        if peer_id_of(&key.secret_key) != key.peer_id {
-            return Err(GenesisError::Parse {
-                field: format!("{}: peer_id", path.display()),
-                message: "does not match secret_key".into(),
-            });
-        }
+        check(peer_id_of(&key.secret_key) == key.peer_id, path, "peer_id")?;
         Ok(key)
     }
 
@@ -72,6 +62,17 @@ pub fn peer_id_of(key: &SecretKey) -> String {
         Ok(kp) => kp.public().to_peer_id().to_string(),
         Err(_) => String::new(),
     }
+}
+
+/// A key file whose stored `field` is not derived from its `secret_key` is refused.
+fn check(consistent: bool, path: &Path, field: &str) -> Result<(), GenesisError> {
+    if consistent {
+        return Ok(());
+    }
+    Err(GenesisError::Parse {
+        field: format!("{}: {field}", path.display()),
+        message: "does not match secret_key".into(),
+    })
 }
 
 fn load_json<T: DeserializeOwned>(path: &Path) -> Result<T, GenesisError> {

@@ -41,6 +41,7 @@ pub type StateEntry = (Vec<u8>, Vec<u8>);
 const META_HEAD: &[u8] = b"head";
 const META_JMT_VERSION: &[u8] = b"jmt_version";
 const META_GENESIS: &[u8] = b"genesis_hash";
+const META_GENESIS_FILE: &[u8] = b"genesis_file_hash";
 
 #[derive(Clone)]
 pub struct Store {
@@ -82,6 +83,11 @@ impl Store {
 
     pub fn genesis_hash(&self) -> Result<Option<CryptoHash>, StoreError> {
         self.get_borsh(Column::Meta, META_GENESIS)
+    }
+
+    /// Canonical hash of the genesis file the store was initialised from.
+    pub fn genesis_file_hash(&self) -> Result<Option<CryptoHash>, StoreError> {
+        self.get_borsh(Column::Meta, META_GENESIS_FILE)
     }
 
     /// Latest JMT version that has a root, `None` while the state is empty.
@@ -150,10 +156,33 @@ impl Store {
         tree: PreparedTree,
         outcomes: &[ExecutionOutcome],
     ) -> Result<(), StoreError> {
+        self.commit(stored, changes, tree, outcomes, None)
+    }
+
+    /// Commits the genesis block (height 0) and records which genesis file it came from.
+    pub fn commit_genesis(
+        &self,
+        stored: &StoredBlock,
+        changes: &StateChanges,
+        tree: PreparedTree,
+        genesis_file_hash: CryptoHash,
+    ) -> Result<(), StoreError> {
+        self.commit(stored, changes, tree, &[], Some(genesis_file_hash))
+    }
+
+    fn commit(
+        &self,
+        stored: &StoredBlock,
+        changes: &StateChanges,
+        tree: PreparedTree,
+        outcomes: &[ExecutionOutcome],
+        genesis_file_hash: Option<CryptoHash>,
+    ) -> Result<(), StoreError> {
         let mut batch = WriteBatch::default();
         let height = stored.block.header.height;
-        if height == 0 {
+        if let Some(file_hash) = genesis_file_hash {
             batch.put_cf(self.cf(Column::Meta)?, META_GENESIS, stored.block.hash().as_bytes());
+            batch.put_cf(self.cf(Column::Meta)?, META_GENESIS_FILE, file_hash.as_bytes());
         }
         batch.put_cf(self.cf(Column::Blocks)?, height.to_be_bytes(), borsh::to_vec(stored)?);
         batch.put_cf(self.cf(Column::BlockIndex)?, stored.block.hash().as_bytes(), height.to_be_bytes());

@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use ed25519_dalek::{Signer as _, SigningKey, Verifier as _, VerifyingKey};
+use serde_with::{DeserializeFromStr, SerializeDisplay};
 
 const ED25519_TAG: u8 = 0;
 const ED25519_PREFIX: &str = "ed25519:";
@@ -53,37 +54,63 @@ fn read_tagged<R: Read, const N: usize>(r: &mut R) -> std::io::Result<[u8; N]> {
     Ok(out)
 }
 
-macro_rules! text_serde {
+/// `Display` as `ed25519:<base58>`; serde goes through `Display` / `FromStr`.
+macro_rules! ed25519_text {
     ($ty:ty) => {
         impl fmt::Display for $ty {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 write!(f, "{ED25519_PREFIX}{}", bs58::encode(self.text_bytes()).into_string())
             }
         }
-        impl serde::Serialize for $ty {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.collect_str(self)
+    };
+}
+
+/// Text, `Debug`, `FromStr` and NEAR borsh (tag 0 + raw bytes) for a public byte-array type.
+macro_rules! ed25519_bytes {
+    ($ty:ident, $n:literal) => {
+        impl $ty {
+            fn text_bytes(&self) -> &[u8] {
+                &self.0
             }
         }
-        impl<'de> serde::Deserialize<'de> for $ty {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = <String as serde::Deserialize>::deserialize(d)?;
-                s.parse().map_err(serde::de::Error::custom)
+
+        impl fmt::Debug for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!(stringify!($ty), "({})"), self)
             }
         }
+
+        impl FromStr for $ty {
+            type Err = KeyParseError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                parse_ed25519::<$n>(s).map($ty)
+            }
+        }
+
+        impl BorshSerialize for $ty {
+            fn serialize<W: Write>(&self, w: &mut W) -> std::io::Result<()> {
+                write_tagged(w, &self.0)
+            }
+        }
+
+        impl BorshDeserialize for $ty {
+            fn deserialize_reader<R: Read>(r: &mut R) -> std::io::Result<Self> {
+                read_tagged::<R, $n>(r).map($ty)
+            }
+        }
+
+        ed25519_text!($ty);
     };
 }
 
 /// An ed25519 public key. Holds the raw 32 bytes as sent; whether they are a valid curve point
 /// is decided when a signature is verified (as NEAR does).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, SerializeDisplay, DeserializeFromStr)]
 pub struct PublicKey(pub [u8; 32]);
 
-impl PublicKey {
-    fn text_bytes(&self) -> &[u8] {
-        &self.0
-    }
+ed25519_bytes!(PublicKey, 32);
 
+impl PublicKey {
     /// Verifies `sig` over `message`. False for a malformed key or a wrong signature.
     pub fn verify(&self, message: &[u8], sig: &Signature) -> bool {
         VerifyingKey::from_bytes(&self.0)
@@ -97,73 +124,15 @@ impl PublicKey {
     }
 }
 
-impl fmt::Debug for PublicKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PublicKey({self})")
-    }
-}
-
-impl FromStr for PublicKey {
-    type Err = KeyParseError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        parse_ed25519::<32>(s).map(PublicKey)
-    }
-}
-
-impl BorshSerialize for PublicKey {
-    fn serialize<W: Write>(&self, w: &mut W) -> std::io::Result<()> {
-        write_tagged(w, &self.0)
-    }
-}
-
-impl BorshDeserialize for PublicKey {
-    fn deserialize_reader<R: Read>(r: &mut R) -> std::io::Result<Self> {
-        read_tagged::<R, 32>(r).map(PublicKey)
-    }
-}
-
-text_serde!(PublicKey);
-
 /// An ed25519 signature (64 bytes).
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, SerializeDisplay, DeserializeFromStr)]
 pub struct Signature(pub [u8; 64]);
 
-impl Signature {
-    fn text_bytes(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Signature {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Signature({self})")
-    }
-}
-
-impl FromStr for Signature {
-    type Err = KeyParseError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        parse_ed25519::<64>(s).map(Signature)
-    }
-}
-
-impl BorshSerialize for Signature {
-    fn serialize<W: Write>(&self, w: &mut W) -> std::io::Result<()> {
-        write_tagged(w, &self.0)
-    }
-}
-
-impl BorshDeserialize for Signature {
-    fn deserialize_reader<R: Read>(r: &mut R) -> std::io::Result<Self> {
-        read_tagged::<R, 64>(r).map(Signature)
-    }
-}
-
-text_serde!(Signature);
+ed25519_bytes!(Signature, 64);
 
 /// An ed25519 secret key. Text form is NEAR's: `ed25519:` + base58(seed || public key).
 /// `Debug` never prints key material.
-#[derive(Clone)]
+#[derive(Clone, SerializeDisplay, DeserializeFromStr)]
 pub struct SecretKey(SigningKey);
 
 impl SecretKey {
@@ -208,24 +177,7 @@ impl FromStr for SecretKey {
     }
 }
 
-impl fmt::Display for SecretKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{ED25519_PREFIX}{}", bs58::encode(self.text_bytes()).into_string())
-    }
-}
-
-impl serde::Serialize for SecretKey {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for SecretKey {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <String as serde::Deserialize>::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+ed25519_text!(SecretKey);
 
 #[cfg(test)]
 mod tests {

@@ -4,10 +4,24 @@ use std::fmt;
 use std::str::FromStr;
 
 use borsh::{BorshDeserialize, BorshSerialize};
+use serde_with::{DeserializeFromStr, SerializeDisplay};
 use sha2::Digest as _;
 
 /// A 32-byte digest, shown and parsed as base58 (the NEAR text form).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, BorshSerialize, BorshDeserialize)]
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    BorshSerialize,
+    BorshDeserialize,
+    SerializeDisplay,
+    DeserializeFromStr,
+)]
 pub struct CryptoHash(pub [u8; 32]);
 
 /// sha256 of `data`: the NEAR transaction hash and signed message.
@@ -54,19 +68,6 @@ impl FromStr for CryptoHash {
         let found = bytes.len();
         let arr: [u8; 32] = bytes.try_into().map_err(|_| HashParseError::Length { found })?;
         Ok(CryptoHash(arr))
-    }
-}
-
-impl serde::Serialize for CryptoHash {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for CryptoHash {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <String as serde::Deserialize>::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
     }
 }
 
