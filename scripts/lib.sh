@@ -23,5 +23,18 @@ ensure_build_deps() {
     fi
 }
 
+# Node.js and the npm packages the wallet-compatibility tests drive (near-api-js 7.2.0).
+ensure_node_deps() {
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        echo "installing nodejs and npm (apt)"
+        as_root apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq nodejs npm >/dev/null
+    fi
+    if [ ! -f tests/js/node_modules/near-api-js/package.json ]; then
+        echo "installing near-api-js for the wallet tests (npm ci)"
+        npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
+    fi
+}
+
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/chain-target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"

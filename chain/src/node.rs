@@ -11,7 +11,7 @@ use chain_types::{
 use consensus::{Validator, ValidatorSet};
 use contracts::ModuleRegistry;
 use genesis::Genesis;
-use rpc::{BlockRef, NodeApi, NodeError, NodeStatus, SubmitError};
+use rpc::{BlockRef, NodeApi, NodeError, NodeStatus, ProtocolConfig, SubmitError};
 use tokio::sync::watch;
 
 use crate::mempool::{InsertError, Mempool};
@@ -211,6 +211,19 @@ impl NodeApi for Node {
             validator_public_key: self.me.as_ref().map(|v| v.consensus_key),
             syncing: false,
         })
+    }
+
+    fn protocol_config(&self) -> ProtocolConfig {
+        let g = &self.genesis;
+        ProtocolConfig {
+            chain_id: g.chain_id.clone(),
+            genesis_time_ms: g.genesis_time_ms,
+            epoch_length: g.epoch_length,
+            validators: self.validators.len(),
+            transaction_validity_blocks: g.transaction_validity_blocks,
+            max_tx_bytes: g.limits.max_tx_bytes,
+            registrar_account_id: g.registrar.account_id.clone(),
+        }
     }
 
     fn block(&self, at: BlockRef) -> Result<Block, NodeError> {

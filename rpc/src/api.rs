@@ -84,9 +84,23 @@ pub struct NodeStatus {
     pub syncing: bool,
 }
 
+/// Chain parameters for `EXPERIMENTAL_protocol_config` (from genesis).
+#[derive(Debug, Clone)]
+pub struct ProtocolConfig {
+    pub chain_id: String,
+    pub genesis_time_ms: u64,
+    pub epoch_length: u64,
+    pub validators: usize,
+    pub transaction_validity_blocks: u64,
+    pub max_tx_bytes: u64,
+    /// The only account that may create top-level accounts.
+    pub registrar_account_id: AccountId,
+}
+
 /// The node as the RPC layer sees it. Reads return the block they were answered at.
 pub trait NodeApi: Send + Sync + 'static {
     fn status(&self) -> Result<NodeStatus, NodeError>;
+    fn protocol_config(&self) -> ProtocolConfig;
     fn block(&self, at: BlockRef) -> Result<Block, NodeError>;
     fn account(&self, id: &AccountId, at: BlockRef) -> Result<(Option<Account>, Block), NodeError>;
     fn access_key(

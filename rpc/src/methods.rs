@@ -38,6 +38,12 @@ pub async fn dispatch<N: NodeApi>(
             Ok(json!(node.submit(tx)?))
         }
         "tx" => tx_status(node, params, tx_timeout).await,
+        "EXPERIMENTAL_protocol_config" => {
+            block_ref(&params)?;
+            Ok(views::protocol_config(&node.protocol_config()))
+        }
+        // No fees are charged on this chain (docs/ARCHITECTURE.md).
+        "gas_price" => Ok(json!({ "gas_price": "0" })),
         other => Err(RpcError::method_not_found(other)),
     }
 }

@@ -7,7 +7,7 @@ use chain_types::{
 };
 use serde_json::{json, Value};
 
-use crate::{NodeStatus, WaitUntil};
+use crate::{NodeStatus, ProtocolConfig, WaitUntil};
 
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
@@ -180,6 +180,31 @@ pub fn status_view(s: &NodeStatus) -> Value {
             "earliest_block_hash": s.earliest.hash(),
             "earliest_block_height": s.earliest.header.height,
             "earliest_block_time": rfc3339(s.earliest.header.timestamp_ms),
+        },
+    })
+}
+
+/// NEAR's protocol config, with the values this chain actually applies: no gas or storage
+/// fees, the genesis validity window and size limit, and the registrar as the only creator
+/// of top-level accounts.
+pub fn protocol_config(c: &ProtocolConfig) -> Value {
+    json!({
+        "protocol_version": crate::methods::PROTOCOL_VERSION,
+        "genesis_time": rfc3339(c.genesis_time_ms),
+        "chain_id": c.chain_id,
+        "genesis_height": 0,
+        "num_block_producer_seats": c.validators,
+        "epoch_length": c.epoch_length,
+        "min_gas_price": "0",
+        "max_gas_price": "0",
+        "transaction_validity_period": c.transaction_validity_blocks,
+        "runtime_config": {
+            "storage_amount_per_byte": "0",
+            "account_creation_config": {
+                "min_allowed_top_level_account_length": 2,
+                "registrar_account_id": c.registrar_account_id,
+            },
+            "wasm_config": { "limit_config": { "max_transaction_size": c.max_tx_bytes } },
         },
     })
 }

@@ -1,7 +1,9 @@
-//! End-to-end: node processes over JSON-RPC, crash recovery, bad input, the genesis CLI.
+//! End-to-end: node processes over JSON-RPC, crash recovery, bad input, the genesis CLI,
+//! and near-api-js 7.2.0 (a real NEAR wallet library) against a node.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers fail by panicking
 
 mod bad_input;
 mod crash;
 mod genesis_cli;
 mod node_rpc;
+mod wallet_near_api_js;

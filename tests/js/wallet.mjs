@@ -1,0 +1,30 @@
+// A NEAR wallet's basic flow with near-api-js 7.2.0, unmodified, against our node:
+// read state and balance, transfer, read the access key's nonce, see a typed error for an
+// unknown account. Usage: node wallet.mjs RPC_URL CREDENTIALS_JSON RECEIVER
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { Account, JsonRpcProvider } from 'near-api-js';
+
+const [url, credFile, receiver] = process.argv.slice(2);
+const cred = JSON.parse(fs.readFileSync(credFile, 'utf8'));
+const provider = new JsonRpcProvider({ url });
+const account = new Account(cred.account_id, provider, cred.secret_key);
+
+const state = await account.getState();
+assert.equal(state.balance.locked, 0n);
+assert.equal(state.balance.total, state.balance.available);
+const before = await account.getBalance();
+const receiverBefore = await new Account(receiver, provider).getBalance();
+
+const result = await account.transfer({ receiverId: receiver, amount: 1234n });
+assert.deepEqual(result.status, { SuccessValue: '' });
+assert.equal(result.transaction.signer_id, cred.account_id);
+
+assert.equal(await account.getBalance(), before - 1234n);
+assert.equal(await new Account(receiver, provider).getBalance(), receiverBefore + 1234n);
+const key = await account.getAccessKey(cred.public_key);
+assert.equal(key.nonce, 1n);
+assert.equal(key.permission, 'FullAccess');
+
+await assert.rejects(new Account('ghost.acme', provider).getState(), (e) => e.constructor.name === 'AccountDoesNotExistError');
+console.log('near-api-js wallet flow: ok');
