@@ -1,7 +1,7 @@
 //! A minimal JSON-RPC client for tools and tests (the testnet's workload, integration tests).
 
 use base64::Engine as _;
-use chain_types::{AccountId, CryptoHash, PublicKey, SignedTransaction};
+use chain_types::{to_borsh, AccountId, CryptoHash, PublicKey, SignedTransaction};
 use serde_json::{json, Value};
 
 /// A failed call: transport trouble, or the node's error object.
@@ -76,7 +76,7 @@ impl RpcClient {
     }
 
     pub async fn send_tx(&self, tx: &SignedTransaction, wait_until: &str) -> Result<Value, ClientError> {
-        let b64 = base64::engine::general_purpose::STANDARD.encode(borsh::to_vec(tx).unwrap_or_default());
+        let b64 = base64::engine::general_purpose::STANDARD.encode(to_borsh(tx));
         self.call("send_tx", json!({ "signed_tx_base64": b64, "wait_until": wait_until })).await
     }
 }

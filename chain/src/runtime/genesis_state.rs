@@ -1,6 +1,6 @@
 //! The state a genesis file describes.
 
-use chain_types::AccessKey;
+use chain_types::{to_borsh, AccessKey};
 use genesis::Genesis;
 
 use crate::store::{StateChanges, StateKey};
@@ -10,12 +10,9 @@ use crate::store::{StateChanges, StateKey};
 pub fn genesis_changes(g: &Genesis) -> StateChanges {
     let mut changes = StateChanges::new();
     for (id, account, keys) in g.initial_accounts() {
-        changes.insert(StateKey::account(&id), Some(borsh::to_vec(&account).unwrap_or_default()));
+        changes.insert(StateKey::account(&id), Some(to_borsh(&account)));
         for key in keys {
-            changes.insert(
-                StateKey::access_key(&id, &key),
-                Some(borsh::to_vec(&AccessKey::full_access()).unwrap_or_default()),
-            );
+            changes.insert(StateKey::access_key(&id, &key), Some(to_borsh(&AccessKey::full_access())));
         }
     }
     changes

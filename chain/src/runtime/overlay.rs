@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use borsh::{BorshDeserialize, BorshSerialize};
+use chain_types::to_borsh;
 
 use crate::store::{StateChanges, Store, StoreError};
 
@@ -39,8 +40,7 @@ impl<'a> Overlay<'a> {
     }
 
     pub fn set_borsh<T: BorshSerialize>(&mut self, key: Vec<u8>, value: &T) {
-        // Serialising into a Vec cannot fail.
-        self.set(key, borsh::to_vec(value).unwrap_or_default());
+        self.set(key, to_borsh(value));
     }
 
     pub fn remove(&mut self, key: Vec<u8>) {

@@ -2,7 +2,7 @@
 
 use borsh::{BorshDeserialize, BorshSerialize};
 
-use crate::{sha3_256, AccountId, BlockHeight, CryptoHash, SignedTransaction};
+use crate::{sha3_256, to_borsh, AccountId, BlockHeight, CryptoHash, SignedTransaction};
 
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct BlockHeader {
@@ -20,7 +20,7 @@ pub struct BlockHeader {
 
 impl BlockHeader {
     pub fn hash(&self) -> CryptoHash {
-        sha3_256(&borsh::to_vec(self).unwrap_or_default())
+        sha3_256(&to_borsh(self))
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use borsh::{BorshDeserialize, BorshSerialize};
 
-use crate::{BlockHeight, CryptoHash, PublicKey, Signature};
+use crate::{to_borsh, BlockHeight, CryptoHash, PublicKey, Signature};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, BorshSerialize, BorshDeserialize)]
 pub enum VoteKind {
@@ -26,7 +26,7 @@ pub struct VoteSignBytes {
 
 impl VoteSignBytes {
     pub fn to_bytes(&self) -> Vec<u8> {
-        borsh::to_vec(self).unwrap_or_default()
+        to_borsh(self)
     }
 }
 

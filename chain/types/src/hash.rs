@@ -24,6 +24,14 @@ use sha2::Digest as _;
 )]
 pub struct CryptoHash(pub [u8; 32]);
 
+/// borsh encoding into memory. Writing to a `Vec` cannot fail and no type of this chain has a
+/// fallible serializer, so the encoding is always complete.
+pub fn to_borsh<T: BorshSerialize + ?Sized>(value: &T) -> Vec<u8> {
+    let mut out = Vec::new();
+    let _infallible = value.serialize(&mut out);
+    out
+}
+
 /// sha256 of `data`: the NEAR transaction hash and signed message.
 pub fn sha256(data: &[u8]) -> CryptoHash {
     CryptoHash(sha2::Sha256::digest(data).into())

@@ -31,7 +31,7 @@ pub use block::{Block, BlockHeader};
 pub use certificate::{quorum, CertificateError, CommitCertificate, CommitSignature, VoteKind, VoteSignBytes};
 pub use crypto::{KeyParseError, PublicKey, SecretKey, Signature};
 pub use error::{ActionError, ActionErrorKind, InvalidTxError, TxExecutionError};
-pub use hash::{sha256, sha3_256, CryptoHash, HashParseError};
+pub use hash::{sha256, sha3_256, to_borsh, CryptoHash, HashParseError};
 pub use outcome::{ExecutionOutcome, ExecutionStatus};
 pub use transaction::{
     AccessKey, AccessKeyPermission, Action, AddKeyAction, CreateAccountAction, DelegateAction, DeleteAccountAction,

@@ -3,7 +3,7 @@
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 
-use crate::{sha256, AccountId, Balance, CryptoHash, Nonce, PublicKey, SecretKey, Signature};
+use crate::{sha256, to_borsh, AccountId, Balance, CryptoHash, Nonce, PublicKey, SecretKey, Signature};
 
 /// The unsigned body of a transaction. Signed over `sha256(borsh(self))`.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
@@ -20,7 +20,7 @@ pub struct Transaction {
 impl Transaction {
     /// The transaction hash: sha256 of the borsh encoding, which is also the signed message.
     pub fn hash(&self) -> CryptoHash {
-        sha256(&borsh::to_vec(self).unwrap_or_default())
+        sha256(&to_borsh(self))
     }
 
     pub fn sign(self, key: &SecretKey) -> SignedTransaction {
