@@ -1,15 +1,38 @@
-//! Consensus over a set of validators with equal voting power.
+//! Consensus among validators of equal voting power: Tendermint as a pure state machine.
 //!
-//! So far: the validator set (order, quorum, proposer rotation) that block production and
-//! commit-certificate verification share. The Tendermint state machine comes with the BFT
-//! issue and will use the same set.
+//! [`Tendermint::apply`] takes one [`Input`] (a verified proposal or vote, a timer expiry, a
+//! value to propose, a replayed WAL entry) and returns [`Output`]s (messages to sign and
+//! broadcast, timers to set, a decision with its commit certificate, equivocation evidence).
+//! A driver does the IO: signing, the WAL, the network, timers, block validity.
 //!
 //! # Invariants
 //! - Quorum is floor(2n/3) + 1 of n equal votes; f + 1 = n - quorum + 1.
-//! - The proposer of (height, round) is validator `(height + round) mod n`, in genesis order.
-//! - Pure: no IO, clock or randomness.
+//! - The proposer of (height, round) is validator `(height + round) mod n`.
+//! - At most one message is produced per (height, round, step), also after a restart whose
+//!   own WAL messages were replayed: the lock implied by a replayed precommit is restored.
+//! - A decision needs the round's proposal, judged valid by the driver, and a quorum of
+//!   precommits for its id; the precommits are returned as the commit certificate.
+//! - Conflicting votes or proposals from one validator are kept as [`Evidence`] and reported
+//!   once; only the first message counts.
+//! - Pure: no IO, clock, randomness, `unwrap` or `panic`.
+//!
+//! # Deviations from the paper
+//! - The proposer also schedules the propose timeout (L21), in case its value never comes.
+//! - Own messages are delivered to the state machine at once instead of over the network.
+//! - Round skip (L55) jumps to the highest round that has f + 1 senders.
 
+mod keeper;
+mod params;
+mod state_machine;
+mod types;
 mod validator_set;
 
+#[cfg(test)]
+mod tests;
+
 pub use chain_types::quorum;
+pub use keeper::{Added, VoteKeeper};
+pub use params::TimeoutParams;
+pub use state_machine::Tendermint;
+pub use types::*;
 pub use validator_set::{Validator, ValidatorSet};

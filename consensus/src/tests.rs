@@ -1,0 +1,113 @@
+//! Scenarios driven by hand against one state machine (4 validators, quorum 3).
+
+use chain_types::CryptoHash;
+
+use crate::*;
+
+const P: TimeoutParams = TimeoutParams { propose_ms: 100, vote_ms: 100, delta_ms: 10, max_ms: 1000 };
+
+fn value(b: u8) -> ValueId {
+    CryptoHash([b; 32])
+}
+
+fn vote(kind: VoteKind, round: Round, v: Option<u8>, validator: ValidatorIndex) -> Input {
+    Input::Vote(Vote { kind, height: 1, round, value: v.map(value), validator })
+}
+
+fn own_votes(out: &[Output]) -> Vec<(VoteKind, Round, Option<ValueId>)> {
+    out.iter().filter_map(|o| if let Output::Vote(v) = o { Some((v.kind, v.round, v.value)) } else { None }).collect()
+}
+
+#[test]
+fn happy_path_decides_with_a_certificate() {
+    // Validator 2 at height 1: the proposer of round 0 is validator 1.
+    let mut t = Tendermint::new(P, 4, Some(2), 1);
+    t.apply(Input::StartHeight(1));
+    let p = Proposal { height: 1, round: 0, value: value(7), pol_round: None, proposer: 1 };
+    let out = t.apply(Input::Proposal { proposal: p, valid: true });
+    assert_eq!(own_votes(&out), vec![(VoteKind::Prevote, 0, Some(value(7)))]);
+    t.apply(vote(VoteKind::Prevote, 0, Some(7), 0));
+    let out = t.apply(vote(VoteKind::Prevote, 0, Some(7), 1));
+    assert_eq!(own_votes(&out), vec![(VoteKind::Precommit, 0, Some(value(7)))], "L36: lock and precommit");
+    assert_eq!(t.locked(), Some((value(7), 0)));
+    t.apply(vote(VoteKind::Precommit, 0, Some(7), 0));
+    let out = t.apply(vote(VoteKind::Precommit, 0, Some(7), 3));
+    let decided: Vec<_> = out
+        .iter()
+        .filter_map(|o| {
+            if let Output::Decide { value, precommits, .. } = o {
+                Some((*value, precommits.len()))
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert_eq!(decided, vec![(value(7), 3)]);
+}
+
+#[test]
+fn invalid_proposal_gets_a_nil_prevote_and_timeouts_move_rounds() {
+    let mut t = Tendermint::new(P, 4, Some(2), 1);
+    t.apply(Input::StartHeight(1));
+    let p = Proposal { height: 1, round: 0, value: value(9), pol_round: None, proposer: 1 };
+    let out = t.apply(Input::Proposal { proposal: p, valid: false });
+    assert_eq!(own_votes(&out), vec![(VoteKind::Prevote, 0, None)]);
+    t.apply(vote(VoteKind::Prevote, 0, None, 0));
+    let out = t.apply(vote(VoteKind::Prevote, 0, None, 3));
+    assert_eq!(own_votes(&out), vec![(VoteKind::Precommit, 0, None)], "L44");
+    t.apply(vote(VoteKind::Precommit, 0, None, 0));
+    let out = t.apply(vote(VoteKind::Precommit, 0, None, 3));
+    assert!(
+        out.iter().any(|o| matches!(
+            o,
+            Output::ScheduleTimeout { timeout: Timeout { kind: TimeoutKind::Precommit, round: 0, .. }, .. }
+        )),
+        "L47"
+    );
+    t.apply(Input::TimeoutExpired(Timeout { height: 1, round: 0, kind: TimeoutKind::Precommit }));
+    assert_eq!((t.round(), t.step()), (1, Step::Propose), "L65: next round");
+}
+
+#[test]
+fn replayed_precommit_restores_the_lock_and_nothing_is_signed_twice() {
+    // Before the crash validator 2 prevoted and precommitted value 7 in round 0.
+    let mut t = Tendermint::new(P, 4, Some(2), 1);
+    let prevote = Vote { kind: VoteKind::Prevote, height: 1, round: 0, value: Some(value(7)), validator: 2 };
+    let precommit = Vote { kind: VoteKind::Precommit, ..prevote.clone() };
+    t.apply(Input::Replay(OwnMessage::Vote(prevote)));
+    t.apply(Input::Replay(OwnMessage::Vote(precommit)));
+    let out = t.apply(Input::StartHeight(1));
+    assert_eq!(t.round(), 0, "resumes in the round it signed in");
+    assert_eq!(t.locked(), Some((value(7), 0)));
+    // A (late) proposal of round 0 arrives: no second prevote at (1, 0).
+    let p0 = Proposal { height: 1, round: 0, value: value(8), pol_round: None, proposer: 1 };
+    let mut all = out;
+    all.extend(t.apply(Input::Proposal { proposal: p0, valid: true }));
+    assert!(own_votes(&all).is_empty(), "nothing re-signed: {all:?}");
+    // Round 1 proposes another value without a proof of lock: locked on 7, prevote nil.
+    for v in [0, 1, 3] {
+        t.apply(vote(VoteKind::Precommit, 0, None, v));
+    }
+    t.apply(Input::TimeoutExpired(Timeout { height: 1, round: 0, kind: TimeoutKind::Precommit }));
+    let p1 = Proposal { height: 1, round: 1, value: value(8), pol_round: None, proposer: t.proposer(1, 1) };
+    let out = t.apply(Input::Proposal { proposal: p1, valid: true });
+    assert_eq!(own_votes(&out), vec![(VoteKind::Prevote, 1, None)], "L22: the lock holds");
+}
+
+#[test]
+fn round_skip_on_f_plus_one_higher_messages_and_evidence_kept() {
+    let mut t = Tendermint::new(P, 4, Some(2), 1);
+    t.apply(Input::StartHeight(1));
+    t.apply(vote(VoteKind::Prevote, 5, None, 0));
+    assert_eq!(t.round(), 0, "one message is not enough (f + 1 = 2)");
+    t.apply(vote(VoteKind::Prevote, 5, None, 3));
+    assert_eq!(t.round(), 5, "L55: jump to round 5");
+    let out = t.apply(vote(VoteKind::Prevote, 5, Some(1), 3));
+    assert!(out.iter().any(|o| matches!(o, Output::Evidence(Evidence::ConflictingVotes { .. }))));
+    assert_eq!(t.evidence().len(), 1);
+    let a = Proposal { height: 1, round: 5, value: value(1), pol_round: None, proposer: t.proposer(1, 5) };
+    let b = Proposal { value: value(2), ..a.clone() };
+    t.apply(Input::Proposal { proposal: a, valid: true });
+    let out = t.apply(Input::Proposal { proposal: b, valid: true });
+    assert!(out.iter().any(|o| matches!(o, Output::Evidence(Evidence::ConflictingProposals { .. }))));
+}
