@@ -2,9 +2,10 @@
 //! JSON-RPC server, wired together.
 //!
 //! # Invariants
-//! - A block is committed only with a commit certificate that verifies against the
-//!   validator set (a quorum of precommits over its id); with one validator its own
-//!   precommit is the quorum. BFT consensus among several validators uses the same path.
+//! - Blocks are decided by the Tendermint state machine (`consensus` crate) and committed
+//!   only with a commit certificate that verifies against the validator set (a quorum of
+//!   precommits over the block id). Every proposal and vote is signed through the `Signer`
+//!   and fsynced to the consensus WAL before it leaves; the WAL is replayed on restart.
 //! - A block and all its effects are written in one fsynced batch: after a crash the node
 //!   resumes at the last committed height with the identical state root.
 //! - Transactions are admitted to the mempool only after full validation against head
@@ -14,8 +15,8 @@
 //!   reason it failed.
 
 pub mod config;
+pub mod consensus;
 pub mod mempool;
 pub mod node;
-pub mod producer;
 pub mod runtime;
 pub mod store;

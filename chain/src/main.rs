@@ -126,7 +126,11 @@ async fn run(home: PathBuf, config: NodeConfig) -> anyhow::Result<()> {
     let mut rpc = tokio::spawn(rpc::serve(node.clone(), rpc_cfg, async move {
         let _ = rpc_shutdown.wait_for(|stop| *stop).await;
     }));
-    let mut producer = signer.map(|s| tokio::spawn(chain::producer::run(node.clone(), s, shutdown_rx.clone())));
+    let wal_dir = home.join("wal");
+    let mut producer = signer.map(|s| {
+        let (node, shutdown) = (node.clone(), shutdown_rx.clone());
+        tokio::spawn(async move { chain::consensus::run(node, s, &wal_dir, shutdown).await })
+    });
 
     let outcome = tokio::select! {
         signal = shutdown_signal() => {
@@ -137,8 +141,8 @@ async fn run(home: PathBuf, config: NodeConfig) -> anyhow::Result<()> {
             producer = None;
             match r {
                 Ok(Ok(())) => Ok(()),
-                Ok(Err(e)) => Err(anyhow::Error::from(e).context("block production stopped")),
-                Err(e) => Err(anyhow::Error::from(e).context("block production task failed")),
+                Ok(Err(e)) => Err(anyhow::Error::from(e).context("consensus stopped")),
+                Err(e) => Err(anyhow::Error::from(e).context("consensus task failed")),
             }
         }
         r = &mut rpc => return match r {
@@ -148,10 +152,10 @@ async fn run(home: PathBuf, config: NodeConfig) -> anyhow::Result<()> {
         },
     };
     let _ = shutdown_tx.send(true);
-    // The producer finishes (or never starts) the block it is on: commits are atomic.
+    // Consensus finishes (or never starts) the commit it is on: commits are atomic.
     if let Some(p) = producer {
         if tokio::time::timeout(std::time::Duration::from_secs(10), p).await.is_err() {
-            tracing::warn!(target: "chain", "block production did not stop within 10 s");
+            tracing::warn!(target: "chain", "consensus did not stop within 10 s");
         }
     }
     if let Ok(Err(e)) = rpc.await {

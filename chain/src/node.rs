@@ -44,6 +44,8 @@ pub struct Node {
     /// This node's validator entry, when it signs.
     pub(crate) me: Option<Validator>,
     pub(crate) head: watch::Sender<BlockHeight>,
+    /// Equivocation seen by consensus, kept (never dropped) for reporting.
+    pub(crate) evidence: parking_lot::Mutex<Vec<consensus::Evidence>>,
 }
 
 /// The genesis block: height 0, committing to the genesis state; trusted by definition, so
@@ -138,6 +140,7 @@ impl Node {
             validators,
             me,
             head: head_tx,
+            evidence: parking_lot::Mutex::new(Vec::new()),
         }))
     }
 
@@ -155,6 +158,11 @@ impl Node {
 
     pub fn mempool(&self) -> &Mempool {
         &self.mempool
+    }
+
+    /// Equivocations consensus has seen.
+    pub fn evidence(&self) -> Vec<consensus::Evidence> {
+        self.evidence.lock().clone()
     }
 
     /// Heights as blocks commit.

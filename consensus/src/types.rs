@@ -1,6 +1,7 @@
 //! Messages and events of the state machine. Signatures are the driver's business: the core
 //! sees only messages whose signatures were verified, attributed to a validator index.
 
+use borsh::{BorshDeserialize, BorshSerialize};
 use chain_types::{BlockHeight, CryptoHash};
 
 pub use chain_types::VoteKind;
@@ -12,7 +13,7 @@ pub type ValidatorIndex = u16;
 pub type ValueId = CryptoHash;
 
 /// PROPOSAL(h, r, v, vr) of the paper; `pol_round` is vr (`None` for -1).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, BorshSerialize, BorshDeserialize)]
 pub struct Proposal {
     pub height: Height,
     pub round: Round,
@@ -22,7 +23,7 @@ pub struct Proposal {
 }
 
 /// PREVOTE or PRECOMMIT(h, r, id(v) | nil).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, BorshSerialize, BorshDeserialize)]
 pub struct Vote {
     pub kind: VoteKind,
     pub height: Height,
@@ -41,14 +42,14 @@ pub enum Step {
     Commit,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum TimeoutKind {
     Propose,
     Prevote,
     Precommit,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timeout {
     pub height: Height,
     pub round: Round,

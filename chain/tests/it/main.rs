@@ -1,6 +1,7 @@
 //! Runtime and store behaviour on a real RocksDB store seeded from a generated genesis.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers fail by panicking
 
+mod consensus_wal;
 mod harness;
 mod runtime_accounts;
 mod runtime_calls;

@@ -30,6 +30,25 @@ impl VoteSignBytes {
     }
 }
 
+/// What a proposer signs for a proposal: the block id and its proof-of-lock round.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct ProposalSignBytes {
+    pub chain_id: String,
+    pub height: BlockHeight,
+    pub round: u32,
+    pub block_hash: CryptoHash,
+    pub pol_round: Option<u32>,
+}
+
+impl ProposalSignBytes {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        // A tag keeps proposal and vote signatures apart.
+        let mut out = b"proposal".to_vec();
+        out.extend(to_borsh(self));
+        out
+    }
+}
+
 /// Votes needed for a quorum among `n` validators of equal power: floor(2n/3) + 1.
 pub fn quorum(n: usize) -> usize {
     2 * n / 3 + 1

@@ -28,7 +28,9 @@ mod views;
 
 pub use account::{is_implicit, AccountId, AccountIdRef};
 pub use block::{Block, BlockHeader};
-pub use certificate::{quorum, CertificateError, CommitCertificate, CommitSignature, VoteKind, VoteSignBytes};
+pub use certificate::{
+    quorum, CertificateError, CommitCertificate, CommitSignature, ProposalSignBytes, VoteKind, VoteSignBytes,
+};
 pub use crypto::{KeyParseError, PublicKey, SecretKey, Signature};
 pub use error::{ActionError, ActionErrorKind, InvalidTxError, TxExecutionError};
 pub use hash::{sha256, sha3_256, to_borsh, CryptoHash, HashParseError};

@@ -1,0 +1,9 @@
+//! Consensus in the node: the `consensus` crate's Tendermint state machine, driven here with
+//! the store, the mempool, the signer, timers and the WAL.
+
+mod blocks;
+mod driver;
+pub mod wal;
+
+pub use blocks::{build_block, execute_block, Executed};
+pub use driver::{run, DriverError};

@@ -1,0 +1,92 @@
+//! A validator that crashed after precommitting but before committing resumes from its
+//! consensus WAL: it commits exactly the block it signed, with the signature it logged, and
+//! signs nothing new for that height.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chain::consensus::wal::{Wal, WalEntry};
+use chain::consensus::{build_block, run};
+use chain::node::{init_store, Node};
+use chain::store::Store;
+use chain_types::{Action, ProposalSignBytes, Transaction, TransferAction, VoteKind, VoteSignBytes};
+use consensus::{Proposal, Vote};
+use contracts::ModuleRegistry;
+use genesis::{NewGenesisOptions, Preset};
+use kms::{LocalSigner, Signer};
+use rpc::NodeApi;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resumes_the_logged_decision_after_a_crash() {
+    let g = genesis::generate(&NewGenesisOptions {
+        validators: 1,
+        preset: Preset::Development,
+        chain_id: "wal-test".into(),
+        host: "127.0.0.1".into(),
+        base_port: 24000,
+        genesis_time_ms: 1_700_000_000_000,
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    init_store(&Store::open(&db).unwrap(), &g.genesis).unwrap();
+    let key = g.validators[0].consensus.secret_key.clone();
+    let node = Node::open(&db, g.genesis.clone(), ModuleRegistry::default(), Some(key.public_key())).unwrap();
+
+    // A transfer waits in the mempool; the validator built height 1 from it and signed
+    // proposal, prevote and precommit, all logged, then crashed before committing.
+    let alice = g.accounts.iter().find(|a| a.account_id.as_str() == "alice.acme").unwrap();
+    let genesis_hash = node.store().head_block().unwrap().unwrap().block.hash();
+    let tx = Transaction {
+        signer_id: alice.account_id.clone(),
+        public_key: alice.public_key,
+        nonce: 1,
+        receiver_id: "bob.acme".parse().unwrap(),
+        block_hash: genesis_hash,
+        actions: vec![Action::Transfer(TransferAction { deposit: 5 })],
+    }
+    .sign(&alice.secret_key);
+    node.submit(tx.clone()).unwrap();
+    let built = tokio::task::block_in_place(|| build_block(&node, 0)).unwrap();
+    let id = built.block.hash();
+    let chain_id = "wal-test".to_string();
+    let proposal = Proposal { height: 1, round: 0, value: id, pol_round: None, proposer: 0 };
+    let p_sig = key.sign(
+        &ProposalSignBytes { chain_id: chain_id.clone(), height: 1, round: 0, block_hash: id, pol_round: None }
+            .to_bytes(),
+    );
+    let vote = |kind| Vote { kind, height: 1, round: 0, value: Some(id), validator: 0 };
+    let v_sig = |kind| {
+        key.sign(
+            &VoteSignBytes { chain_id: chain_id.clone(), kind, height: 1, round: 0, block_hash: Some(id) }.to_bytes(),
+        )
+    };
+    let wal_dir = dir.path().join("wal");
+    {
+        let (mut wal, _) = Wal::open(&wal_dir).unwrap();
+        wal.append(&WalEntry::Proposal { proposal, block: built.block.clone(), signature: p_sig }).unwrap();
+        wal.append(&WalEntry::Vote { vote: vote(VoteKind::Prevote), signature: v_sig(VoteKind::Prevote) }).unwrap();
+        wal.append(&WalEntry::Vote { vote: vote(VoteKind::Precommit), signature: v_sig(VoteKind::Precommit) }).unwrap();
+    }
+    // Time passes: a fresh build now would carry another timestamp, so another id.
+    tokio::time::sleep(Duration::from_millis(5)).await;
+
+    let signer: Arc<dyn Signer> = Arc::new(LocalSigner::new(key.clone()));
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let mut heads = node.subscribe_head();
+    let task = {
+        let (node, wal_dir) = (node.clone(), wal_dir.clone());
+        tokio::spawn(async move { run(node, signer, &wal_dir, stop_rx).await })
+    };
+    tokio::time::timeout(Duration::from_secs(10), heads.wait_for(|h| *h >= 1)).await.unwrap().unwrap();
+    stop.send(true).unwrap();
+    task.await.unwrap().unwrap();
+
+    let committed = node.store().block(1).unwrap().unwrap();
+    assert_eq!(committed.block.hash(), id, "the logged block, not a new one");
+    assert_eq!(committed.certificate.signatures.len(), 1);
+    assert_eq!(committed.certificate.signatures[0].signature, v_sig(VoteKind::Precommit), "the logged precommit");
+    assert!(node.outcome(&tx.hash()).unwrap().is_some(), "its transaction executed");
+    let (_, left) = Wal::open(&wal_dir).unwrap();
+    assert!(left.iter().all(|e| e.height() >= 2), "the decided height left the WAL: {left:?}");
+}
