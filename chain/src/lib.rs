@@ -17,6 +17,7 @@
 pub mod config;
 pub mod consensus;
 pub mod mempool;
+pub mod network;
 pub mod node;
 pub mod runtime;
 pub mod store;

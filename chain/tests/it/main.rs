@@ -3,6 +3,7 @@
 
 mod consensus_wal;
 mod harness;
+mod network;
 mod runtime_accounts;
 mod runtime_calls;
 mod runtime_validation;
