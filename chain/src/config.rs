@@ -17,8 +17,23 @@ pub struct NodeConfig {
     /// Absent on a node that does not validate.
     pub signer: Option<SignerConfig>,
     pub rpc: RpcSection,
+    /// Absent on a node without peers (a single-validator chain).
+    #[serde(default)]
+    pub network: Option<NetworkSection>,
     #[serde(default)]
     pub log: LogSection,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSection {
+    /// Multiaddr to listen on for peers (`/ip4/0.0.0.0/tcp/24560`).
+    pub listen: String,
+    /// This node's network key (`{"peer_id","secret_key"}`), relative to the home.
+    pub key_file: PathBuf,
+    /// Peer ids allowed to connect besides the genesis validators.
+    #[serde(default)]
+    pub allowed_peers: Vec<String>,
 }
 
 /// How the validator signs. Only `local` (a key file) exists so far.
@@ -79,6 +94,7 @@ impl NodeConfig {
                 max_body_bytes: default_max_body(),
                 tx_timeout_ms: default_tx_timeout(),
             },
+            network: None,
             log: LogSection::default(),
         }
     }

@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context as _};
-use chain::config::{resolve, NodeConfig, SignerConfig, CONFIG_FILE};
+use chain::config::{resolve, NetworkSection, NodeConfig, SignerConfig, CONFIG_FILE};
 use chain::node::{init_store, Node};
 use chain::store::Store;
 use clap::{Parser, Subcommand};
 use contracts::ModuleRegistry;
-use genesis::{Genesis, KeyFile, Preset};
+use genesis::{Genesis, KeyFile, NetworkKeyFile, Preset};
 use kms::{LocalSigner, Signer};
 use rpc::RpcConfig;
 use tokio::sync::watch;
@@ -37,6 +37,13 @@ enum Command {
         /// JSON-RPC listen address.
         #[arg(long, default_value = "127.0.0.1:3030")]
         rpc_listen: SocketAddr,
+        /// This node's network key (`network_key.json` from `genesis new`); needed when the
+        /// genesis has more than one validator.
+        #[arg(long)]
+        network_key: Option<PathBuf>,
+        /// Peer listen multiaddr; defaults to the validator's genesis address.
+        #[arg(long)]
+        p2p_listen: Option<String>,
     },
     /// Run the node until SIGINT or SIGTERM.
     Run {
@@ -47,8 +54,8 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Command::Init { genesis, home, validator_key, rpc_listen } => {
-            init(&genesis, &home, validator_key.as_deref(), rpc_listen)
+        Command::Init { genesis, home, validator_key, rpc_listen, network_key, p2p_listen } => {
+            init(&genesis, &home, validator_key.as_deref(), rpc_listen, network_key.as_deref(), p2p_listen)
         }
         Command::Run { home } => {
             let config = NodeConfig::load(&home)?;
@@ -69,7 +76,14 @@ fn init_tracing(filter: &str) {
         .init();
 }
 
-fn init(genesis_path: &Path, home: &Path, validator_key: Option<&Path>, rpc_listen: SocketAddr) -> anyhow::Result<()> {
+fn init(
+    genesis_path: &Path,
+    home: &Path,
+    validator_key: Option<&Path>,
+    rpc_listen: SocketAddr,
+    network_key: Option<&Path>,
+    p2p_listen: Option<String>,
+) -> anyhow::Result<()> {
     let genesis = Genesis::load(genesis_path)?;
     if home.join(CONFIG_FILE).exists() {
         bail!("{} is already initialised ({} exists)", home.display(), home.join(CONFIG_FILE).display());
@@ -87,7 +101,25 @@ fn init(genesis_path: &Path, home: &Path, validator_key: Option<&Path>, rpc_list
         None => None,
     };
     std::fs::copy(genesis_path, home.join("genesis.json")).context("copying genesis")?;
-    let config = NodeConfig::new(rpc_listen, key_file);
+    let mut config = NodeConfig::new(rpc_listen, key_file);
+    if let Some(path) = network_key {
+        let key = NetworkKeyFile::load(path)?;
+        let listen = match p2p_listen {
+            Some(l) => l,
+            None => match genesis.validators.iter().find(|v| v.peer_id == key.peer_id) {
+                Some(v) => v.address.clone(),
+                None => bail!("{}: peer {} is not a genesis validator; give --p2p-listen", path.display(), key.peer_id),
+            },
+        };
+        key.save(&home.join("network_key.json"))?;
+        config.network =
+            Some(NetworkSection { listen, key_file: "network_key.json".into(), allowed_peers: Vec::new() });
+    } else if genesis.validators.len() > 1 {
+        bail!(
+            "the genesis has {} validators: give --network-key so this node can reach its peers",
+            genesis.validators.len()
+        );
+    }
     std::fs::write(home.join(CONFIG_FILE), config.to_toml()).context("writing config.toml")?;
     let store = Store::open(&resolve(home, &config.data_dir))?;
     let hash = init_store(&store, &genesis)?;
@@ -126,10 +158,14 @@ async fn run(home: PathBuf, config: NodeConfig) -> anyhow::Result<()> {
     let mut rpc = tokio::spawn(rpc::serve(node.clone(), rpc_cfg, async move {
         let _ = rpc_shutdown.wait_for(|stop| *stop).await;
     }));
+    let peers = match &config.network {
+        Some(net) => Some(start_network(&home, net, &node).await?),
+        None => None,
+    };
     let wal_dir = home.join("wal");
     let mut producer = signer.map(|s| {
         let (node, shutdown) = (node.clone(), shutdown_rx.clone());
-        tokio::spawn(async move { chain::consensus::run(node, s, &wal_dir, shutdown).await })
+        tokio::spawn(async move { chain::consensus::run(node, s, &wal_dir, peers, shutdown).await })
     });
 
     let outcome = tokio::select! {
@@ -163,6 +199,28 @@ async fn run(home: PathBuf, config: NodeConfig) -> anyhow::Result<()> {
     }
     tracing::info!(target: "chain", "stopped");
     outcome
+}
+
+/// Starts the p2p network: the other genesis validators are the peers to keep connected;
+/// they and the configured extra peers are the only ones allowed in.
+async fn start_network(home: &Path, net: &NetworkSection, node: &Node) -> anyhow::Result<chain::consensus::Peers> {
+    let key = NetworkKeyFile::load(&resolve(home, &net.key_file))?;
+    let mut peers = Vec::new();
+    for v in &node.genesis().validators {
+        if v.peer_id == key.peer_id {
+            continue;
+        }
+        let peer = v.peer_id.parse().with_context(|| format!("validator {} peer id", v.account_id))?;
+        let addr = v.address.parse().with_context(|| format!("validator {} address {}", v.account_id, v.address))?;
+        peers.push((peer, addr));
+    }
+    let allowed =
+        net.allowed_peers.iter().map(|p| p.parse()).collect::<Result<Vec<_>, _>>().context("network.allowed_peers")?;
+    let listen = net.listen.parse().with_context(|| format!("network.listen {}", net.listen))?;
+    let cfg = chain::network::NetworkConfig { key_seed: key.secret_key.seed(), listen, peers, allowed };
+    let (handle, inbound, _) = chain::network::start(cfg).await?;
+    node.set_gossip(handle.clone());
+    Ok(chain::consensus::Peers { handle, inbound })
 }
 
 /// Resolves on SIGINT or SIGTERM with the signal's name.

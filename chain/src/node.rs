@@ -46,6 +46,8 @@ pub struct Node {
     pub(crate) head: watch::Sender<BlockHeight>,
     /// Equivocation seen by consensus, kept (never dropped) for reporting.
     pub(crate) evidence: parking_lot::Mutex<Vec<consensus::Evidence>>,
+    /// Where admitted transactions are gossiped (set once the network is up).
+    gossip: parking_lot::Mutex<Option<crate::network::NetworkHandle>>,
 }
 
 /// The genesis block: height 0, committing to the genesis state; trusted by definition, so
@@ -141,6 +143,7 @@ impl Node {
             me,
             head: head_tx,
             evidence: parking_lot::Mutex::new(Vec::new()),
+            gossip: parking_lot::Mutex::new(None),
         }))
     }
 
@@ -158,6 +161,48 @@ impl Node {
 
     pub fn mempool(&self) -> &Mempool {
         &self.mempool
+    }
+
+    /// Gossip transactions this node admits to its peers from now on.
+    pub fn set_gossip(&self, network: crate::network::NetworkHandle) {
+        *self.gossip.lock() = Some(network);
+    }
+
+    /// Admits a transaction a peer gossiped (validated here again; not gossiped further).
+    pub fn accept_from_peer(&self, tx: SignedTransaction) -> Result<CryptoHash, SubmitError> {
+        self.admit(tx, false)
+    }
+
+    fn admit(&self, tx: SignedTransaction, gossip: bool) -> Result<CryptoHash, SubmitError> {
+        let hash = tx.hash();
+        if self.mempool.contains(&hash) {
+            return Ok(hash);
+        }
+        check_stateless(&tx, self.runtime.max_tx_bytes, true)?;
+        let head = self.store.head().map_err(Self::internal)?.unwrap_or(0);
+        let ctx = BlockContext {
+            chain_id: &self.genesis.chain_id,
+            height: head + 1,
+            timestamp_ms: 0,
+            validity_blocks: self.genesis.transaction_validity_blocks,
+            store: &self.store,
+        };
+        match check_stateful(&Overlay::new(&self.store), &ctx, &tx) {
+            Ok(_) => {}
+            Err(ApplyError::Invalid(e)) => return Err(e.into()),
+            Err(ApplyError::Store(e)) => return Err(Self::internal(e).into()),
+        }
+        let message = gossip.then(|| crate::network::NetMessage::Transaction(tx.clone()));
+        match self.mempool.insert(tx) {
+            Ok(true) => {
+                if let (Some(m), Some(net)) = (message, self.gossip.lock().as_ref()) {
+                    net.broadcast(m);
+                }
+                Ok(hash)
+            }
+            Ok(false) => Ok(hash),
+            Err(InsertError::Full { capacity }) => Err(SubmitError::MempoolFull { capacity }),
+        }
     }
 
     /// Equivocations consensus has seen.
@@ -252,28 +297,7 @@ impl NodeApi for Node {
     }
 
     fn submit(&self, tx: SignedTransaction) -> Result<CryptoHash, SubmitError> {
-        let hash = tx.hash();
-        if self.mempool.contains(&hash) {
-            return Ok(hash);
-        }
-        check_stateless(&tx, self.runtime.max_tx_bytes, true)?;
-        let head = self.store.head().map_err(Self::internal)?.unwrap_or(0);
-        let ctx = BlockContext {
-            chain_id: &self.genesis.chain_id,
-            height: head + 1,
-            timestamp_ms: 0,
-            validity_blocks: self.genesis.transaction_validity_blocks,
-            store: &self.store,
-        };
-        match check_stateful(&Overlay::new(&self.store), &ctx, &tx) {
-            Ok(_) => {}
-            Err(ApplyError::Invalid(e)) => return Err(e.into()),
-            Err(ApplyError::Store(e)) => return Err(Self::internal(e).into()),
-        }
-        match self.mempool.insert(tx) {
-            Ok(_) => Ok(hash),
-            Err(InsertError::Full { capacity }) => Err(SubmitError::MempoolFull { capacity }),
-        }
+        self.admit(tx, true)
     }
 
     fn outcome(&self, hash: &CryptoHash) -> Result<Option<(ExecutionOutcome, SignedTransaction)>, NodeError> {

@@ -46,11 +46,8 @@ impl Network {
     /// Creates genesis and node homes if the directory is new (reuses them otherwise), then
     /// starts every node and waits until each answers JSON-RPC.
     pub async fn up(layout: Layout, opts: &NetworkOptions) -> anyhow::Result<Network> {
-        if opts.validators != 1 {
-            bail!(
-                "--validators {} asks for BFT consensus among several validators, which this build does not have yet; use 1",
-                opts.validators
-            );
+        if opts.validators == 0 {
+            bail!("--validators must be at least 1");
         }
         if !layout.genesis_file().exists() {
             let generated = genesis::generate(&NewGenesisOptions {
@@ -81,6 +78,8 @@ impl Network {
                     .arg(&home)
                     .arg("--validator-key")
                     .arg(layout.validator_key(&account))
+                    .arg("--network-key")
+                    .arg(layout.network_key(&account))
                     .arg("--rpc-listen")
                     .arg(listen.to_string())
                     .output()

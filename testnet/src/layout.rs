@@ -28,6 +28,10 @@ impl Layout {
         self.genesis_dir().join("validators").join(account).join("consensus_key.json")
     }
 
+    pub fn network_key(&self, account: &str) -> PathBuf {
+        self.genesis_dir().join("validators").join(account).join("network_key.json")
+    }
+
     pub fn node_home(&self, account: &str) -> PathBuf {
         self.root.join("nodes").join(account)
     }

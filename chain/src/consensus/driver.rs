@@ -1,6 +1,7 @@
 //! Runs heights one after another: replay the WAL, wait for work (or the maximum block
-//! interval), drive the state machine with timers, sign and log every message before it
-//! leaves, commit the decision with its certificate.
+//! interval, or a peer already at the next height), drive the state machine with timers and
+//! verified peer messages, sign and log every own message before it is broadcast, commit
+//! the decision with its certificate.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -9,15 +10,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chain_types::{
-    CertificateError, CommitCertificate, CommitSignature, CryptoHash, ProposalSignBytes, Signature, VoteSignBytes,
+    Block, CertificateError, CommitCertificate, CommitSignature, CryptoHash, ProposalSignBytes, Signature,
+    VoteSignBytes,
 };
-use consensus::{Input, Output, OwnMessage, Round, Tendermint, Timeout, TimeoutParams, ValidatorIndex, Vote, VoteKind};
+use consensus::{
+    Input, Output, OwnMessage, Proposal, Round, Step as CoreStep, Tendermint, Timeout, TimeoutParams, ValidatorIndex,
+    Vote, VoteKind,
+};
 use kms::{SignRequest, Signer, SignerError, Step};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::time::{sleep_until, Instant};
 
 use super::blocks::{build_block, commit, execute_block, Executed};
 use super::wal::{Wal, WalEntry};
+use crate::network::{Inbound, NetMessage, NetworkHandle};
 use crate::node::Node;
 use crate::store::StoreError;
 
@@ -33,25 +39,39 @@ pub enum DriverError {
     Certificate(#[from] CertificateError),
     #[error("signing key {0} is not in the validator set")]
     NotAValidator(chain_types::PublicKey),
-    #[error(
-        "the genesis has {0} validators; they need the peer-to-peer network, which this build does not \
-         have yet, so only a single validator can run"
-    )]
+    #[error("the genesis has {0} validators; configure [network] so this node can reach its peers")]
     NeedsNetwork(usize),
     #[error("decided block {0} is not known locally")]
     UnknownDecision(CryptoHash),
 }
+
+/// The peer-to-peer side of consensus.
+#[derive(Debug)]
+pub struct Peers {
+    pub handle: NetworkHandle,
+    pub inbound: mpsc::Receiver<Inbound>,
+}
+
+/// Messages for later heights are kept (bounded) until their height starts.
+const MAX_FUTURE: usize = 10_000;
+/// How often a stuck height gossips its messages again.
+const RELAY_EVERY: Duration = Duration::from_millis(1_000);
+
+type VoteKey = (VoteKind, Round, ValidatorIndex, Option<CryptoHash>);
 
 /// One height's state.
 struct HeightRun<'a> {
     node: &'a Node,
     signer: &'a dyn Signer,
     wal: &'a mut Wal,
-    me: ValidatorIndex,
+    peers: Option<&'a NetworkHandle>,
     core: Tendermint,
     blocks: HashMap<CryptoHash, Executed>,
-    /// Signatures of precommits by (round, validator, value), for the certificate.
-    precommit_sigs: HashMap<(Round, ValidatorIndex, CryptoHash), Signature>,
+    /// Signed proposals seen, by round (own and peers').
+    proposals: HashMap<Round, (Proposal, Signature)>,
+    /// Signatures of every vote seen (own and peers'), for certificates and relaying.
+    vote_sigs: HashMap<VoteKey, Signature>,
+    own: Vec<NetMessage>,
     timers: BinaryHeap<Reverse<(Instant, u64, Timeout)>>,
     timer_seq: u64,
 }
@@ -72,39 +92,58 @@ fn timeout_params(node: &Node) -> TimeoutParams {
     }
 }
 
+fn message_height(m: &NetMessage) -> Option<u64> {
+    match m {
+        NetMessage::Proposal { proposal, .. } => Some(proposal.height),
+        NetMessage::Vote { vote, .. } => Some(vote.height),
+        NetMessage::Transaction(_) => None,
+    }
+}
+
 /// Runs consensus until `shutdown` turns true. Returns an error only for faults that must
 /// stop the node (store or WAL failure, a key outside the validator set).
 pub async fn run(
     node: Arc<Node>,
     signer: Arc<dyn Signer>,
     wal_dir: &Path,
+    peers: Option<Peers>,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), DriverError> {
     let n = node.validators.len();
-    if n != 1 {
+    if n > 1 && peers.is_none() {
         return Err(DriverError::NeedsNetwork(n));
     }
+    let (handle, mut inbound) = match peers {
+        Some(p) => (Some(p.handle), Some(p.inbound)),
+        None => (None, None),
+    };
     let me = node.validators.index_of(&signer.public_key()).ok_or(DriverError::NotAValidator(signer.public_key()))?
         as ValidatorIndex;
     let (mut wal, mut entries) = Wal::open(wal_dir)?;
+    let mut future: Vec<NetMessage> = Vec::new();
     let mut last_block = Instant::now();
     loop {
-        let head = node.store.head()?.unwrap_or(0);
-        let height = head + 1;
+        let height = node.store.head()?.unwrap_or(0) + 1;
         entries.retain(|e| e.height() >= height);
         wal.rewrite(&entries)?;
+        future.retain(|m| message_height(m).is_some_and(|h| h >= height));
         let resuming = !entries.is_empty();
-        if !resuming && !wait_for_work(&node, last_block, &mut shutdown).await {
+        let ready = resuming
+            || future.iter().any(|m| message_height(m) == Some(height))
+            || wait_for_work(&node, height, last_block, inbound.as_mut(), &mut future, &mut shutdown).await;
+        if !ready {
             return Ok(());
         }
         let mut run = HeightRun {
             node: &node,
             signer: signer.as_ref(),
             wal: &mut wal,
-            me,
+            peers: handle.as_ref(),
             core: Tendermint::new(timeout_params(&node), n, Some(me), height),
             blocks: HashMap::new(),
-            precommit_sigs: HashMap::new(),
+            proposals: HashMap::new(),
+            vote_sigs: HashMap::new(),
+            own: Vec::new(),
             timers: BinaryHeap::new(),
             timer_seq: 0,
         };
@@ -112,15 +151,29 @@ pub async fn run(
         if resuming {
             tracing::info!(target: "chain::consensus", height, "resuming from the consensus WAL");
         }
-        let Some(decided) = run.drive(&mut shutdown).await? else { return Ok(()) };
+        let buffered: Vec<NetMessage> = {
+            let (now, later) = std::mem::take(&mut future).into_iter().partition(|m| message_height(m) == Some(height));
+            future = later;
+            now
+        };
+        let Some(decided) = run.drive(buffered, inbound.as_mut(), &mut future, &mut shutdown).await? else {
+            return Ok(());
+        };
         run.commit(decided)?;
         last_block = Instant::now();
     }
 }
 
-/// Waits until transactions wait and the minimum interval passed, or the maximum interval
-/// passed. False on shutdown.
-async fn wait_for_work(node: &Node, last: Instant, shutdown: &mut watch::Receiver<bool>) -> bool {
+/// Waits until transactions wait and the minimum interval passed, the maximum interval
+/// passed, or a peer sends a message of `height` (it started already). False on shutdown.
+async fn wait_for_work(
+    node: &Node,
+    height: u64,
+    last: Instant,
+    mut inbound: Option<&mut mpsc::Receiver<Inbound>>,
+    future: &mut Vec<NetMessage>,
+    shutdown: &mut watch::Receiver<bool>,
+) -> bool {
     let c = &node.genesis.consensus;
     let (min, max) =
         (last + Duration::from_millis(c.min_block_interval_ms), last + Duration::from_millis(c.max_block_interval_ms));
@@ -137,7 +190,26 @@ async fn wait_for_work(node: &Node, last: Instant, shutdown: &mut watch::Receive
             _ = node.mempool.wait_for_transaction() => {}
             _ = sleep_until(wake) => {}
             _ = shutdown.changed() => {}
+            Some((_, m)) = async { match inbound.as_mut() { Some(r) => r.recv().await, None => std::future::pending().await } } => {
+                match message_height(&m) {
+                    None => accept_transaction(node, m),
+                    Some(h) if h >= height && future.len() < MAX_FUTURE => {
+                        future.push(m);
+                        if h == height {
+                            return true;
+                        }
+                    }
+                    Some(_) => {}
+                }
+            }
         }
+    }
+}
+
+fn accept_transaction(node: &Node, m: NetMessage) {
+    if let NetMessage::Transaction(tx) = m {
+        // Peers send only what they validated; ours is checked again against our head.
+        let _ = node.accept_from_peer(tx);
     }
 }
 
@@ -146,20 +218,27 @@ impl HeightRun<'_> {
         &self.node.genesis.chain_id
     }
 
+    fn broadcast(&self, m: NetMessage) {
+        if let Some(p) = self.peers {
+            p.broadcast(m);
+        }
+    }
+
     /// Feeds our own logged messages of this height back (their blocks re-executed).
     fn replay(&mut self, entries: Vec<WalEntry>) -> Result<(), DriverError> {
         for e in entries {
             match e {
-                WalEntry::Proposal { proposal, block, .. } => {
-                    if let Some(ex) = execute_block(self.node, block)? {
+                WalEntry::Proposal { proposal, block, signature } => {
+                    if let Some(ex) = execute_block(self.node, block.clone())? {
                         self.blocks.insert(proposal.value, ex);
                     }
+                    self.proposals.insert(proposal.round, (proposal.clone(), signature));
+                    self.own.push(NetMessage::Proposal { proposal: proposal.clone(), block, signature });
                     self.core.apply(Input::Replay(OwnMessage::Proposal(proposal)));
                 }
                 WalEntry::Vote { vote, signature } => {
-                    if let (VoteKind::Precommit, Some(value)) = (vote.kind, vote.value) {
-                        self.precommit_sigs.insert((vote.round, vote.validator, value), signature);
-                    }
+                    self.vote_sigs.insert((vote.kind, vote.round, vote.validator, vote.value), signature);
+                    self.own.push(NetMessage::Vote { vote: vote.clone(), signature });
                     self.core.apply(Input::Replay(OwnMessage::Vote(vote)));
                 }
             }
@@ -167,9 +246,25 @@ impl HeightRun<'_> {
         Ok(())
     }
 
-    async fn drive(&mut self, shutdown: &mut watch::Receiver<bool>) -> Result<Option<Decided>, DriverError> {
+    async fn drive(
+        &mut self,
+        buffered: Vec<NetMessage>,
+        mut inbound: Option<&mut mpsc::Receiver<Inbound>>,
+        future: &mut Vec<NetMessage>,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<Option<Decided>, DriverError> {
         let height = self.core.height();
         let mut outputs = self.core.apply(Input::StartHeight(height));
+        // Own messages replayed from the WAL go out again: peers may not have them.
+        for m in self.own.clone() {
+            self.broadcast(m);
+        }
+        for m in buffered {
+            outputs.extend(self.on_peer_message(m)?);
+        }
+        let mut relay = tokio::time::interval(RELAY_EVERY);
+        relay.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_seen = (u32::MAX, CoreStep::Commit);
         loop {
             if let Some(d) = self.handle(outputs).await? {
                 return Ok(Some(d));
@@ -177,8 +272,32 @@ impl HeightRun<'_> {
             let next = self.timers.peek().map(|Reverse((at, _, _))| *at);
             tokio::select! {
                 _ = async { match next { Some(at) => sleep_until(at).await, None => std::future::pending().await } } => {
-                    let Some(Reverse((_, _, timeout))) = self.timers.pop() else { outputs = Vec::new(); continue };
-                    outputs = self.core.apply(Input::TimeoutExpired(timeout));
+                    outputs = match self.timers.pop() {
+                        Some(Reverse((_, _, timeout))) => self.core.apply(Input::TimeoutExpired(timeout)),
+                        None => Vec::new(),
+                    };
+                }
+                Some((_, m)) = async { match inbound.as_mut() { Some(r) => r.recv().await, None => std::future::pending().await } } => {
+                    outputs = match message_height(&m) {
+                        None => {
+                            accept_transaction(self.node, m);
+                            Vec::new()
+                        }
+                        Some(h) if h == height => self.on_peer_message(m)?,
+                        Some(h) if h > height && future.len() < MAX_FUTURE => {
+                            future.push(m);
+                            Vec::new()
+                        }
+                        Some(_) => Vec::new(),
+                    };
+                }
+                _ = relay.tick() => {
+                    let now = (self.core.round(), self.core.step());
+                    if now == last_seen {
+                        self.relay();
+                    }
+                    last_seen = now;
+                    outputs = Vec::new();
                 }
                 _ = shutdown.changed() => {
                     if *shutdown.borrow() {
@@ -190,8 +309,102 @@ impl HeightRun<'_> {
         }
     }
 
-    /// Carries out the state machine's outputs. Every message is signed and written to the
-    /// WAL before anything else happens with it.
+    /// Gossips again what peers may have missed: own messages of this height, the current
+    /// proposal, and the votes of the locked and valid rounds (the proof of lock).
+    fn relay(&self) {
+        let mut msgs = self.own.clone();
+        let round = self.core.round();
+        let pol: Vec<Round> = [self.core.locked(), self.core.valid()].into_iter().flatten().map(|(_, r)| r).collect();
+        for r in std::iter::once(round).chain(pol.iter().copied()) {
+            if let Some(m) = self.proposal_message(r) {
+                msgs.push(m);
+            }
+        }
+        for r in pol {
+            for v in self.core.round_votes(r) {
+                if let Some(sig) = self.vote_sigs.get(&(v.kind, v.round, v.validator, v.value)) {
+                    msgs.push(NetMessage::Vote { vote: v, signature: *sig });
+                }
+            }
+        }
+        for m in msgs {
+            self.broadcast(m);
+        }
+    }
+
+    fn proposal_message(&self, round: Round) -> Option<NetMessage> {
+        let (p, sig) = self.proposals.get(&round)?;
+        let block = self.blocks.get(&p.value)?.block.clone();
+        Some(NetMessage::Proposal { proposal: p.clone(), block, signature: *sig })
+    }
+
+    /// Verifies a peer's message of this height and feeds it to the state machine.
+    fn on_peer_message(&mut self, m: NetMessage) -> Result<Vec<Output>, DriverError> {
+        let keys = self.node.validators.validators();
+        match m {
+            NetMessage::Proposal { proposal, block, signature } => {
+                let Some(key) = keys.get(usize::from(proposal.proposer)).map(|v| v.consensus_key) else {
+                    return Ok(vec![]);
+                };
+                let bytes = ProposalSignBytes {
+                    chain_id: self.chain_id().to_owned(),
+                    height: proposal.height,
+                    round: proposal.round,
+                    block_hash: proposal.value,
+                    pol_round: proposal.pol_round,
+                }
+                .to_bytes();
+                if block.hash() != proposal.value || !key.verify(&bytes, &signature) {
+                    tracing::warn!(target: "chain::consensus", proposer = proposal.proposer, "dropping a proposal with a bad signature or block");
+                    return Ok(vec![]);
+                }
+                let valid = self.check_block(&proposal, block)?;
+                self.proposals.entry(proposal.round).or_insert((proposal.clone(), signature));
+                Ok(self.core.apply(Input::Proposal { proposal, valid }))
+            }
+            NetMessage::Vote { vote, signature } => {
+                let Some(key) = keys.get(usize::from(vote.validator)).map(|v| v.consensus_key) else {
+                    return Ok(vec![]);
+                };
+                let bytes = VoteSignBytes {
+                    chain_id: self.chain_id().to_owned(),
+                    kind: vote.kind,
+                    height: vote.height,
+                    round: vote.round,
+                    block_hash: vote.value,
+                }
+                .to_bytes();
+                if !key.verify(&bytes, &signature) {
+                    tracing::warn!(target: "chain::consensus", validator = vote.validator, "dropping a vote with a bad signature");
+                    return Ok(vec![]);
+                }
+                self.vote_sigs.insert((vote.kind, vote.round, vote.validator, vote.value), signature);
+                Ok(self.core.apply(Input::Vote(vote)))
+            }
+            NetMessage::Transaction(_) => Ok(vec![]),
+        }
+    }
+
+    /// Whether a proposed block is a valid next block (executed once, then cached).
+    fn check_block(&mut self, proposal: &Proposal, block: Block) -> Result<bool, DriverError> {
+        if self.blocks.contains_key(&proposal.value) {
+            return Ok(true);
+        }
+        let expected = &self.node.validators.validators()[usize::from(proposal.proposer)].account_id;
+        if &block.header.proposer != expected {
+            return Ok(false);
+        }
+        match tokio::task::block_in_place(|| execute_block(self.node, block))? {
+            Some(ex) => {
+                self.blocks.insert(proposal.value, ex);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Carries out the state machine's outputs. Every own message is signed and written to
+    /// the WAL before it is broadcast.
     async fn handle(&mut self, outputs: Vec<Output>) -> Result<Option<Decided>, DriverError> {
         let mut queue = VecDeque::from(outputs);
         while let Some(o) = queue.pop_front() {
@@ -208,16 +421,20 @@ impl HeightRun<'_> {
                     }
                     .to_bytes();
                     let signature = self.sign(p.height, p.round, Step::Propose, bytes).await?;
-                    self.wal.append(&WalEntry::Proposal { proposal: p, block, signature })?;
+                    self.wal.append(&WalEntry::Proposal { proposal: p.clone(), block: block.clone(), signature })?;
+                    self.proposals.insert(p.round, (p.clone(), signature));
+                    let m = NetMessage::Proposal { proposal: p, block, signature };
+                    self.own.push(m.clone());
+                    self.broadcast(m);
                 }
                 Output::Vote(v) => {
-                    let (step, kind) = match v.kind {
-                        VoteKind::Prevote => (Step::Prevote, VoteKind::Prevote),
-                        VoteKind::Precommit => (Step::Precommit, VoteKind::Precommit),
+                    let step = match v.kind {
+                        VoteKind::Prevote => Step::Prevote,
+                        VoteKind::Precommit => Step::Precommit,
                     };
                     let bytes = VoteSignBytes {
                         chain_id: self.chain_id().to_owned(),
-                        kind,
+                        kind: v.kind,
                         height: v.height,
                         round: v.round,
                         block_hash: v.value,
@@ -225,9 +442,10 @@ impl HeightRun<'_> {
                     .to_bytes();
                     let signature = self.sign(v.height, v.round, step, bytes).await?;
                     self.wal.append(&WalEntry::Vote { vote: v.clone(), signature })?;
-                    if let (VoteKind::Precommit, Some(value)) = (v.kind, v.value) {
-                        self.precommit_sigs.insert((v.round, v.validator, value), signature);
-                    }
+                    self.vote_sigs.insert((v.kind, v.round, v.validator, v.value), signature);
+                    let m = NetMessage::Vote { vote: v, signature };
+                    self.own.push(m.clone());
+                    self.broadcast(m);
                 }
                 Output::ScheduleTimeout { timeout, after_ms } => {
                     self.timer_seq += 1;
@@ -238,7 +456,8 @@ impl HeightRun<'_> {
                     )));
                 }
                 Output::GetValue { height, round } => {
-                    let ex = tokio::task::block_in_place(|| build_block(self.node, usize::from(self.me)))?;
+                    let me = self.core.proposer(height, round);
+                    let ex = tokio::task::block_in_place(|| build_block(self.node, usize::from(me)))?;
                     let value = ex.block.hash();
                     self.blocks.insert(value, ex);
                     queue.extend(self.core.apply(Input::ProposeValue { height, round, value }));
@@ -271,8 +490,8 @@ impl HeightRun<'_> {
             .precommits
             .iter()
             .filter_map(|v| {
-                self.precommit_sigs
-                    .get(&(v.round, v.validator, d.value))
+                self.vote_sigs
+                    .get(&(VoteKind::Precommit, v.round, v.validator, Some(d.value)))
                     .map(|signature| CommitSignature { validator: v.validator, signature: *signature })
             })
             .collect();

@@ -6,4 +6,4 @@ mod driver;
 pub mod wal;
 
 pub use blocks::{build_block, execute_block, Executed};
-pub use driver::{run, DriverError};
+pub use driver::{run, DriverError, Peers};
