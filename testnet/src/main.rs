@@ -21,7 +21,7 @@ enum Command {
     /// Create (or reuse) a testnet in DIR, start its nodes, run the demo workload and show
     /// live height and throughput until Ctrl-C (or --duration).
     Up {
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 4)]
         validators: usize,
         #[arg(long, default_value = "testnet-data")]
         dir: PathBuf,

@@ -5,5 +5,6 @@
 mod bad_input;
 mod crash;
 mod genesis_cli;
+mod multi_node;
 mod node_rpc;
 mod wallet_near_api_js;

@@ -30,6 +30,21 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
 
+/// A base port with `n` consecutive ports free a moment ago on 127.0.0.1.
+pub fn free_port_range(n: u16) -> u16 {
+    for _ in 0..200 {
+        let base = free_port();
+        if base > u16::MAX - n {
+            continue;
+        }
+        let held: Vec<_> = (0..n).map_while(|i| TcpListener::bind(("127.0.0.1", base + i)).ok()).collect();
+        if held.len() == usize::from(n) {
+            return base;
+        }
+    }
+    panic!("no {n} consecutive free ports on 127.0.0.1");
+}
+
 /// One validator node running as a `chain run` process.
 #[derive(Debug)]
 pub struct TestNode {
