@@ -218,6 +218,30 @@ impl HeightRun<'_> {
         &self.node.genesis.chain_id
     }
 
+    /// What a proposer signs for `p` (one definition for signing and verifying).
+    fn proposal_bytes(&self, p: &Proposal) -> Vec<u8> {
+        ProposalSignBytes {
+            chain_id: self.chain_id().to_owned(),
+            height: p.height,
+            round: p.round,
+            block_hash: p.value,
+            pol_round: p.pol_round,
+        }
+        .to_bytes()
+    }
+
+    /// What a validator signs for `v` (one definition for signing and verifying).
+    fn vote_bytes(&self, v: &Vote) -> Vec<u8> {
+        VoteSignBytes {
+            chain_id: self.chain_id().to_owned(),
+            kind: v.kind,
+            height: v.height,
+            round: v.round,
+            block_hash: v.value,
+        }
+        .to_bytes()
+    }
+
     fn broadcast(&self, m: NetMessage) {
         if let Some(p) = self.peers {
             p.broadcast(m);
@@ -346,14 +370,7 @@ impl HeightRun<'_> {
                 let Some(key) = keys.get(usize::from(proposal.proposer)).map(|v| v.consensus_key) else {
                     return Ok(vec![]);
                 };
-                let bytes = ProposalSignBytes {
-                    chain_id: self.chain_id().to_owned(),
-                    height: proposal.height,
-                    round: proposal.round,
-                    block_hash: proposal.value,
-                    pol_round: proposal.pol_round,
-                }
-                .to_bytes();
+                let bytes = self.proposal_bytes(&proposal);
                 if block.hash() != proposal.value || !key.verify(&bytes, &signature) {
                     tracing::warn!(target: "chain::consensus", proposer = proposal.proposer, "dropping a proposal with a bad signature or block");
                     return Ok(vec![]);
@@ -366,14 +383,7 @@ impl HeightRun<'_> {
                 let Some(key) = keys.get(usize::from(vote.validator)).map(|v| v.consensus_key) else {
                     return Ok(vec![]);
                 };
-                let bytes = VoteSignBytes {
-                    chain_id: self.chain_id().to_owned(),
-                    kind: vote.kind,
-                    height: vote.height,
-                    round: vote.round,
-                    block_hash: vote.value,
-                }
-                .to_bytes();
+                let bytes = self.vote_bytes(&vote);
                 if !key.verify(&bytes, &signature) {
                     tracing::warn!(target: "chain::consensus", validator = vote.validator, "dropping a vote with a bad signature");
                     return Ok(vec![]);
@@ -412,14 +422,7 @@ impl HeightRun<'_> {
                 Output::Propose(p) => {
                     let Some(ex) = self.blocks.get(&p.value) else { continue };
                     let block = ex.block.clone();
-                    let bytes = ProposalSignBytes {
-                        chain_id: self.chain_id().to_owned(),
-                        height: p.height,
-                        round: p.round,
-                        block_hash: p.value,
-                        pol_round: p.pol_round,
-                    }
-                    .to_bytes();
+                    let bytes = self.proposal_bytes(&p);
                     let signature = self.sign(p.height, p.round, Step::Propose, bytes).await?;
                     self.wal.append(&WalEntry::Proposal { proposal: p.clone(), block: block.clone(), signature })?;
                     self.proposals.insert(p.round, (p.clone(), signature));
@@ -432,14 +435,7 @@ impl HeightRun<'_> {
                         VoteKind::Prevote => Step::Prevote,
                         VoteKind::Precommit => Step::Precommit,
                     };
-                    let bytes = VoteSignBytes {
-                        chain_id: self.chain_id().to_owned(),
-                        kind: v.kind,
-                        height: v.height,
-                        round: v.round,
-                        block_hash: v.value,
-                    }
-                    .to_bytes();
+                    let bytes = self.vote_bytes(&v);
                     let signature = self.sign(v.height, v.round, step, bytes).await?;
                     self.wal.append(&WalEntry::Vote { vote: v.clone(), signature })?;
                     self.vote_sigs.insert((v.kind, v.round, v.validator, v.value), signature);
