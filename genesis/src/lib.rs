@@ -28,3 +28,9 @@ pub use schema::{
     TreasurySpec, ValidatorSpec, WorkspaceSpec,
 };
 pub use validate::validate;
+
+/// Now, in milliseconds since the Unix epoch: the unit of `genesis_time_ms` and of block
+/// timestamps. A clock before 1970 reads as 0.
+pub fn unix_time_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or_default()
+}

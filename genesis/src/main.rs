@@ -51,10 +51,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<(), GenesisError> {
     match cli.command {
         Command::New { validators, out, preset, chain_id, host, base_port } => {
-            let genesis_time_ms = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_millis() as u64)
-                .unwrap_or_default();
+            let genesis_time_ms = genesis::unix_time_ms();
             let generated = genesis::generate(&NewGenesisOptions {
                 validators,
                 preset,

@@ -38,10 +38,6 @@ pub struct NodeProcess {
     pub child: Child,
 }
 
-fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or_default()
-}
-
 impl Network {
     /// Creates genesis and node homes if the directory is new (reuses them otherwise), then
     /// starts every node and waits until each answers JSON-RPC.
@@ -56,7 +52,7 @@ impl Network {
                 chain_id: opts.chain_id.clone(),
                 host: "127.0.0.1".into(),
                 base_port: opts.p2p_base_port,
-                genesis_time_ms: now_ms(),
+                genesis_time_ms: genesis::unix_time_ms(),
             })?;
             std::fs::create_dir_all(layout.genesis_dir())?;
             generated.write(&layout.genesis_dir())?;

@@ -15,10 +15,6 @@ pub struct Executed {
     pub results: Vec<TxResult>,
 }
 
-pub(crate) fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or_default()
-}
-
 fn context(node: &Node, height: BlockHeight, timestamp_ms: u64) -> BlockContext<'_> {
     BlockContext {
         chain_id: &node.genesis.chain_id,
@@ -37,7 +33,7 @@ pub fn build_block(node: &Node, proposer: usize) -> Result<Executed, StoreError>
     let height = parent.height + 1;
     let max = usize::try_from(node.genesis.limits.max_block_transactions).unwrap_or(usize::MAX);
     let txs = node.mempool.select(max);
-    let timestamp_ms = now_ms().max(parent.timestamp_ms + 1);
+    let timestamp_ms = genesis::unix_time_ms().max(parent.timestamp_ms + 1);
     let (changes, results) = node.runtime.apply_block(&context(node, height, timestamp_ms), &txs, false)?;
     let tree = node.store.prepare_tree(&changes)?;
     let block = Block {

@@ -166,7 +166,7 @@ impl Sim {
 
 /// Runs one scenario to its end: a violation, or liveness shown after healing.
 pub fn run(sc: &Scenario) -> Report {
-    let mut rng = ChaCha8Rng::seed_from_u64(sc.seed ^ 0x5EED);
+    let rng = ChaCha8Rng::seed_from_u64(sc.seed ^ 0x5EED);
     let mut nodes = Vec::new();
     for (i, role) in sc.roles.iter().enumerate() {
         nodes.push(SimNode::new(nodes.len(), i as u16, *role, sc.n, sc.params));
@@ -174,7 +174,6 @@ pub fn run(sc: &Scenario) -> Report {
             nodes.push(SimNode::new(nodes.len(), i as u16, *role, sc.n, sc.params));
         }
     }
-    let _ = rng.gen::<u64>();
     let report = Report {
         seed: sc.seed,
         violation: None,
