@@ -163,9 +163,10 @@ async fn run(home: PathBuf, config: NodeConfig) -> anyhow::Result<()> {
         None => None,
     };
     let wal_dir = home.join("wal");
-    let mut producer = signer.map(|s| {
+    // A validator, or an observer following its peers; a lone node without a key only serves.
+    let mut producer = (signer.is_some() || peers.is_some()).then(|| {
         let (node, shutdown) = (node.clone(), shutdown_rx.clone());
-        tokio::spawn(async move { chain::consensus::run(node, s, &wal_dir, peers, shutdown).await })
+        tokio::spawn(async move { chain::consensus::run(node, signer, &wal_dir, peers, shutdown).await })
     });
 
     let outcome = tokio::select! {
@@ -203,7 +204,7 @@ async fn run(home: PathBuf, config: NodeConfig) -> anyhow::Result<()> {
 
 /// Starts the p2p network: the other genesis validators are the peers to keep connected;
 /// they and the configured extra peers are the only ones allowed in.
-async fn start_network(home: &Path, net: &NetworkSection, node: &Node) -> anyhow::Result<chain::consensus::Peers> {
+async fn start_network(home: &Path, net: &NetworkSection, node: &Arc<Node>) -> anyhow::Result<chain::consensus::Peers> {
     let key = NetworkKeyFile::load(&resolve(home, &net.key_file))?;
     let mut peers = Vec::new();
     for v in &node.genesis().validators {
@@ -218,8 +219,8 @@ async fn start_network(home: &Path, net: &NetworkSection, node: &Node) -> anyhow
         net.allowed_peers.iter().map(|p| p.parse()).collect::<Result<Vec<_>, _>>().context("network.allowed_peers")?;
     let listen = net.listen.parse().with_context(|| format!("network.listen {}", net.listen))?;
     let cfg = chain::network::NetworkConfig { key_seed: key.secret_key.seed(), listen, peers, allowed };
-    let (handle, inbound, _) = chain::network::start(cfg).await?;
-    node.set_gossip(handle.clone());
+    let (handle, inbound, _) = chain::network::start(cfg, node.clone()).await?;
+    node.start_gossip(handle.clone());
     Ok(chain::consensus::Peers { handle, inbound })
 }
 

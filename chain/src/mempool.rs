@@ -55,6 +55,11 @@ impl Mempool {
     /// Adds a validated transaction. Returns false if it was already present.
     pub fn insert(&self, tx: SignedTransaction) -> Result<bool, InsertError> {
         let hash = tx.hash();
+        self.insert_hashed(tx, hash)
+    }
+
+    /// [`Mempool::insert`] for a caller that has the hash already.
+    pub fn insert_hashed(&self, tx: SignedTransaction, hash: CryptoHash) -> Result<bool, InsertError> {
         {
             let mut inner = self.inner.lock();
             if inner.by_hash.contains_key(&hash) {

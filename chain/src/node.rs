@@ -1,12 +1,13 @@
 //! The node: store, runtime, mempool and validator set behind the RPC's [`NodeApi`].
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use chain_types::{
-    AccessKey, Account, AccountId, Block, BlockHeader, BlockHeight, CommitCertificate, CryptoHash, ExecutionOutcome,
-    PublicKey, SignedTransaction,
+    verify_signatures_batch, AccessKey, Account, AccountId, Block, BlockHeader, BlockHeight, CommitCertificate,
+    CryptoHash, ExecutionOutcome, PublicKey, SignedTransaction,
 };
 use consensus::{Validator, ValidatorSet};
 use contracts::ModuleRegistry;
@@ -15,6 +16,7 @@ use rpc::{BlockRef, NodeApi, NodeError, NodeStatus, ProtocolConfig, SubmitError}
 use tokio::sync::watch;
 
 use crate::mempool::{InsertError, Mempool};
+use crate::network::{NetMessage, NetworkHandle};
 use crate::runtime::{check_stateful, check_stateless, genesis_changes, ApplyError, BlockContext, Overlay, Runtime};
 use crate::store::{StateKey, Store, StoreError, StoredBlock};
 
@@ -32,6 +34,14 @@ pub enum StartError {
     StateRootMismatch { height: BlockHeight, expected: CryptoHash, found: CryptoHash },
 }
 
+/// Where a transaction came from: the RPC (signature not yet checked; gossiped on) or a
+/// peer's gossip (signature checked by the caller; not gossiped again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    Rpc,
+    Peer,
+}
+
 /// A running node's shared state.
 #[derive(Debug)]
 pub struct Node {
@@ -46,8 +56,43 @@ pub struct Node {
     pub(crate) head: watch::Sender<BlockHeight>,
     /// Equivocation seen by consensus, kept (never dropped) for reporting.
     pub(crate) evidence: parking_lot::Mutex<Vec<consensus::Evidence>>,
-    /// Where admitted transactions are gossiped (set once the network is up).
-    gossip: parking_lot::Mutex<Option<crate::network::NetworkHandle>>,
+    /// Transactions admitted through the RPC, waiting to be gossiped (once the network is up).
+    gossip: Arc<GossipQueue>,
+    /// True while block sync is catching up with a peer.
+    pub(crate) syncing: AtomicBool,
+}
+
+/// How long admitted transactions gather before they are gossiped as one batch.
+const GOSSIP_LINGER: Duration = Duration::from_millis(2);
+/// Most transactions in one gossip message.
+const GOSSIP_BATCH: usize = 2_000;
+
+/// Transactions admitted locally, sent to peers in batches by the gossip task.
+#[derive(Debug, Default)]
+struct GossipQueue {
+    pending: parking_lot::Mutex<Vec<SignedTransaction>>,
+    arrived: tokio::sync::Notify,
+}
+
+impl GossipQueue {
+    fn push(&self, tx: SignedTransaction) {
+        self.pending.lock().push(tx);
+        self.arrived.notify_one();
+    }
+
+    /// Sends batches to every connected peer until the network stops.
+    async fn run(self: Arc<Self>, network: NetworkHandle) {
+        loop {
+            self.arrived.notified().await;
+            tokio::time::sleep(GOSSIP_LINGER).await;
+            let batch = std::mem::take(&mut *self.pending.lock());
+            for chunk in batch.chunks(GOSSIP_BATCH) {
+                if !network.broadcast(NetMessage::Transactions(chunk.to_vec())) {
+                    return;
+                }
+            }
+        }
+    }
 }
 
 /// The genesis block: height 0, committing to the genesis state; trusted by definition, so
@@ -143,7 +188,8 @@ impl Node {
             me,
             head: head_tx,
             evidence: parking_lot::Mutex::new(Vec::new()),
-            gossip: parking_lot::Mutex::new(None),
+            gossip: Arc::new(GossipQueue::default()),
+            syncing: AtomicBool::new(false),
         }))
     }
 
@@ -159,26 +205,50 @@ impl Node {
         &self.validators
     }
 
+    /// The validator set that decides (and certifies) block `height`. The genesis set
+    /// decides every height: nothing changes the set yet.
+    pub fn validators_at(&self, _height: BlockHeight) -> &ValidatorSet {
+        &self.validators
+    }
+
+    /// Whether block sync is catching up with a peer right now.
+    pub fn is_syncing(&self) -> bool {
+        self.syncing.load(Ordering::Relaxed)
+    }
+
     pub fn mempool(&self) -> &Mempool {
         &self.mempool
     }
 
-    /// Gossip transactions this node admits to its peers from now on.
-    pub fn set_gossip(&self, network: crate::network::NetworkHandle) {
-        *self.gossip.lock() = Some(network);
+    /// Gossip transactions this node admits through its RPC to its peers from now on (in
+    /// batches, from a task on the current runtime).
+    pub fn start_gossip(&self, network: NetworkHandle) {
+        tokio::spawn(self.gossip.clone().run(network));
     }
 
-    /// Admits a transaction a peer gossiped (validated here again; not gossiped further).
-    pub fn accept_from_peer(&self, tx: SignedTransaction) -> Result<CryptoHash, SubmitError> {
-        self.admit(tx, false)
+    /// Admits transactions a peer gossiped: validated here again against our head, the
+    /// signatures of those new to us verified as one batch (one by one only if the batch
+    /// fails, to find the bad ones). Not gossiped further. Returns how many were added.
+    pub fn accept_from_peer(&self, txs: Vec<SignedTransaction>) -> usize {
+        let (fresh, hashes): (Vec<_>, Vec<_>) =
+            txs.into_iter().map(|t| (t.clone(), t.hash())).filter(|(_, h)| !self.mempool.contains(h)).unzip();
+        let refs: Vec<&SignedTransaction> = fresh.iter().collect();
+        let batch_ok = verify_signatures_batch(&refs, &hashes);
+        let mut added = 0;
+        for (tx, hash) in fresh.into_iter().zip(hashes) {
+            let verified = batch_ok || tx.verify_signature();
+            if verified && self.admit(tx, hash, Origin::Peer).is_ok() {
+                added += 1;
+            }
+        }
+        added
     }
 
-    fn admit(&self, tx: SignedTransaction, gossip: bool) -> Result<CryptoHash, SubmitError> {
-        let hash = tx.hash();
+    fn admit(&self, tx: SignedTransaction, hash: CryptoHash, origin: Origin) -> Result<CryptoHash, SubmitError> {
         if self.mempool.contains(&hash) {
             return Ok(hash);
         }
-        check_stateless(&tx, self.runtime.max_tx_bytes, true)?;
+        check_stateless(&tx, self.runtime.max_tx_bytes, origin == Origin::Rpc)?;
         let head = self.store.head().map_err(Self::internal)?.unwrap_or(0);
         let ctx = BlockContext {
             chain_id: &self.genesis.chain_id,
@@ -192,11 +262,11 @@ impl Node {
             Err(ApplyError::Invalid(e)) => return Err(e.into()),
             Err(ApplyError::Store(e)) => return Err(Self::internal(e).into()),
         }
-        let message = gossip.then(|| crate::network::NetMessage::Transaction(tx.clone()));
-        match self.mempool.insert(tx) {
+        let gossiped = (origin == Origin::Rpc).then(|| tx.clone());
+        match self.mempool.insert_hashed(tx, hash) {
             Ok(true) => {
-                if let (Some(m), Some(net)) = (message, self.gossip.lock().as_ref()) {
-                    net.broadcast(m);
+                if let Some(tx) = gossiped {
+                    self.gossip.push(tx);
                 }
                 Ok(hash)
             }
@@ -262,7 +332,7 @@ impl NodeApi for Node {
             validators: self.validators.validators().iter().map(|v| v.account_id.clone()).collect(),
             validator_account_id: self.me.as_ref().map(|v| v.account_id.clone()),
             validator_public_key: self.me.as_ref().map(|v| v.consensus_key),
-            syncing: false,
+            syncing: self.is_syncing(),
         })
     }
 
@@ -297,7 +367,8 @@ impl NodeApi for Node {
     }
 
     fn submit(&self, tx: SignedTransaction) -> Result<CryptoHash, SubmitError> {
-        self.admit(tx, true)
+        let hash = tx.hash();
+        self.admit(tx, hash, Origin::Rpc)
     }
 
     fn outcome(&self, hash: &CryptoHash) -> Result<Option<(ExecutionOutcome, SignedTransaction)>, NodeError> {

@@ -84,16 +84,7 @@ impl Network {
                     bail!("chain init for {account} failed: {}", String::from_utf8_lossy(&out.stderr));
                 }
             }
-            let log = std::fs::File::create(home.join("node.log"))?;
-            let child = Command::new(&chain)
-                .arg("run")
-                .arg("--home")
-                .arg(&home)
-                .stdout(Stdio::from(log.try_clone()?))
-                .stderr(Stdio::from(log))
-                .kill_on_drop(true)
-                .spawn()
-                .context("starting chain run")?;
+            let child = spawn_node(&chain, &home)?;
             nodes.push(NodeProcess { account, home, rpc: RpcClient::new(format!("http://{listen}")), child });
         }
         let net = Network { layout, genesis, nodes };
@@ -104,13 +95,29 @@ impl Network {
         Ok(net)
     }
 
+    /// Starts node `i` again (after it stopped or was killed) on its existing home and waits
+    /// until it answers JSON-RPC.
+    pub async fn restart(&mut self, i: usize) -> anyhow::Result<()> {
+        let node = self.nodes.get_mut(i).context("no such node")?;
+        node.child = spawn_node(&Layout::chain_binary()?, &node.home)?;
+        self.write_pids()?;
+        self.wait_ready(&self.nodes[i]).await
+    }
+
+    /// Sends `signal` to node `i`.
+    pub fn signal(&self, i: usize, signal: Signal) -> anyhow::Result<()> {
+        let pid = self.nodes.get(i).and_then(|n| n.child.id()).context("node is not running")?;
+        kill(Pid::from_raw(pid as i32), signal)?;
+        Ok(())
+    }
+
     fn write_pids(&self) -> anyhow::Result<()> {
         let pids: Vec<String> = self.nodes.iter().filter_map(|n| n.child.id()).map(|p| p.to_string()).collect();
         std::fs::write(self.layout.pids(), pids.join("\n") + "\n")?;
         Ok(())
     }
 
-    async fn wait_ready(&self, node: &NodeProcess) -> anyhow::Result<()> {
+    pub async fn wait_ready(&self, node: &NodeProcess) -> anyhow::Result<()> {
         for _ in 0..300 {
             if node.rpc.status().await.is_ok() {
                 return Ok(());
@@ -178,4 +185,18 @@ pub async fn down(layout: &Layout, grace: Duration) -> anyhow::Result<usize> {
     }
     std::fs::remove_file(layout.pids())?;
     Ok(stopped)
+}
+
+/// `chain run --home <home>`, its output appended to `<home>/node.log`.
+fn spawn_node(chain: &std::path::Path, home: &std::path::Path) -> anyhow::Result<Child> {
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(home.join("node.log"))?;
+    Command::new(chain)
+        .arg("run")
+        .arg("--home")
+        .arg(home)
+        .stdout(Stdio::from(log.try_clone()?))
+        .stderr(Stdio::from(log))
+        .kill_on_drop(true)
+        .spawn()
+        .context("starting chain run")
 }

@@ -1,25 +1,93 @@
-//! Four validator processes on loopback, as a story: they agree on every block under a
-//! transfer load; a transaction final on one node is on all; with one validator stopped the
-//! other three go on; with two stopped the chain halts without forking.
+//! Four validator processes on loopback, as one story under a steady transfer load:
+//! 1. all four pass height 50 with identical blocks;
+//! 2. one is killed with SIGKILL and the other three go on;
+//! 3. it restarts, catches up through block sync and signs again (proposes blocks);
+//! 4. two are stopped: no new block and no fork; both come back and progress resumes with
+//!    all four in agreement;
+//! 5. every transaction acknowledged FINAL by one node is present on all.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
+use parking_lot::Mutex;
+use rpc::client::RpcClient;
 use serde_json::{json, Value};
 use testnet::{Layout, Network, NetworkOptions};
 use tests::{free_port_range, transfer};
 
-async fn height(rpc: &rpc::client::RpcClient) -> u64 {
+async fn height(rpc: &RpcClient) -> u64 {
     rpc.status().await.map(|s| s["sync_info"]["latest_block_height"].as_u64().unwrap_or(0)).unwrap_or(0)
 }
 
-async fn block_hash(rpc: &rpc::client::RpcClient, h: u64) -> Value {
-    rpc.call("block", json!({ "block_id": h })).await.map(|b| b["header"]["hash"].clone()).unwrap_or(Value::Null)
+async fn block(rpc: &RpcClient, h: u64) -> Value {
+    rpc.call("block", json!({ "block_id": h })).await.unwrap_or(Value::Null)
+}
+
+/// Waits (bounded) until every node in `which` reaches `target`; returns the heights seen.
+async fn wait_all(rpcs: &[RpcClient], which: &[usize], target: u64, secs: u64) -> Vec<u64> {
+    let mut hs = Vec::new();
+    for _ in 0..secs * 10 {
+        hs.clear();
+        for &i in which {
+            hs.push(height(&rpcs[i]).await);
+        }
+        if hs.iter().all(|h| *h >= target) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    hs
+}
+
+async fn assert_same_blocks(rpcs: &[RpcClient], from: u64, to: u64) {
+    for h in from..=to {
+        let first = block(&rpcs[0], h).await["header"]["hash"].clone();
+        assert!(first.is_string(), "block {h} exists on node 0");
+        for (i, r) in rpcs.iter().enumerate().skip(1) {
+            assert_eq!(block(r, h).await["header"]["hash"], first, "node {i} has the same block {h}");
+        }
+    }
+}
+
+/// Each funded account sends transfers one after another, waiting for FINAL, through the
+/// nodes in turn (moving on when one is down). Nonces only grow; gaps are allowed.
+fn start_load(
+    rpcs: Vec<RpcClient>,
+    keys: Vec<genesis::KeyFile>,
+    acked: Arc<Mutex<Vec<String>>>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let n = keys.len();
+    (0..n)
+        .map(|i| {
+            let (rpcs, keys, acked) = (rpcs.clone(), keys.clone(), acked.clone());
+            tokio::spawn(async move {
+                let to = keys[(i + 1) % n].account_id.to_string();
+                let mut node = i % rpcs.len();
+                for nonce in 1.. {
+                    let Ok(recent) = rpcs[node].final_block_hash().await else {
+                        node = (node + 1) % rpcs.len();
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    };
+                    let tx = transfer(&keys[i], &to, nonce, recent, 1);
+                    match rpcs[node].send_tx(&tx, "FINAL").await {
+                        Ok(r) if r["status"] == json!({ "SuccessValue": "" }) => {
+                            acked.lock().push(tx.hash().to_string())
+                        }
+                        _ => {
+                            node = (node + 1) % rpcs.len();
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                    }
+                }
+            })
+        })
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn four_validators_agree_keep_going_with_three_and_halt_with_two() {
+async fn four_validators_survive_kills_catch_up_and_agree() {
     let dir = tempfile::tempdir().unwrap();
     let opts = NetworkOptions {
         validators: 4,
@@ -30,69 +98,82 @@ async fn four_validators_agree_keep_going_with_three_and_halt_with_two() {
     let mut net = Network::up(Layout::new(dir.path()), &opts).await.expect("4 validators up");
     let rpcs: Vec<_> = net.nodes.iter().map(|n| n.rpc.clone()).collect();
     let keys = testnet::Workload::load_accounts(&net.layout).unwrap();
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let load = start_load(rpcs.clone(), keys, acked.clone());
 
-    // Load: each account sends transfers, each through a different node, waiting for FINAL.
-    let hash = rpcs[0].final_block_hash().await.unwrap();
-    let mut acked = Vec::new();
-    for round in 1..=8u64 {
-        for (i, from) in keys.iter().enumerate() {
-            let to = keys[(i + 1) % keys.len()].account_id.to_string();
-            let tx = transfer(from, &to, round, hash, 1);
-            let r =
-                rpcs[i % 4].send_tx(&tx, "FINAL").await.unwrap_or_else(|e| panic!("transfer via node {}: {e}", i % 4));
-            assert_eq!(r["status"], json!({ "SuccessValue": "" }));
-            acked.push(tx.hash());
+    // 1. Height 50 under load, the same blocks everywhere.
+    let hs = wait_all(&rpcs, &[0, 1, 2, 3], 50, 120).await;
+    assert!(hs.iter().all(|h| *h >= 50), "all four pass height 50: {hs:?}");
+    assert_same_blocks(&rpcs, 1, 50).await;
+    assert!(!acked.lock().is_empty(), "the load got transfers final");
+
+    // 2. SIGKILL one validator: the other three go on.
+    net.signal(3, Signal::SIGKILL).unwrap();
+    let _ = net.nodes[3].child.wait().await;
+    let at_kill = height(&rpcs[0]).await;
+    let hs = wait_all(&rpcs, &[0, 1, 2], at_kill + 10, 60).await;
+    assert!(hs.iter().all(|h| *h >= at_kill + 10), "three of four go on: {hs:?} from {at_kill}");
+
+    // 3. It restarts, catches up and signs again: it authors a block (its proposal won).
+    net.restart(3).await.expect("node 3 restarts");
+    let ahead = height(&rpcs[0]).await;
+    let hs = wait_all(&rpcs, &[3], ahead, 60).await;
+    assert!(hs[0] >= ahead, "node 3 caught up to {ahead}: at {}", hs[0]);
+    let me = net.nodes[3].account.clone();
+    let mut authored = None;
+    for _ in 0..600 {
+        let top = height(&rpcs[3]).await;
+        for h in ahead..=top {
+            if block(&rpcs[3], h).await["author"] == json!(me) {
+                authored = Some(h);
+            }
         }
-    }
-    let target = 30;
-    for _ in 0..300 {
-        let mut hs = Vec::new();
-        for r in &rpcs {
-            hs.push(height(r).await);
-        }
-        if hs.iter().all(|h| *h >= target) {
+        if authored.is_some() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    for h in 1..=target {
-        let first = block_hash(&rpcs[0], h).await;
-        assert!(first.is_string(), "block {h} exists on node 0");
-        for (i, r) in rpcs.iter().enumerate().skip(1) {
-            assert_eq!(block_hash(r, h).await, first, "node {i} has the same block {h}");
-        }
-    }
-    for tx in &acked {
-        for (i, r) in rpcs.iter().enumerate() {
-            let found =
-                r.call("tx", json!({ "tx_hash": tx, "sender_account_id": "acme", "wait_until": "FINAL" })).await;
-            assert!(found.is_ok(), "final transaction {tx} is on node {i}");
-        }
-    }
+    let authored = authored.unwrap_or_else(|| panic!("{me} proposed no block after its restart"));
+    let hs = wait_all(&rpcs, &[0, 1, 2, 3], authored, 30).await;
+    assert!(hs.iter().all(|h| *h >= authored), "{hs:?}");
+    assert_same_blocks(&rpcs, at_kill.saturating_sub(5).max(1), authored).await;
+    let log = std::fs::read_to_string(net.nodes[3].home.join("node.log")).unwrap();
+    assert!(log.contains("sync progress"), "node 3 caught up through block sync");
 
-    // One validator stops: the other three keep committing (quorum is 3 of 4).
-    let pid = |i: usize| Pid::from_raw(net.nodes[i].child.id().unwrap() as i32);
-    kill(pid(3), Signal::SIGTERM).unwrap();
-    let before = height(&rpcs[0]).await;
-    let mut progressed = false;
-    for _ in 0..100 {
-        if height(&rpcs[0]).await >= before + 3 {
-            progressed = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(progressed, "three of four validators go on");
-
-    // A second one stops: two of four cannot commit; nothing moves and nothing forks.
-    kill(pid(2), Signal::SIGTERM).unwrap();
+    // 4. Two stop: nothing moves and nothing forks; both come back and the chain goes on.
+    net.signal(2, Signal::SIGTERM).unwrap();
+    net.signal(3, Signal::SIGTERM).unwrap();
+    let _ = net.nodes[2].child.wait().await;
+    let _ = net.nodes[3].child.wait().await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let (h0, h1) = (height(&rpcs[0]).await, height(&rpcs[1]).await);
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert_eq!((height(&rpcs[0]).await, height(&rpcs[1]).await), (h0, h1), "no block without a quorum");
     let common = h0.min(h1);
-    assert_eq!(block_hash(&rpcs[0], common).await, block_hash(&rpcs[1], common).await, "no fork");
+    assert_eq!(
+        block(&rpcs[0], common).await["header"]["hash"],
+        block(&rpcs[1], common).await["header"]["hash"],
+        "no fork"
+    );
+    net.restart(2).await.expect("node 2 restarts");
+    net.restart(3).await.expect("node 3 restarts");
+    let resumed = h0.max(h1) + 5;
+    let hs = wait_all(&rpcs, &[0, 1, 2, 3], resumed, 90).await;
+    assert!(hs.iter().all(|h| *h >= resumed), "progress resumes on all four: {hs:?}, halted at {h0}/{h1}");
+    assert_same_blocks(&rpcs, common.saturating_sub(3).max(1), resumed).await;
 
+    // 5. Every transfer acknowledged FINAL by some node is on every node.
+    for task in load {
+        task.abort();
+    }
+    let acked = acked.lock().clone();
+    assert!(acked.len() >= 20, "enough load went through: {}", acked.len());
+    for tx in &acked {
+        for (i, r) in rpcs.iter().enumerate() {
+            let found = r.call("tx", json!({ "tx_hash": tx, "sender_account_id": "acme", "wait_until": "NONE" })).await;
+            assert!(found.is_ok(), "final transaction {tx} is on node {i}: {found:?}");
+        }
+    }
     for n in &mut net.nodes {
         let _ = n.child.start_kill();
     }

@@ -1,6 +1,6 @@
 //! Building a block from the mempool, re-executing a known block, committing a decided one.
 
-use chain_types::{Block, BlockHeader, BlockHeight, CommitCertificate, ExecutionOutcome};
+use chain_types::{verify_signatures_batch, Block, BlockHeader, BlockHeight, CommitCertificate, ExecutionOutcome};
 
 use crate::node::Node;
 use crate::runtime::{BlockContext, TxResult};
@@ -50,20 +50,40 @@ pub fn build_block(node: &Node, proposer: usize) -> Result<Executed, StoreError>
     Ok(Executed { block, changes, tree, results })
 }
 
-/// Re-executes a block on the head, checking signatures, and returns it if it builds on
-/// the head and its roots match what it claims; `None` if it is not a valid next block.
-pub fn execute_block(node: &Node, block: Block) -> Result<Option<Executed>, StoreError> {
+/// How the signatures of a block's transactions are trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signatures {
+    /// A proposal: transactions already in our mempool were verified when admitted; the
+    /// others are verified here, as one batch.
+    VerifyUnseen,
+    /// A block with a verified commit certificate: a quorum executed it with its
+    /// signatures checked.
+    Certified,
+}
+
+/// Verifies, as one batch, the signatures of the transactions the mempool has not seen.
+fn unseen_signatures_valid(node: &Node, block: &Block) -> bool {
+    let (txs, hashes): (Vec<_>, Vec<_>) =
+        block.transactions.iter().map(|t| (t, t.hash())).filter(|(_, h)| !node.mempool.contains(h)).unzip();
+    verify_signatures_batch(&txs, &hashes)
+}
+
+/// Re-executes a block on the head and returns it if it builds on the head, its
+/// signatures hold and its roots match what it claims; `None` if it is not a valid next
+/// block.
+pub fn execute_block(node: &Node, block: Block, signatures: Signatures) -> Result<Option<Executed>, StoreError> {
     let Some(head) = node.store.head_block()? else { return Ok(None) };
     let h = &block.header;
     if h.height != head.block.header.height + 1
         || h.prev_hash != head.block.hash()
         || h.timestamp_ms <= head.block.header.timestamp_ms
         || !block.tx_root_matches()
+        || (signatures == Signatures::VerifyUnseen && !unseen_signatures_valid(node, &block))
     {
         return Ok(None);
     }
     let (changes, results) =
-        node.runtime.apply_block(&context(node, h.height, h.timestamp_ms), &block.transactions, true)?;
+        node.runtime.apply_block(&context(node, h.height, h.timestamp_ms), &block.transactions, false)?;
     let tree = node.store.prepare_tree(&changes)?;
     if tree.root != h.state_root {
         return Ok(None);

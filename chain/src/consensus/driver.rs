@@ -2,6 +2,11 @@
 //! interval, or a peer already at the next height), drive the state machine with timers and
 //! verified peer messages, sign and log every own message before it is broadcast, commit
 //! the decision with its certificate.
+//!
+//! A node that finds itself behind (a peer's message two or more heights ahead, or one
+//! height ahead for longer than a vote timeout) leaves the height and catches up through
+//! block sync, then rejoins at the new head. A node without a signer runs the same loop as
+//! an observer: it follows the validators' votes and syncs, and signs nothing.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -18,10 +23,12 @@ use consensus::{
     Vote, VoteKind,
 };
 use kms::{SignRequest, Signer, SignerError, Step};
+use libp2p::PeerId;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{sleep_until, Instant};
 
-use super::blocks::{build_block, commit, execute_block, Executed};
+use super::blocks::{build_block, commit, execute_block, Executed, Signatures};
+use super::sync::{catch_up, SyncError};
 use super::wal::{Wal, WalEntry};
 use crate::network::{Inbound, NetMessage, NetworkHandle};
 use crate::node::Node;
@@ -43,6 +50,8 @@ pub enum DriverError {
     NeedsNetwork(usize),
     #[error("decided block {0} is not known locally")]
     UnknownDecision(CryptoHash),
+    #[error("asked to sign without a signer")]
+    NoSigner,
 }
 
 /// The peer-to-peer side of consensus.
@@ -56,13 +65,15 @@ pub struct Peers {
 const MAX_FUTURE: usize = 10_000;
 /// How often a stuck height gossips its messages again.
 const RELAY_EVERY: Duration = Duration::from_millis(1_000);
+/// Pause after a failed sync attempt before trying again.
+const SYNC_RETRY: Duration = Duration::from_millis(500);
 
 type VoteKey = (VoteKind, Round, ValidatorIndex, Option<CryptoHash>);
 
 /// One height's state.
 struct HeightRun<'a> {
     node: &'a Node,
-    signer: &'a dyn Signer,
+    signer: Option<&'a dyn Signer>,
     wal: &'a mut Wal,
     peers: Option<&'a NetworkHandle>,
     core: Tendermint,
@@ -82,6 +93,21 @@ struct Decided {
     precommits: Vec<Vote>,
 }
 
+/// How waiting for, or running, a height ended.
+enum Wake {
+    /// Start (or go on with) the height.
+    Ready,
+    /// A peer is ahead: catch up from it.
+    Behind(PeerId),
+    Shutdown,
+}
+
+enum HeightEnd {
+    Decided(Decided),
+    Behind(PeerId),
+    Shutdown,
+}
+
 fn timeout_params(node: &Node) -> TimeoutParams {
     let c = &node.genesis.consensus;
     TimeoutParams {
@@ -96,15 +122,16 @@ fn message_height(m: &NetMessage) -> Option<u64> {
     match m {
         NetMessage::Proposal { proposal, .. } => Some(proposal.height),
         NetMessage::Vote { vote, .. } => Some(vote.height),
-        NetMessage::Transaction(_) => None,
+        NetMessage::Transactions(_) => None,
     }
 }
 
-/// Runs consensus until `shutdown` turns true. Returns an error only for faults that must
-/// stop the node (store or WAL failure, a key outside the validator set).
+/// Runs consensus until `shutdown` turns true, as a validator when `signer` is given and
+/// as an observer otherwise. Returns an error only for faults that must stop the node (store
+/// or WAL failure, a key outside the validator set).
 pub async fn run(
     node: Arc<Node>,
-    signer: Arc<dyn Signer>,
+    signer: Option<Arc<dyn Signer>>,
     wal_dir: &Path,
     peers: Option<Peers>,
     mut shutdown: watch::Receiver<bool>,
@@ -117,8 +144,11 @@ pub async fn run(
         Some(p) => (Some(p.handle), Some(p.inbound)),
         None => (None, None),
     };
-    let me = node.validators.index_of(&signer.public_key()).ok_or(DriverError::NotAValidator(signer.public_key()))?
-        as ValidatorIndex;
+    let me = match &signer {
+        Some(s) => Some(node.validators.index_of(&s.public_key()).ok_or(DriverError::NotAValidator(s.public_key()))?
+            as ValidatorIndex),
+        None => None,
+    };
     let (mut wal, mut entries) = Wal::open(wal_dir)?;
     let mut future: Vec<NetMessage> = Vec::new();
     let mut last_block = Instant::now();
@@ -128,44 +158,82 @@ pub async fn run(
         wal.rewrite(&entries)?;
         future.retain(|m| message_height(m).is_some_and(|h| h >= height));
         let resuming = !entries.is_empty();
-        let ready = resuming
-            || future.iter().any(|m| message_height(m) == Some(height))
-            || wait_for_work(&node, height, last_block, inbound.as_mut(), &mut future, &mut shutdown).await;
-        if !ready {
-            return Ok(());
+        let wake = if resuming || future.iter().any(|m| message_height(m) == Some(height)) {
+            Wake::Ready
+        } else {
+            wait_for_work(&node, height, last_block, inbound.as_mut(), &mut future, &mut shutdown).await
+        };
+        let behind = match wake {
+            Wake::Shutdown => return Ok(()),
+            Wake::Behind(peer) => peer,
+            Wake::Ready => {
+                let mut run = HeightRun {
+                    node: &node,
+                    signer: signer.as_deref(),
+                    wal: &mut wal,
+                    peers: handle.as_ref(),
+                    core: Tendermint::new(timeout_params(&node), n, me, height),
+                    blocks: HashMap::new(),
+                    proposals: HashMap::new(),
+                    vote_sigs: HashMap::new(),
+                    own: Vec::new(),
+                    timers: BinaryHeap::new(),
+                    timer_seq: 0,
+                };
+                run.replay(std::mem::take(&mut entries))?;
+                if resuming {
+                    tracing::info!(target: "chain::consensus", height, "resuming from the consensus WAL");
+                }
+                let buffered: Vec<NetMessage> = {
+                    let (now, later) =
+                        std::mem::take(&mut future).into_iter().partition(|m| message_height(m) == Some(height));
+                    future = later;
+                    now
+                };
+                match run.drive(buffered, inbound.as_mut(), &mut future, &mut shutdown).await? {
+                    HeightEnd::Decided(d) => {
+                        run.commit(d)?;
+                        last_block = Instant::now();
+                        continue;
+                    }
+                    HeightEnd::Shutdown => return Ok(()),
+                    HeightEnd::Behind(peer) => peer,
+                }
+            }
+        };
+        if let Some(net) = handle.as_ref() {
+            if sync_from(&node, net, behind, &mut shutdown).await? {
+                last_block = Instant::now();
+            }
         }
-        let mut run = HeightRun {
-            node: &node,
-            signer: signer.as_ref(),
-            wal: &mut wal,
-            peers: handle.as_ref(),
-            core: Tendermint::new(timeout_params(&node), n, Some(me), height),
-            blocks: HashMap::new(),
-            proposals: HashMap::new(),
-            vote_sigs: HashMap::new(),
-            own: Vec::new(),
-            timers: BinaryHeap::new(),
-            timer_seq: 0,
-        };
-        run.replay(std::mem::take(&mut entries))?;
-        if resuming {
-            tracing::info!(target: "chain::consensus", height, "resuming from the consensus WAL");
+    }
+}
+
+/// Catches up from `peer`. True if blocks were applied; a failed attempt is logged and
+/// retried later (after a pause), except a store failure, which stops the node.
+async fn sync_from(
+    node: &Node,
+    net: &NetworkHandle,
+    peer: PeerId,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Result<bool, DriverError> {
+    match catch_up(node, net, peer).await {
+        Ok(applied) => Ok(applied > 0),
+        Err(SyncError::Store(e)) => Err(e.into()),
+        Err(e) => {
+            tracing::warn!(target: "chain::sync", %peer, error = %e, "sync failed; will retry");
+            tokio::select! {
+                _ = tokio::time::sleep(SYNC_RETRY) => {}
+                _ = shutdown.changed() => {}
+            }
+            Ok(false)
         }
-        let buffered: Vec<NetMessage> = {
-            let (now, later) = std::mem::take(&mut future).into_iter().partition(|m| message_height(m) == Some(height));
-            future = later;
-            now
-        };
-        let Some(decided) = run.drive(buffered, inbound.as_mut(), &mut future, &mut shutdown).await? else {
-            return Ok(());
-        };
-        run.commit(decided)?;
-        last_block = Instant::now();
     }
 }
 
 /// Waits until transactions wait and the minimum interval passed, the maximum interval
-/// passed, or a peer sends a message of `height` (it started already). False on shutdown.
+/// passed, or a peer sends a message of `height` (it started already). A message of a later
+/// height means the peers went on without us: we are behind.
 async fn wait_for_work(
     node: &Node,
     height: u64,
@@ -173,31 +241,32 @@ async fn wait_for_work(
     mut inbound: Option<&mut mpsc::Receiver<Inbound>>,
     future: &mut Vec<NetMessage>,
     shutdown: &mut watch::Receiver<bool>,
-) -> bool {
+) -> Wake {
     let c = &node.genesis.consensus;
     let (min, max) =
         (last + Duration::from_millis(c.min_block_interval_ms), last + Duration::from_millis(c.max_block_interval_ms));
     loop {
         if *shutdown.borrow() {
-            return false;
+            return Wake::Shutdown;
         }
         let now = Instant::now();
         if now >= max || (now >= min && !node.mempool.is_empty()) {
-            return true;
+            return Wake::Ready;
         }
         let wake = if node.mempool.is_empty() { max } else { min };
         tokio::select! {
             _ = node.mempool.wait_for_transaction() => {}
             _ = sleep_until(wake) => {}
             _ = shutdown.changed() => {}
-            Some((_, m)) = async { match inbound.as_mut() { Some(r) => r.recv().await, None => std::future::pending().await } } => {
+            Some((peer, m)) = async { match inbound.as_mut() { Some(r) => r.recv().await, None => std::future::pending().await } } => {
                 match message_height(&m) {
-                    None => accept_transaction(node, m),
+                    None => accept_transactions(node, m),
                     Some(h) if h >= height && future.len() < MAX_FUTURE => {
                         future.push(m);
                         if h == height {
-                            return true;
+                            return Wake::Ready;
                         }
+                        return Wake::Behind(peer);
                     }
                     Some(_) => {}
                 }
@@ -206,10 +275,10 @@ async fn wait_for_work(
     }
 }
 
-fn accept_transaction(node: &Node, m: NetMessage) {
-    if let NetMessage::Transaction(tx) = m {
-        // Peers send only what they validated; ours is checked again against our head.
-        let _ = node.accept_from_peer(tx);
+fn accept_transactions(node: &Node, m: NetMessage) {
+    if let NetMessage::Transactions(txs) = m {
+        // Peers send only what they validated; it is checked again against our head.
+        tokio::task::block_in_place(|| node.accept_from_peer(txs));
     }
 }
 
@@ -253,7 +322,7 @@ impl HeightRun<'_> {
         for e in entries {
             match e {
                 WalEntry::Proposal { proposal, block, signature } => {
-                    if let Some(ex) = execute_block(self.node, block.clone())? {
+                    if let Some(ex) = execute_block(self.node, block.clone(), Signatures::VerifyUnseen)? {
                         self.blocks.insert(proposal.value, ex);
                     }
                     self.proposals.insert(proposal.round, (proposal.clone(), signature));
@@ -276,8 +345,12 @@ impl HeightRun<'_> {
         mut inbound: Option<&mut mpsc::Receiver<Inbound>>,
         future: &mut Vec<NetMessage>,
         shutdown: &mut watch::Receiver<bool>,
-    ) -> Result<Option<Decided>, DriverError> {
+    ) -> Result<HeightEnd, DriverError> {
         let height = self.core.height();
+        // First peer seen a height ahead, and when: if we have not decided within a vote
+        // timeout of that, we are behind.
+        let mut ahead: Option<(PeerId, Instant)> = None;
+        let grace = Duration::from_millis(self.node.genesis.consensus.timeout_vote_ms);
         let mut outputs = self.core.apply(Input::StartHeight(height));
         // Own messages replayed from the WAL go out again: peers may not have them.
         for m in self.own.clone() {
@@ -291,9 +364,10 @@ impl HeightRun<'_> {
         let mut last_seen = (u32::MAX, CoreStep::Commit);
         loop {
             if let Some(d) = self.handle(outputs).await? {
-                return Ok(Some(d));
+                return Ok(HeightEnd::Decided(d));
             }
             let next = self.timers.peek().map(|Reverse((at, _, _))| *at);
+            let behind_at = ahead.map(|(_, since)| since + grace);
             tokio::select! {
                 _ = async { match next { Some(at) => sleep_until(at).await, None => std::future::pending().await } } => {
                     outputs = match self.timers.pop() {
@@ -301,15 +375,27 @@ impl HeightRun<'_> {
                         None => Vec::new(),
                     };
                 }
-                Some((_, m)) = async { match inbound.as_mut() { Some(r) => r.recv().await, None => std::future::pending().await } } => {
+                _ = async { match behind_at { Some(at) => sleep_until(at).await, None => std::future::pending().await } } => {
+                    if let Some((peer, _)) = ahead {
+                        return Ok(HeightEnd::Behind(peer));
+                    }
+                    outputs = Vec::new();
+                }
+                Some((peer, m)) = async { match inbound.as_mut() { Some(r) => r.recv().await, None => std::future::pending().await } } => {
                     outputs = match message_height(&m) {
                         None => {
-                            accept_transaction(self.node, m);
+                            accept_transactions(self.node, m);
                             Vec::new()
                         }
                         Some(h) if h == height => self.on_peer_message(m)?,
-                        Some(h) if h > height && future.len() < MAX_FUTURE => {
-                            future.push(m);
+                        Some(h) if h > height => {
+                            if future.len() < MAX_FUTURE {
+                                future.push(m);
+                            }
+                            if h > height + 1 {
+                                return Ok(HeightEnd::Behind(peer));
+                            }
+                            ahead.get_or_insert((peer, Instant::now()));
                             Vec::new()
                         }
                         Some(_) => Vec::new(),
@@ -325,7 +411,7 @@ impl HeightRun<'_> {
                 }
                 _ = shutdown.changed() => {
                     if *shutdown.borrow() {
-                        return Ok(None);
+                        return Ok(HeightEnd::Shutdown);
                     }
                     outputs = Vec::new();
                 }
@@ -391,7 +477,7 @@ impl HeightRun<'_> {
                 self.vote_sigs.insert((vote.kind, vote.round, vote.validator, vote.value), signature);
                 Ok(self.core.apply(Input::Vote(vote)))
             }
-            NetMessage::Transaction(_) => Ok(vec![]),
+            NetMessage::Transactions(_) => Ok(vec![]),
         }
     }
 
@@ -404,7 +490,7 @@ impl HeightRun<'_> {
         if &block.header.proposer != expected {
             return Ok(false);
         }
-        match tokio::task::block_in_place(|| execute_block(self.node, block))? {
+        match tokio::task::block_in_place(|| execute_block(self.node, block, Signatures::VerifyUnseen))? {
             Some(ex) => {
                 self.blocks.insert(proposal.value, ex);
                 Ok(true)
@@ -471,9 +557,10 @@ impl HeightRun<'_> {
     }
 
     async fn sign(&self, height: u64, round: Round, step: Step, bytes: Vec<u8>) -> Result<Signature, DriverError> {
+        let signer = self.signer.ok_or(DriverError::NoSigner)?;
         let request = SignRequest { height, round, step, bytes };
-        let signature = self.signer.sign(&request).await?;
-        if !self.signer.public_key().verify(&request.bytes, &signature) {
+        let signature = signer.sign(&request).await?;
+        if !signer.public_key().verify(&request.bytes, &signature) {
             return Err(SignerError::BadSignature.into());
         }
         Ok(signature)

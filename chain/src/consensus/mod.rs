@@ -3,7 +3,9 @@
 
 mod blocks;
 mod driver;
+pub mod sync;
 pub mod wal;
 
-pub use blocks::{build_block, execute_block, Executed};
+pub use blocks::{build_block, execute_block, Executed, Signatures};
 pub use driver::{run, DriverError, Peers};
+pub use sync::{catch_up, SyncError};

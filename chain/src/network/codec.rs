@@ -1,20 +1,36 @@
-//! Length-prefixed borsh frames for the request-response protocol.
+//! Length-prefixed borsh frames for the request-response protocols.
 
 use std::io;
+use std::marker::PhantomData;
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use chain_types::to_borsh;
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use super::message::{Ack, NetMessage};
-
-/// Largest frame accepted (a full block of transactions fits well within it).
+/// Largest frame accepted (a full block of transactions, or a batch of synced blocks, fits
+/// well within it).
 pub const MAX_FRAME: usize = 64 * 1024 * 1024;
 
-pub const PROTOCOL: &str = "/chain/messages/1";
+/// Consensus messages and transaction gossip; the response is an [`super::Ack`].
+pub const MESSAGES_PROTOCOL: &str = "/chain/messages/1";
+/// Block sync: a range request answered with blocks and their commit certificates.
+pub const SYNC_PROTOCOL: &str = "/chain/sync/1";
 
-#[derive(Debug, Clone, Copy, Default)]
-pub struct BorshCodec;
+/// Borsh request and response types `Req` and `Resp`, each in one length-prefixed frame.
+#[derive(Debug)]
+pub struct BorshCodec<Req, Resp>(PhantomData<fn() -> (Req, Resp)>);
+
+impl<Req, Resp> Default for BorshCodec<Req, Resp> {
+    fn default() -> Self {
+        BorshCodec(PhantomData)
+    }
+}
+
+impl<Req, Resp> Clone for BorshCodec<Req, Resp> {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
 
 async fn read_frame<T: AsyncRead + Unpin + Send, M: BorshDeserialize>(io: &mut T) -> io::Result<M> {
     let mut len = [0u8; 4];
@@ -35,20 +51,20 @@ async fn write_frame<T: AsyncWrite + Unpin + Send, M: BorshSerialize>(io: &mut T
     io.close().await
 }
 
-impl libp2p::request_response::Codec for BorshCodec {
+impl<Req, Resp> libp2p::request_response::Codec for BorshCodec<Req, Resp>
+where
+    Req: BorshSerialize + BorshDeserialize + Send + Sync + 'static,
+    Resp: BorshSerialize + BorshDeserialize + Send + Sync + 'static,
+{
     type Protocol = libp2p::StreamProtocol;
-    type Request = NetMessage;
-    type Response = Ack;
+    type Request = Req;
+    type Response = Resp;
 
-    async fn read_request<T: AsyncRead + Unpin + Send>(
-        &mut self,
-        _: &Self::Protocol,
-        io: &mut T,
-    ) -> io::Result<NetMessage> {
+    async fn read_request<T: AsyncRead + Unpin + Send>(&mut self, _: &Self::Protocol, io: &mut T) -> io::Result<Req> {
         read_frame(io).await
     }
 
-    async fn read_response<T: AsyncRead + Unpin + Send>(&mut self, _: &Self::Protocol, io: &mut T) -> io::Result<Ack> {
+    async fn read_response<T: AsyncRead + Unpin + Send>(&mut self, _: &Self::Protocol, io: &mut T) -> io::Result<Resp> {
         read_frame(io).await
     }
 
@@ -56,7 +72,7 @@ impl libp2p::request_response::Codec for BorshCodec {
         &mut self,
         _: &Self::Protocol,
         io: &mut T,
-        req: NetMessage,
+        req: Req,
     ) -> io::Result<()> {
         write_frame(io, &req).await
     }
@@ -65,7 +81,7 @@ impl libp2p::request_response::Codec for BorshCodec {
         &mut self,
         _: &Self::Protocol,
         io: &mut T,
-        res: Ack,
+        res: Resp,
     ) -> io::Result<()> {
         write_frame(io, &res).await
     }

@@ -3,13 +3,18 @@
 //! clouds), and an allowlist: only the genesis validators and configured peers may connect;
 //! anyone else's connection is refused and logged.
 //!
-//! Messages travel as requests of one request-response protocol (borsh frames) to each
-//! connected peer. Configured peers are redialed while disconnected.
+//! Consensus messages and transaction gossip travel as requests of one request-response
+//! protocol (borsh frames) to each connected peer; block sync is a second protocol whose
+//! requests are served from the store on a blocking thread, never on the swarm's task.
+//! Configured peers are redialed while disconnected. Inbound messages are handed on with
+//! `try_send`: when the consumer lags, messages are dropped (consensus relays what matters)
+//! rather than stalling the swarm, which must keep answering sync requests.
 
 mod codec;
 mod message;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -17,10 +22,10 @@ use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{allow_block_list, identity, Multiaddr, PeerId, StreamProtocol, SwarmBuilder};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 pub use codec::MAX_FRAME;
-pub use message::{Ack, NetMessage};
+pub use message::{Ack, BlocksRequest, BlocksResponse, NetMessage};
 
 #[derive(Debug, thiserror::Error)]
 pub enum NetworkError {
@@ -30,6 +35,16 @@ pub enum NetworkError {
     Transport(String),
     #[error("cannot listen on {addr}: {message}")]
     Listen { addr: Multiaddr, message: String },
+    #[error("block request to {peer} failed: {message}")]
+    Fetch { peer: PeerId, message: String },
+    #[error("the network task has stopped")]
+    Stopped,
+}
+
+/// Where a node's committed blocks are read from to answer peers' sync requests. Called on a
+/// blocking thread.
+pub trait BlockSource: Send + Sync + 'static {
+    fn blocks(&self, request: BlocksRequest) -> BlocksResponse;
 }
 
 #[derive(Debug, Clone)]
@@ -46,12 +61,16 @@ pub struct NetworkConfig {
 #[derive(NetworkBehaviour)]
 struct Behaviour {
     allow: allow_block_list::Behaviour<allow_block_list::AllowedPeers>,
-    messages: request_response::Behaviour<codec::BorshCodec>,
+    messages: request_response::Behaviour<codec::BorshCodec<NetMessage, Ack>>,
+    sync: request_response::Behaviour<codec::BorshCodec<BlocksRequest, BlocksResponse>>,
 }
+
+type FetchReply = oneshot::Sender<Result<BlocksResponse, NetworkError>>;
 
 enum Command {
     Broadcast(NetMessage),
     Send(PeerId, NetMessage),
+    Fetch(PeerId, BlocksRequest, FetchReply),
 }
 
 /// Sends messages into the network; cloneable.
@@ -71,13 +90,20 @@ impl std::fmt::Debug for CommandBox {
 }
 
 impl NetworkHandle {
-    /// To every connected peer.
-    pub fn broadcast(&self, msg: NetMessage) {
-        let _ = self.commands.send(CommandBox(Command::Broadcast(msg)));
+    /// To every connected peer. False once the network task has stopped.
+    pub fn broadcast(&self, msg: NetMessage) -> bool {
+        self.commands.send(CommandBox(Command::Broadcast(msg))).is_ok()
     }
 
     pub fn send(&self, peer: PeerId, msg: NetMessage) {
         let _ = self.commands.send(CommandBox(Command::Send(peer, msg)));
+    }
+
+    /// Asks `peer` for committed blocks; resolves with its answer or why there is none.
+    pub async fn fetch_blocks(&self, peer: PeerId, request: BlocksRequest) -> Result<BlocksResponse, NetworkError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands.send(CommandBox(Command::Fetch(peer, request, tx))).map_err(|_| NetworkError::Stopped)?;
+        rx.await.map_err(|_| NetworkError::Stopped)?
     }
 }
 
@@ -94,7 +120,10 @@ pub fn peer_id(key_seed: [u8; 32]) -> Result<PeerId, NetworkError> {
 
 /// Starts the network task. Returns the handle, the stream of inbound messages and the
 /// address actually listened on (useful with port 0).
-pub async fn start(cfg: NetworkConfig) -> Result<(NetworkHandle, mpsc::Receiver<Inbound>, Multiaddr), NetworkError> {
+pub async fn start(
+    cfg: NetworkConfig,
+    source: Arc<dyn BlockSource>,
+) -> Result<(NetworkHandle, mpsc::Receiver<Inbound>, Multiaddr), NetworkError> {
     let mut seed = cfg.key_seed;
     let keypair = identity::Keypair::ed25519_from_bytes(&mut seed).map_err(|e| NetworkError::Key(e.to_string()))?;
     let local_peer_id = keypair.public().to_peer_id();
@@ -113,9 +142,14 @@ pub async fn start(cfg: NetworkConfig) -> Result<(NetworkHandle, mpsc::Receiver<
             for p in cfg.peers.iter().map(|(p, _)| *p).chain(cfg.allowed.iter().copied()) {
                 allow.allow_peer(p);
             }
-            let protocols = [(StreamProtocol::new(codec::PROTOCOL), ProtocolSupport::Full)];
+            let protocol = |name| [(StreamProtocol::new(name), ProtocolSupport::Full)];
             let rr = request_response::Config::default().with_request_timeout(Duration::from_secs(10));
-            Behaviour { allow, messages: request_response::Behaviour::new(protocols, rr) }
+            let sync = request_response::Config::default().with_request_timeout(Duration::from_secs(30));
+            Behaviour {
+                allow,
+                messages: request_response::Behaviour::new(protocol(codec::MESSAGES_PROTOCOL), rr),
+                sync: request_response::Behaviour::new(protocol(codec::SYNC_PROTOCOL), sync),
+            }
         })
         .map_err(|e| NetworkError::Transport(e.to_string()))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
@@ -139,7 +173,7 @@ pub async fn start(cfg: NetworkConfig) -> Result<(NetworkHandle, mpsc::Receiver<
     let (commands_tx, commands_rx) = mpsc::unbounded_channel();
     let (inbound_tx, inbound_rx) = mpsc::channel(4096);
     let peers: BTreeMap<PeerId, Multiaddr> = cfg.peers.into_iter().collect();
-    tokio::spawn(run(swarm, peers, commands_rx, inbound_tx));
+    tokio::spawn(run(swarm, peers, source, commands_rx, inbound_tx));
     Ok((NetworkHandle { commands: commands_tx, local_peer_id }, inbound_rx, listen_addr))
 }
 
@@ -151,13 +185,19 @@ fn dial_addr(peer: PeerId, addr: &Multiaddr) -> Multiaddr {
     a
 }
 
+type SyncChannel = request_response::ResponseChannel<BlocksResponse>;
+
 async fn run(
     mut swarm: libp2p::Swarm<Behaviour>,
     peers: BTreeMap<PeerId, Multiaddr>,
+    source: Arc<dyn BlockSource>,
     mut commands: mpsc::UnboundedReceiver<CommandBox>,
     inbound: mpsc::Sender<Inbound>,
 ) {
     let mut connected: BTreeSet<PeerId> = BTreeSet::new();
+    let mut fetches: HashMap<request_response::OutboundRequestId, FetchReply> = HashMap::new();
+    let (served_tx, mut served) = mpsc::unbounded_channel::<(SyncChannel, BlocksResponse)>();
+    let mut dropped: u64 = 0;
     let mut redial = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {
@@ -171,7 +211,14 @@ async fn run(
                 Some(CommandBox(Command::Send(peer, msg))) => {
                     swarm.behaviour_mut().messages.send_request(&peer, msg);
                 }
+                Some(CommandBox(Command::Fetch(peer, request, reply))) => {
+                    let id = swarm.behaviour_mut().sync.send_request(&peer, request);
+                    fetches.insert(id, reply);
+                }
             },
+            Some((channel, response)) = served.recv() => {
+                let _ = swarm.behaviour_mut().sync.send_response(channel, response);
+            }
             _ = redial.tick() => {
                 for (peer, addr) in &peers {
                     if !connected.contains(peer) && !swarm.is_connected(peer) {
@@ -188,12 +235,41 @@ async fn run(
                     ..
                 })) => {
                     let _ = swarm.behaviour_mut().messages.send_response(channel, Ack);
-                    if inbound.send((peer, request)).await.is_err() {
-                        return;
+                    match inbound.try_send((peer, request)) {
+                        Ok(()) => {}
+                        Err(mpsc::error::TrySendError::Full(_)) => {
+                            dropped += 1;
+                            if dropped.is_power_of_two() {
+                                tracing::warn!(target: "chain::network", dropped, "inbound queue full: dropping messages");
+                            }
+                        }
+                        Err(mpsc::error::TrySendError::Closed(_)) => return,
                     }
                 }
                 SwarmEvent::Behaviour(BehaviourEvent::Messages(request_response::Event::OutboundFailure { peer, error, .. })) => {
                     tracing::debug!(target: "chain::network", %peer, %error, "message not delivered");
+                }
+                SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::Message {
+                    message: request_response::Message::Request { request, channel, .. },
+                    ..
+                })) => {
+                    let (source, served) = (source.clone(), served_tx.clone());
+                    tokio::task::spawn_blocking(move || {
+                        let _ = served.send((channel, source.blocks(request)));
+                    });
+                }
+                SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::Message {
+                    message: request_response::Message::Response { request_id, response },
+                    ..
+                })) => {
+                    if let Some(reply) = fetches.remove(&request_id) {
+                        let _ = reply.send(Ok(response));
+                    }
+                }
+                SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::OutboundFailure { peer, request_id, error, .. })) => {
+                    if let Some(reply) = fetches.remove(&request_id) {
+                        let _ = reply.send(Err(NetworkError::Fetch { peer, message: error.to_string() }));
+                    }
                 }
                 SwarmEvent::ConnectionEstablished { peer_id, endpoint, .. } if connected.insert(peer_id) => {
                         tracing::info!(target: "chain::network", peer = %peer_id, addr = %endpoint.get_remote_address(), "peer connected");

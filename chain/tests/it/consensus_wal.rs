@@ -76,7 +76,7 @@ async fn resumes_the_logged_decision_after_a_crash() {
     let mut heads = node.subscribe_head();
     let task = {
         let (node, wal_dir) = (node.clone(), wal_dir.clone());
-        tokio::spawn(async move { run(node, signer, &wal_dir, None, stop_rx).await })
+        tokio::spawn(async move { run(node, Some(signer), &wal_dir, None, stop_rx).await })
     };
     tokio::time::timeout(Duration::from_secs(10), heads.wait_for(|h| *h >= 1)).await.unwrap().unwrap();
     stop.send(true).unwrap();

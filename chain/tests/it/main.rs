@@ -1,8 +1,10 @@
 //! Runtime and store behaviour on a real RocksDB store seeded from a generated genesis.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers fail by panicking
 
+mod block_sync;
 mod consensus_wal;
 mod harness;
+mod mempool_signatures;
 mod network;
 mod runtime_accounts;
 mod runtime_calls;

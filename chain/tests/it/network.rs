@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use chain::network::{peer_id, start, NetMessage, NetworkConfig};
+use std::sync::Arc;
+
+use chain::network::{peer_id, start, BlockSource, BlocksRequest, BlocksResponse, NetMessage, NetworkConfig};
 use chain_types::{CryptoHash, Signature, VoteKind};
 use consensus::Vote;
 use libp2p::multiaddr::Protocol;
@@ -17,6 +19,15 @@ fn vote(validator: u16) -> NetMessage {
     }
 }
 
+/// A peer with no blocks beyond genesis.
+struct NoBlocks;
+
+impl BlockSource for NoBlocks {
+    fn blocks(&self, _: BlocksRequest) -> BlocksResponse {
+        BlocksResponse { head: 0, blocks: Vec::new() }
+    }
+}
+
 fn loopback() -> Multiaddr {
     "/ip4/127.0.0.1/tcp/0".parse().unwrap()
 }
@@ -26,17 +37,23 @@ async fn allowed_peers_talk_and_strangers_are_refused() {
     let (a, b, s) = ([1u8; 32], [2u8; 32], [3u8; 32]);
     let (pa, pb) = (peer_id(a).unwrap(), peer_id(b).unwrap());
     let (ha, mut ra, addr_a) =
-        start(NetworkConfig { key_seed: a, listen: loopback(), peers: vec![], allowed: vec![pb] }).await.unwrap();
+        start(NetworkConfig { key_seed: a, listen: loopback(), peers: vec![], allowed: vec![pb] }, Arc::new(NoBlocks))
+            .await
+            .unwrap();
     let port = addr_a.iter().find_map(|p| if let Protocol::Tcp(port) = p { Some(port) } else { None }).unwrap();
     let by_name: Multiaddr = format!("/dns4/localhost/tcp/{port}").parse().unwrap();
-    let (hb, mut rb, _) =
-        start(NetworkConfig { key_seed: b, listen: loopback(), peers: vec![(pa, by_name)], allowed: vec![] })
-            .await
-            .unwrap();
-    let (hs, _rs, _) =
-        start(NetworkConfig { key_seed: s, listen: loopback(), peers: vec![(pa, addr_a.clone())], allowed: vec![] })
-            .await
-            .unwrap();
+    let (hb, mut rb, _) = start(
+        NetworkConfig { key_seed: b, listen: loopback(), peers: vec![(pa, by_name)], allowed: vec![] },
+        Arc::new(NoBlocks),
+    )
+    .await
+    .unwrap();
+    let (hs, _rs, _) = start(
+        NetworkConfig { key_seed: s, listen: loopback(), peers: vec![(pa, addr_a.clone())], allowed: vec![] },
+        Arc::new(NoBlocks),
+    )
+    .await
+    .unwrap();
     assert_eq!(ha.local_peer_id, pa);
 
     // B reaches A once connected (redial runs every second).
@@ -57,6 +74,10 @@ async fn allowed_peers_talk_and_strangers_are_refused() {
     let back = tokio::time::timeout(Duration::from_secs(5), rb.recv()).await.unwrap().unwrap();
     assert_eq!(back, (pa, vote(1)));
 
+    // B asks A for blocks over the sync protocol and gets A's answer.
+    let answer = hb.fetch_blocks(pa, BlocksRequest { from: 1, max: 8 }).await.unwrap();
+    assert_eq!(answer, BlocksResponse { head: 0, blocks: Vec::new() });
+
     // The stranger keeps trying for three seconds; nothing from it arrives at A.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
     while tokio::time::Instant::now() < deadline {
@@ -66,4 +87,5 @@ async fn allowed_peers_talk_and_strangers_are_refused() {
             assert_eq!(from, pb, "only B's messages may arrive, got {m:?} from {from}");
         }
     }
+    assert!(hs.fetch_blocks(pa, BlocksRequest { from: 1, max: 8 }).await.is_err(), "the stranger gets no blocks");
 }

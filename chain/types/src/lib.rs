@@ -36,8 +36,8 @@ pub use error::{ActionError, ActionErrorKind, InvalidTxError, TxExecutionError};
 pub use hash::{sha256, sha3_256, to_borsh, CryptoHash, HashParseError};
 pub use outcome::{ExecutionOutcome, ExecutionStatus};
 pub use transaction::{
-    AccessKey, AccessKeyPermission, Action, AddKeyAction, CreateAccountAction, DelegateAction, DeleteAccountAction,
-    DeleteKeyAction, DeployContractAction, FunctionCallAction, FunctionCallPermission, SignedDelegateAction,
-    SignedTransaction, StakeAction, Transaction, TransferAction,
+    verify_signatures_batch, AccessKey, AccessKeyPermission, Action, AddKeyAction, CreateAccountAction, DelegateAction,
+    DeleteAccountAction, DeleteKeyAction, DeployContractAction, FunctionCallAction, FunctionCallPermission,
+    SignedDelegateAction, SignedTransaction, StakeAction, Transaction, TransferAction,
 };
 pub use views::{option_u128_string, u128_string, Account, Balance, BlockHeight, Nonce};

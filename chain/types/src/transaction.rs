@@ -48,6 +48,25 @@ impl SignedTransaction {
     }
 }
 
+/// Verifies the signatures of all `txs` (with their `hashes`, in the same order) as one
+/// ed25519 batch, about twice as fast per signature as one by one. False if any key or
+/// signature is bad; check one by one to find which.
+pub fn verify_signatures_batch(txs: &[&SignedTransaction], hashes: &[CryptoHash]) -> bool {
+    if txs.len() != hashes.len() {
+        return false;
+    }
+    if txs.is_empty() {
+        return true;
+    }
+    let Some(keys) = txs.iter().map(|t| t.transaction.public_key.verifying_key()).collect::<Option<Vec<_>>>() else {
+        return false;
+    };
+    let signatures: Vec<ed25519_dalek::Signature> =
+        txs.iter().map(|t| ed25519_dalek::Signature::from_bytes(&t.signature.0)).collect();
+    let messages: Vec<&[u8]> = hashes.iter().map(|h| h.as_bytes().as_slice()).collect();
+    ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok()
+}
+
 /// Every NEAR action, tagged 0..=8 in this order.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum Action {

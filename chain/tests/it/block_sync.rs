@@ -1,0 +1,248 @@
+//! Block sync between in-process nodes over libp2p on loopback, with real stores: an
+//! observer started late catches up with a validator and then follows it; blocks whose
+//! certificate does not verify, or that do not match their certificate, are refused and
+//! leave the store untouched.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chain::consensus::{catch_up, run, Peers, SyncError};
+use chain::network::{self, BlockSource, BlocksRequest, BlocksResponse, NetworkConfig, NetworkHandle};
+use chain::node::{init_store, Node};
+use chain::store::Store;
+use chain_types::{Action, SecretKey, Transaction, TransferAction};
+use contracts::ModuleRegistry;
+use genesis::{Generated, NewGenesisOptions, Preset};
+use kms::{LocalSigner, Signer};
+use libp2p::{Multiaddr, PeerId};
+use rpc::{BlockRef, Finality, NodeApi};
+use tokio::sync::watch;
+
+fn chain() -> Generated {
+    genesis::generate(&NewGenesisOptions {
+        validators: 1,
+        preset: Preset::Development,
+        chain_id: "sync-test".into(),
+        host: "127.0.0.1".into(),
+        base_port: 24000,
+        genesis_time_ms: genesis::unix_time_ms(),
+    })
+    .unwrap()
+}
+
+fn open(g: &Generated, dir: &std::path::Path, key: Option<&SecretKey>) -> Arc<Node> {
+    let db = dir.join("db");
+    init_store(&Store::open(&db).unwrap(), &g.genesis).unwrap();
+    Node::open(&db, g.genesis.clone(), ModuleRegistry::default(), key.map(|k| k.public_key())).unwrap()
+}
+
+fn loopback() -> Multiaddr {
+    "/ip4/127.0.0.1/tcp/0".parse().unwrap()
+}
+
+async fn net(
+    node: &Arc<Node>,
+    seed: [u8; 32],
+    peers: Vec<(PeerId, Multiaddr)>,
+    allowed: Vec<PeerId>,
+) -> (Peers, Multiaddr) {
+    let (handle, inbound, addr) =
+        network::start(NetworkConfig { key_seed: seed, listen: loopback(), peers, allowed }, node.clone())
+            .await
+            .unwrap();
+    node.start_gossip(handle.clone());
+    (Peers { handle, inbound }, addr)
+}
+
+/// Submits `count` transfers alice -> bob with nonces from `first`.
+fn transfers(node: &Node, g: &Generated, first: u64, count: u64) {
+    let alice = g.accounts.iter().find(|a| a.account_id.as_str() == "alice.acme").unwrap();
+    let recent = node.block(BlockRef::Finality(Finality::Final)).unwrap().hash();
+    for nonce in first..first + count {
+        let tx = Transaction {
+            signer_id: alice.account_id.clone(),
+            public_key: alice.public_key,
+            nonce,
+            receiver_id: "bob.acme".parse().unwrap(),
+            block_hash: recent,
+            actions: vec![Action::Transfer(TransferAction { deposit: 1 })],
+        }
+        .sign(&alice.secret_key);
+        node.submit(tx).unwrap();
+    }
+}
+
+async fn wait_height(node: &Node, height: u64) {
+    let mut heads = node.subscribe_head();
+    tokio::time::timeout(Duration::from_secs(30), heads.wait_for(|h| *h >= height))
+        .await
+        .unwrap_or_else(|_| panic!("height {height} not reached; head {}", node.store().head().unwrap().unwrap()))
+        .unwrap();
+}
+
+fn same_chain(a: &Node, b: &Node, up_to: u64) {
+    for h in 0..=up_to {
+        let (x, y) = (a.store().block(h).unwrap().unwrap(), b.store().block(h).unwrap().unwrap());
+        assert_eq!(x.block.hash(), y.block.hash(), "block {h}");
+        assert_eq!(x.certificate, y.certificate, "certificate {h}");
+    }
+}
+
+struct Running {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<Result<(), chain::consensus::DriverError>>,
+}
+
+fn drive(node: &Arc<Node>, signer: Option<Arc<dyn Signer>>, wal: std::path::PathBuf, peers: Peers) -> Running {
+    let (stop, stop_rx) = watch::channel(false);
+    let node = node.clone();
+    let task = tokio::spawn(async move { run(node, signer, &wal, Some(peers), stop_rx).await });
+    Running { stop, task }
+}
+
+impl Running {
+    async fn stop(self) {
+        self.stop.send(true).unwrap();
+        self.task.await.unwrap().unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_observer_catches_up_then_follows() {
+    let g = chain();
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let key = g.validators[0].consensus.secret_key.clone();
+    let (seed_a, seed_b) = (g.validators[0].network.secret_key.seed(), [7u8; 32]);
+    let (peer_a, peer_b) = (network::peer_id(seed_a).unwrap(), network::peer_id(seed_b).unwrap());
+
+    let a = open(&g, dir_a.path(), Some(&key));
+    let (peers_a, addr_a) = net(&a, seed_a, vec![], vec![peer_b]).await;
+    let signer: Arc<dyn Signer> = Arc::new(LocalSigner::new(key));
+    let validator = drive(&a, Some(signer), dir_a.path().join("wal"), peers_a);
+    for round in 0..20 {
+        transfers(&a, &g, round * 5 + 1, 5);
+        wait_height(&a, round + 1).await;
+    }
+    let behind = a.store().head().unwrap().unwrap();
+    assert!(behind >= 20);
+
+    // B starts from genesis; A's next messages tell it that it is behind.
+    let b = open(&g, dir_b.path(), None);
+    let (peers_b, _) = net(&b, seed_b, vec![(peer_a, addr_a)], vec![]).await;
+    let observer = drive(&b, None, dir_b.path().join("wal"), peers_b);
+    wait_height(&b, behind).await;
+    same_chain(&a, &b, behind);
+
+    // It keeps following as A goes on.
+    transfers(&a, &g, 101, 10);
+    let later = behind + 3;
+    wait_height(&a, later).await;
+    wait_height(&b, later).await;
+    same_chain(&a, &b, later);
+    let bob: chain_types::AccountId = "bob.acme".parse().unwrap();
+    let at = BlockRef::Height(later);
+    assert_eq!(a.account(&bob, at).unwrap().0, b.account(&bob, at).unwrap().0, "same state");
+    assert!(!b.is_syncing());
+
+    observer.stop().await;
+    validator.stop().await;
+}
+
+/// Serves a validator's blocks with one of them altered.
+struct Forger {
+    real: Arc<Node>,
+    alter: fn(&mut BlocksResponse),
+}
+
+impl BlockSource for Forger {
+    fn blocks(&self, request: BlocksRequest) -> BlocksResponse {
+        let mut r = self.real.blocks(request);
+        (self.alter)(&mut r);
+        r
+    }
+}
+
+async fn sync_from_forger(
+    a: &Arc<Node>,
+    g: &Generated,
+    alter: fn(&mut BlocksResponse),
+) -> (Result<u64, SyncError>, u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let b = open(g, dir.path(), None);
+    let (seed_f, seed_b) = ([8u8; 32], [9u8; 32]);
+    let (peer_f, peer_b) = (network::peer_id(seed_f).unwrap(), network::peer_id(seed_b).unwrap());
+    let source = Arc::new(Forger { real: a.clone(), alter });
+    let cfg = NetworkConfig { key_seed: seed_f, listen: loopback(), peers: vec![], allowed: vec![peer_b] };
+    let (_forger, _, addr_f) = network::start(cfg, source).await.unwrap();
+    let cfg = NetworkConfig { key_seed: seed_b, listen: loopback(), peers: vec![(peer_f, addr_f)], allowed: vec![] };
+    let (handle, _inbound, _) = network::start(cfg, b.clone()).await.unwrap();
+    let result = sync_when_connected(&b, &handle, peer_f).await;
+    (result, b.store().head().unwrap().unwrap())
+}
+
+/// Retries while the connection is still being dialled (redial runs every second).
+async fn sync_when_connected(b: &Node, handle: &NetworkHandle, peer: PeerId) -> Result<u64, SyncError> {
+    for _ in 0..50 {
+        match catch_up(b, handle, peer).await {
+            Err(SyncError::Network(_)) => tokio::time::sleep(Duration::from_millis(200)).await,
+            other => return other,
+        }
+    }
+    panic!("never connected to the forger");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_blocks_are_refused() {
+    let g = chain();
+    let dir_a = tempfile::tempdir().unwrap();
+    let key = g.validators[0].consensus.secret_key.clone();
+    let a = open(&g, dir_a.path(), Some(&key));
+    let (peers_a, _) = net(&a, g.validators[0].network.secret_key.seed(), vec![], vec![]).await;
+    let signer: Arc<dyn Signer> = Arc::new(LocalSigner::new(key));
+    let validator = drive(&a, Some(signer), dir_a.path().join("wal"), peers_a);
+    for round in 0..6 {
+        transfers(&a, &g, round * 2 + 1, 2);
+        wait_height(&a, round + 1).await;
+    }
+    validator.stop().await;
+
+    // The untouched source syncs fully: the forgeries below fail for what they change.
+    let (honest, head) = sync_from_forger(&a, &g, |_| {}).await;
+    assert_eq!(honest.unwrap(), head);
+    assert!(head >= 6);
+
+    // A precommit signature altered at block 4: blocks 1..3 are applied, 4 is refused.
+    let (bad_sig, head) = sync_from_forger(&a, &g, |r| {
+        for (block, cert) in &mut r.blocks {
+            if block.header.height == 4 {
+                cert.signatures[0].signature.0[0] ^= 1;
+            }
+        }
+    })
+    .await;
+    assert!(matches!(bad_sig, Err(SyncError::BadCertificate { height: 4, .. })), "got {bad_sig:?}");
+    assert_eq!(head, 3, "nothing of block 4 was applied");
+
+    // Block 2 with a transaction removed: its certificate names another block.
+    let (swapped, head) = sync_from_forger(&a, &g, |r| {
+        for (block, _) in &mut r.blocks {
+            if block.header.height == 2 {
+                block.transactions.pop();
+                block.header.tx_root = chain_types::Block::compute_tx_root(&block.transactions);
+            }
+        }
+    })
+    .await;
+    assert!(matches!(swapped, Err(SyncError::BadCertificate { height: 2, .. })), "got {swapped:?}");
+    assert_eq!(head, 1);
+
+    // A certificate without signatures (no quorum).
+    let (empty, head) = sync_from_forger(&a, &g, |r| {
+        for (_, cert) in &mut r.blocks {
+            cert.signatures.clear();
+        }
+    })
+    .await;
+    assert!(matches!(empty, Err(SyncError::BadCertificate { height: 1, .. })), "got {empty:?}");
+    assert_eq!(head, 0);
+}

@@ -1,0 +1,98 @@
+//! Each transaction signature is verified once per node: at admission to the mempool, or,
+//! for a proposal's transactions the mempool has not seen, as one batch when the proposal is
+//! executed. Blocks with a commit certificate are not re-verified.
+
+use chain::consensus::{build_block, execute_block, Signatures};
+use chain::node::{init_store, Node};
+use chain::store::Store;
+use chain_types::{Action, SignedTransaction, Transaction, TransferAction};
+use contracts::ModuleRegistry;
+use genesis::{Generated, NewGenesisOptions, Preset};
+use rpc::{NodeApi, SubmitError};
+
+fn chain() -> Generated {
+    genesis::generate(&NewGenesisOptions {
+        validators: 1,
+        preset: Preset::Development,
+        chain_id: "sig-test".into(),
+        host: "127.0.0.1".into(),
+        base_port: 24000,
+        genesis_time_ms: 1_700_000_000_000,
+    })
+    .unwrap()
+}
+
+fn node(g: &Generated, dir: &tempfile::TempDir) -> std::sync::Arc<Node> {
+    let db = dir.path().join("db");
+    init_store(&Store::open(&db).unwrap(), &g.genesis).unwrap();
+    Node::open(&db, g.genesis.clone(), ModuleRegistry::default(), None).unwrap()
+}
+
+fn transfers(g: &Generated, node: &Node, count: u64) -> Vec<SignedTransaction> {
+    let alice = g.accounts.iter().find(|a| a.account_id.as_str() == "alice.acme").unwrap();
+    let recent = node.store().head_block().unwrap().unwrap().block.hash();
+    (1..=count)
+        .map(|nonce| {
+            Transaction {
+                signer_id: alice.account_id.clone(),
+                public_key: alice.public_key,
+                nonce,
+                receiver_id: "bob.acme".parse().unwrap(),
+                block_hash: recent,
+                actions: vec![Action::Transfer(TransferAction { deposit: 1 })],
+            }
+            .sign(&alice.secret_key)
+        })
+        .collect()
+}
+
+#[test]
+fn signatures_are_verified_once() {
+    let g = chain();
+    let dirs: Vec<_> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+    let (proposer, seen, unseen, certified) =
+        (node(&g, &dirs[0]), node(&g, &dirs[1]), node(&g, &dirs[2]), node(&g, &dirs[3]));
+    let mut txs = transfers(&g, &proposer, 8);
+    let mut forged = txs.pop().unwrap();
+    forged.signature.0[5] ^= 1;
+
+    // Admission checks the signature.
+    assert!(matches!(proposer.submit(forged.clone()), Err(SubmitError::Invalid(_))));
+    for tx in &txs {
+        proposer.submit(tx.clone()).unwrap();
+    }
+    // A faulty proposer's mempool holds the forged one unchecked; its block carries it.
+    proposer.mempool().insert(forged.clone()).unwrap();
+    let block = build_block(&proposer, 0).unwrap().block;
+    assert_eq!(block.transactions.len(), 8);
+
+    // A node that never saw the transactions verifies them (as one batch) and refuses.
+    assert!(execute_block(&unseen, block.clone(), Signatures::VerifyUnseen).unwrap().is_none());
+    // A node whose mempool admitted them does not verify again: the forged one was counted
+    // as checked when (wrongly) inserted, so the block executes.
+    for tx in &txs {
+        seen.submit(tx.clone()).unwrap();
+    }
+    seen.mempool().insert(forged.clone()).unwrap();
+    assert!(execute_block(&seen, block.clone(), Signatures::VerifyUnseen).unwrap().is_some());
+
+    // A certified block (from sync) is executed without signature checks; so the block is
+    // valid in every other respect, and the refusal above was the forged signature.
+    assert!(execute_block(&certified, block, Signatures::Certified).unwrap().is_some());
+}
+
+#[test]
+fn gossip_batches_are_verified_and_bad_ones_singled_out() {
+    let g = chain();
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (sender, receiver) = (node(&g, &a), node(&g, &b));
+    let mut txs = transfers(&g, &sender, 10);
+    assert_eq!(receiver.accept_from_peer(txs.clone()), 10, "a clean batch is admitted whole");
+    assert_eq!(receiver.accept_from_peer(txs.clone()), 0, "duplicates are dropped");
+
+    let c = tempfile::tempdir().unwrap();
+    let other = node(&g, &c);
+    txs[3].signature.0[0] ^= 1;
+    assert_eq!(other.accept_from_peer(txs.clone()), 9, "the one bad signature is found and refused");
+    assert!(!other.mempool().contains(&txs[3].hash()));
+}
