@@ -9,8 +9,12 @@
 //! - A block and all its effects are written in one fsynced batch: after a crash the node
 //!   resumes at the last committed height with the identical state root.
 //! - Transactions are admitted to the mempool only after full validation against head
-//!   state (signature included); their signature is not checked again when the block
-//!   built from them executes.
+//!   state (signature included). Each signature is verified once per node: at admission,
+//!   or (for a proposal's transactions the mempool has not seen) as one batch when the
+//!   proposal executes. A block with a verified commit certificate (block sync) is executed
+//!   without re-checking signatures, but its state root must still match.
+//! - A node behind its peers catches up through block sync and commits only blocks whose
+//!   certificate verifies against the validator set of their height.
 //! - Every transaction included in a block has a stored outcome: success, or the typed
 //!   reason it failed.
 

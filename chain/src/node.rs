@@ -62,8 +62,6 @@ pub struct Node {
     pub(crate) syncing: AtomicBool,
 }
 
-/// How long admitted transactions gather before they are gossiped as one batch.
-const GOSSIP_LINGER: Duration = Duration::from_millis(2);
 /// Most transactions in one gossip message.
 const GOSSIP_BATCH: usize = 2_000;
 
@@ -80,11 +78,13 @@ impl GossipQueue {
         self.arrived.notify_one();
     }
 
-    /// Sends batches to every connected peer until the network stops.
+    /// Sends batches to every connected peer until the network stops. No timer: what
+    /// arrives while a batch is being sent forms the next batch, so batches grow with load
+    /// and a lone transaction goes out at once.
     async fn run(self: Arc<Self>, network: NetworkHandle) {
         loop {
             self.arrived.notified().await;
-            tokio::time::sleep(GOSSIP_LINGER).await;
+            tokio::task::yield_now().await;
             let batch = std::mem::take(&mut *self.pending.lock());
             for chunk in batch.chunks(GOSSIP_BATCH) {
                 if !network.broadcast(NetMessage::Transactions(chunk.to_vec())) {

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use chain_types::{AccountId, SecretKey};
+use chain_types::{AccountId, Balance, SecretKey};
 use serde::{Deserialize, Serialize};
 
 use crate::schema::*;
@@ -134,14 +134,14 @@ pub fn generate(opts: &NewGenesisOptions) -> Result<Generated, GenesisError> {
         epoch_length: if professional { 1000 } else { 100 },
         consensus: ConsensusParams {
             max_block_interval_ms: if professional { 5000 } else { 1000 },
-            min_block_interval_ms: 50,
+            min_block_interval_ms: 0,
             timeout_propose_ms: 1000,
             timeout_vote_ms: 500,
             timeout_delta_ms: 500,
             timeout_max_ms: 10_000,
         },
         transaction_validity_blocks: if professional { 600 } else { 1200 },
-        limits: Limits { max_tx_bytes: 64 * 1024, max_block_transactions: 5000, mempool_capacity: 100_000 },
+        limits: Limits { max_tx_bytes: 64 * 1024, max_block_transactions: 1000, mempool_capacity: 100_000 },
     };
     let problems = crate::validate(&genesis);
     if !problems.is_empty() {
@@ -151,6 +151,28 @@ pub fn generate(opts: &NewGenesisOptions) -> Result<Generated, GenesisError> {
 }
 
 impl Generated {
+    /// Adds `count` accounts `{prefix}{i}.{master}` (i from 0) with a fresh full-access key
+    /// each and `balance` taken from the treasury, so the total supply is unchanged. For
+    /// load generation.
+    pub fn add_funded_accounts(&mut self, prefix: &str, count: usize, balance: Balance) -> Result<(), GenesisError> {
+        let needed = balance
+            .checked_mul(count as u128)
+            .filter(|n| *n <= self.genesis.treasury.balance)
+            .ok_or_else(|| GenesisError::Options(format!("the treasury cannot fund {count} accounts of {balance}")))?;
+        self.genesis.treasury.balance -= needed;
+        let master = self.genesis.workspace.master_account.clone();
+        for i in 0..count {
+            let key = KeyFile::new(id(&format!("{prefix}{i}.{master}"))?, SecretKey::generate());
+            self.genesis.accounts.push(AccountSpec {
+                account_id: key.account_id.clone(),
+                balance,
+                keys: vec![key.public_key],
+            });
+            self.accounts.push(key);
+        }
+        Ok(())
+    }
+
     /// Writes `genesis.json`, `validators/<account>/{consensus_key,network_key}.json` and
     /// `accounts/<account>.json` under `dir`. Refuses to overwrite an existing genesis.
     pub fn write(&self, dir: &Path) -> Result<PathBuf, GenesisError> {

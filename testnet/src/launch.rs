@@ -20,7 +20,12 @@ pub struct NetworkOptions {
     pub rpc_base_port: u16,
     pub p2p_base_port: u16,
     pub chain_id: String,
+    /// Extra funded accounts `load{i}.acme` for load generation (0 for none).
+    pub load_accounts: usize,
 }
+
+/// What each extra load account holds at genesis.
+pub const LOAD_ACCOUNT_BALANCE: u128 = 1_000 * 10u128.pow(24);
 
 /// A running set of node processes.
 #[derive(Debug)]
@@ -46,7 +51,7 @@ impl Network {
             bail!("--validators must be at least 1");
         }
         if !layout.genesis_file().exists() {
-            let generated = genesis::generate(&NewGenesisOptions {
+            let mut generated = genesis::generate(&NewGenesisOptions {
                 validators: opts.validators,
                 preset: Preset::Development,
                 chain_id: opts.chain_id.clone(),
@@ -54,6 +59,7 @@ impl Network {
                 base_port: opts.p2p_base_port,
                 genesis_time_ms: genesis::unix_time_ms(),
             })?;
+            generated.add_funded_accounts("load", opts.load_accounts, LOAD_ACCOUNT_BALANCE)?;
             std::fs::create_dir_all(layout.genesis_dir())?;
             generated.write(&layout.genesis_dir())?;
         }

@@ -1,5 +1,6 @@
 //! A local testnet on loopback: genesis and keys for N validators, one `chain` process per
-//! validator, a demo workload of signed transfers, and a live view of height and throughput.
+//! validator, a demo workload of signed transfers, a live view of height and throughput, and
+//! the `bench` throughput and latency benchmark.
 //!
 //! # Layout of a testnet directory
 //! - `genesis/`: `genesis.json`, `validators/<id>/*.json`, `accounts/<id>.json`
@@ -11,6 +12,7 @@
 //!   error); `down` stops what an interrupted `up` left behind.
 //! - Everything binds to 127.0.0.1.
 
+pub mod bench;
 pub mod launch;
 pub mod layout;
 pub mod workload;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
-use testnet::{launch, Layout, Network, NetworkOptions, Workload, WorkloadStats};
+use testnet::{bench, launch, Layout, Network, NetworkOptions, Workload, WorkloadStats};
 use tokio::sync::watch;
 
 #[derive(Parser)]
@@ -36,6 +36,38 @@ enum Command {
         #[arg(long)]
         duration: Option<u64>,
     },
+    /// Benchmark: pre-signed transfers from many accounts through JSON-RPC; prints finalized
+    /// tx/s, submit-to-final latency percentiles, block interval and peak memory, and writes
+    /// them as JSON. Without --rate: flat out, then 10% and 80% of the maximum.
+    Bench {
+        #[arg(long, default_value_t = 4)]
+        validators: usize,
+        /// Funded sender accounts.
+        #[arg(long, default_value_t = 2000)]
+        accounts: usize,
+        /// Testnet directory (must be new); a temporary one, removed afterwards, by default.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Run one phase at this many transactions per second instead of the sweep.
+        #[arg(long)]
+        rate: Option<f64>,
+        /// Seconds per paced phase.
+        #[arg(long, default_value_t = 10)]
+        duration: u64,
+        /// Transactions in the flat-out phase.
+        #[arg(long, default_value_t = 40_000)]
+        flat_txs: usize,
+        /// Concurrent HTTP connections submitting.
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        /// Where to write the JSON result.
+        #[arg(long, default_value = "bench-result.json")]
+        out: PathBuf,
+        #[arg(long, default_value_t = 3030)]
+        rpc_base_port: u16,
+        #[arg(long, default_value_t = 24560)]
+        p2p_base_port: u16,
+    },
     /// Stop the nodes of a testnet whose `up` was interrupted.
     Down {
         #[arg(long, default_value = "testnet-data")]
@@ -47,8 +79,44 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Up { validators, dir, rpc_base_port, p2p_base_port, tps, duration } => {
-            let opts = NetworkOptions { validators, rpc_base_port, p2p_base_port, chain_id: "testnet".into() };
+            let opts = NetworkOptions {
+                validators,
+                rpc_base_port,
+                p2p_base_port,
+                chain_id: "testnet".into(),
+                load_accounts: 0,
+            };
             up(Layout::new(dir), opts, tps, duration.map(Duration::from_secs)).await
+        }
+        Command::Bench {
+            validators,
+            accounts,
+            dir,
+            rate,
+            duration,
+            flat_txs,
+            connections,
+            out,
+            rpc_base_port,
+            p2p_base_port,
+        } => {
+            let temp = tempfile::Builder::new().prefix("chain-bench-").tempdir()?;
+            let dir = dir.unwrap_or_else(|| temp.path().join("testnet"));
+            let opts = bench::BenchOptions {
+                validators,
+                accounts,
+                dir,
+                rpc_base_port,
+                p2p_base_port,
+                rate,
+                duration: Duration::from_secs(duration),
+                flat_txs,
+                connections,
+            };
+            let result = bench::run(&opts).await?;
+            std::fs::write(&out, serde_json::to_string_pretty(&result)? + "\n")?;
+            println!("result written to {}", out.display());
+            Ok(())
         }
         Command::Down { dir } => {
             let n = launch::down(&Layout::new(&dir), Duration::from_secs(10)).await?;

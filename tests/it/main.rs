@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers fail by panicking
 
 mod bad_input;
+mod bench_smoke;
 mod crash;
 mod genesis_cli;
 mod multi_node;

@@ -155,7 +155,7 @@ pub async fn run(
     loop {
         let height = node.store.head()?.unwrap_or(0) + 1;
         entries.retain(|e| e.height() >= height);
-        wal.rewrite(&entries)?;
+        wal.start_height(&entries)?;
         future.retain(|m| message_height(m).is_some_and(|h| h >= height));
         let resuming = !entries.is_empty();
         let wake = if resuming || future.iter().any(|m| message_height(m) == Some(height)) {
@@ -190,9 +190,12 @@ pub async fn run(
                     future = later;
                     now
                 };
+                let started = Instant::now();
                 match run.drive(buffered, inbound.as_mut(), &mut future, &mut shutdown).await? {
                     HeightEnd::Decided(d) => {
+                        tracing::debug!(target: "chain::consensus", height, round = d.round, ms = started.elapsed().as_secs_f64() * 1e3, "decided");
                         run.commit(d)?;
+                        tracing::debug!(target: "chain::consensus", height, ms = started.elapsed().as_secs_f64() * 1e3, "height done");
                         last_block = Instant::now();
                         continue;
                     }
@@ -453,6 +456,7 @@ impl HeightRun<'_> {
         let keys = self.node.validators.validators();
         match m {
             NetMessage::Proposal { proposal, block, signature } => {
+                tracing::trace!(target: "chain::consensus", height = proposal.height, "proposal arrived");
                 let Some(key) = keys.get(usize::from(proposal.proposer)).map(|v| v.consensus_key) else {
                     return Ok(vec![]);
                 };
@@ -461,7 +465,9 @@ impl HeightRun<'_> {
                     tracing::warn!(target: "chain::consensus", proposer = proposal.proposer, "dropping a proposal with a bad signature or block");
                     return Ok(vec![]);
                 }
+                let t = Instant::now();
                 let valid = self.check_block(&proposal, block)?;
+                tracing::debug!(target: "chain::consensus", height = proposal.height, valid, exec_ms = t.elapsed().as_secs_f64() * 1e3, "proposal received");
                 self.proposals.entry(proposal.round).or_insert((proposal.clone(), signature));
                 Ok(self.core.apply(Input::Proposal { proposal, valid }))
             }
@@ -513,6 +519,7 @@ impl HeightRun<'_> {
                     self.wal.append(&WalEntry::Proposal { proposal: p.clone(), block: block.clone(), signature })?;
                     self.proposals.insert(p.round, (p.clone(), signature));
                     let m = NetMessage::Proposal { proposal: p, block, signature };
+                    tracing::trace!(target: "chain::consensus", height = self.core.height(), "sending proposal");
                     self.own.push(m.clone());
                     self.broadcast(m);
                 }
@@ -539,7 +546,9 @@ impl HeightRun<'_> {
                 }
                 Output::GetValue { height, round } => {
                     let me = self.core.proposer(height, round);
+                    let t = Instant::now();
                     let ex = tokio::task::block_in_place(|| build_block(self.node, usize::from(me)))?;
+                    tracing::debug!(target: "chain::consensus", height, txs = ex.block.transactions.len(), build_ms = t.elapsed().as_secs_f64() * 1e3, "block built");
                     let value = ex.block.hash();
                     self.blocks.insert(value, ex);
                     queue.extend(self.core.apply(Input::ProposeValue { height, round, value }));

@@ -37,7 +37,12 @@ impl WalEntry {
 pub struct Wal {
     dir: PathBuf,
     file: File,
+    /// Bytes in the log file.
+    len: u64,
 }
+
+/// Size past which [`Wal::start_height`] compacts the log.
+pub const COMPACT_AT: u64 = 16 * 1024 * 1024;
 
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
@@ -55,7 +60,7 @@ impl Wal {
             file.sync_all()?;
             sync_dir(dir)?;
         }
-        let mut wal = Wal { dir: dir.to_owned(), file };
+        let mut wal = Wal { dir: dir.to_owned(), file, len: 0 };
         // Rewrite without a torn tail so later appends follow a clean record.
         wal.rewrite(&entries)?;
         Ok((wal, entries))
@@ -63,8 +68,20 @@ impl Wal {
 
     /// Appends one entry and waits until it is on disk.
     pub fn append(&mut self, entry: &WalEntry) -> std::io::Result<()> {
-        self.file.write_all(&encode(entry))?;
+        let bytes = encode(entry);
+        self.file.write_all(&bytes)?;
+        self.len += bytes.len() as u64;
         self.file.sync_data()
+    }
+
+    /// Starts a new height. Entries of decided heights may stay in the log (replay skips
+    /// them); once it holds more than [`COMPACT_AT`] bytes it is rewritten with `keep`
+    /// only, so a height does not pay for a rewrite and its fsyncs.
+    pub fn start_height(&mut self, keep: &[WalEntry]) -> std::io::Result<()> {
+        if self.len > COMPACT_AT {
+            self.rewrite(keep)?;
+        }
+        Ok(())
     }
 
     /// Starts a new height: atomically replaces the log with `keep` (entries of heights not
@@ -73,8 +90,11 @@ impl Wal {
         let tmp = self.dir.join(format!("{FILE}.tmp"));
         {
             let mut f = File::create(&tmp)?;
+            self.len = 0;
             for e in keep {
-                f.write_all(&encode(e))?;
+                let bytes = encode(e);
+                f.write_all(&bytes)?;
+                self.len += bytes.len() as u64;
             }
             f.sync_all()?;
         }
