@@ -230,8 +230,14 @@ impl Node {
     /// signatures of those new to us verified as one batch (one by one only if the batch
     /// fails, to find the bad ones). Not gossiped further. Returns how many were added.
     pub fn accept_from_peer(&self, txs: Vec<SignedTransaction>) -> usize {
-        let (fresh, hashes): (Vec<_>, Vec<_>) =
-            txs.into_iter().map(|t| (t.clone(), t.hash())).filter(|(_, h)| !self.mempool.contains(h)).unzip();
+        let (fresh, hashes): (Vec<_>, Vec<_>) = txs
+            .into_iter()
+            .map(|t| {
+                let hash = t.hash();
+                (t, hash)
+            })
+            .filter(|(_, h)| !self.mempool.contains(h))
+            .unzip();
         let refs: Vec<&SignedTransaction> = fresh.iter().collect();
         let batch_ok = verify_signatures_batch(&refs, &hashes);
         let mut added = 0;
