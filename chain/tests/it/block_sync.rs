@@ -8,32 +8,17 @@ use std::time::Duration;
 
 use chain::consensus::{catch_up, run, Peers, SyncError};
 use chain::network::{self, BlockSource, BlocksRequest, BlocksResponse, NetworkConfig, NetworkHandle};
-use chain::node::{init_store, Node};
-use chain::store::Store;
-use chain_types::{Action, SecretKey, Transaction, TransferAction};
-use contracts::ModuleRegistry;
-use genesis::{Generated, NewGenesisOptions, Preset};
+use chain::node::Node;
+use genesis::Generated;
 use kms::{LocalSigner, Signer};
 use libp2p::{Multiaddr, PeerId};
 use rpc::{BlockRef, Finality, NodeApi};
 use tokio::sync::watch;
 
-fn chain() -> Generated {
-    genesis::generate(&NewGenesisOptions {
-        validators: 1,
-        preset: Preset::Development,
-        chain_id: "sync-test".into(),
-        host: "127.0.0.1".into(),
-        base_port: 24000,
-        genesis_time_ms: genesis::unix_time_ms(),
-    })
-    .unwrap()
-}
+use crate::harness::{alice_to_bob, one_validator, open_node};
 
-fn open(g: &Generated, dir: &std::path::Path, key: Option<&SecretKey>) -> Arc<Node> {
-    let db = dir.join("db");
-    init_store(&Store::open(&db).unwrap(), &g.genesis).unwrap();
-    Node::open(&db, g.genesis.clone(), ModuleRegistry::default(), key.map(|k| k.public_key())).unwrap()
+fn chain() -> Generated {
+    one_validator("sync-test", genesis::unix_time_ms())
 }
 
 fn loopback() -> Multiaddr {
@@ -56,18 +41,8 @@ async fn net(
 
 /// Submits `count` transfers alice -> bob with nonces from `first`.
 fn transfers(node: &Node, g: &Generated, first: u64, count: u64) {
-    let alice = g.accounts.iter().find(|a| a.account_id.as_str() == "alice.acme").unwrap();
     let recent = node.block(BlockRef::Finality(Finality::Final)).unwrap().hash();
-    for nonce in first..first + count {
-        let tx = Transaction {
-            signer_id: alice.account_id.clone(),
-            public_key: alice.public_key,
-            nonce,
-            receiver_id: "bob.acme".parse().unwrap(),
-            block_hash: recent,
-            actions: vec![Action::Transfer(TransferAction { deposit: 1 })],
-        }
-        .sign(&alice.secret_key);
+    for tx in alice_to_bob(g, recent, first..first + count) {
         node.submit(tx).unwrap();
     }
 }
@@ -115,7 +90,7 @@ async fn a_late_observer_catches_up_then_follows() {
     let (seed_a, seed_b) = (g.validators[0].network.secret_key.seed(), [7u8; 32]);
     let (peer_a, peer_b) = (network::peer_id(seed_a).unwrap(), network::peer_id(seed_b).unwrap());
 
-    let a = open(&g, dir_a.path(), Some(&key));
+    let a = open_node(&g, dir_a.path(), Some(&key));
     let (peers_a, addr_a) = net(&a, seed_a, vec![], vec![peer_b]).await;
     let signer: Arc<dyn Signer> = Arc::new(LocalSigner::new(key));
     let validator = drive(&a, Some(signer), dir_a.path().join("wal"), peers_a);
@@ -127,7 +102,7 @@ async fn a_late_observer_catches_up_then_follows() {
     assert!(behind >= 20);
 
     // B starts from genesis; A's next messages tell it that it is behind.
-    let b = open(&g, dir_b.path(), None);
+    let b = open_node(&g, dir_b.path(), None);
     let (peers_b, _) = net(&b, seed_b, vec![(peer_a, addr_a)], vec![]).await;
     let observer = drive(&b, None, dir_b.path().join("wal"), peers_b);
     wait_height(&b, behind).await;
@@ -168,7 +143,7 @@ async fn sync_from_forger(
     alter: fn(&mut BlocksResponse),
 ) -> (Result<u64, SyncError>, u64) {
     let dir = tempfile::tempdir().unwrap();
-    let b = open(g, dir.path(), None);
+    let b = open_node(g, dir.path(), None);
     let (seed_f, seed_b) = ([8u8; 32], [9u8; 32]);
     let (peer_f, peer_b) = (network::peer_id(seed_f).unwrap(), network::peer_id(seed_b).unwrap());
     let source = Arc::new(Forger { real: a.clone(), alter });
@@ -196,7 +171,7 @@ async fn forged_blocks_are_refused() {
     let g = chain();
     let dir_a = tempfile::tempdir().unwrap();
     let key = g.validators[0].consensus.secret_key.clone();
-    let a = open(&g, dir_a.path(), Some(&key));
+    let a = open_node(&g, dir_a.path(), Some(&key));
     let (peers_a, _) = net(&a, g.validators[0].network.secret_key.seed(), vec![], vec![]).await;
     let signer: Arc<dyn Signer> = Arc::new(LocalSigner::new(key));
     let validator = drive(&a, Some(signer), dir_a.path().join("wal"), peers_a);

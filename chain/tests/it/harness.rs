@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use chain::node::init_store;
+use chain::node::{init_store, Node};
 use chain::runtime::{BlockContext, Runtime, TxResult};
 use chain::store::{StateKey, Store, StoredBlock};
 use chain_types::{
@@ -20,6 +20,44 @@ pub struct TestChain {
     nonces: std::collections::HashMap<String, u64>,
 }
 
+/// A development genesis with one validator (the helper every test chain starts from).
+pub fn one_validator(chain_id: &str, genesis_time_ms: u64) -> Generated {
+    genesis::generate(&NewGenesisOptions {
+        validators: 1,
+        preset: Preset::Development,
+        chain_id: chain_id.into(),
+        host: "127.0.0.1".into(),
+        base_port: 24000,
+        genesis_time_ms,
+    })
+    .expect("genesis")
+}
+
+/// A node on a fresh store under `dir`, signing with `key` when given.
+pub fn open_node(g: &Generated, dir: &std::path::Path, key: Option<&SecretKey>) -> Arc<Node> {
+    let db = dir.join("db");
+    init_store(&Store::open(&db).expect("open store"), &g.genesis).expect("init");
+    Node::open(&db, g.genesis.clone(), ModuleRegistry::default(), key.map(|k| k.public_key())).expect("open node")
+}
+
+/// Transfers of 1 from alice.acme (its genesis key) to bob.acme, one per nonce.
+pub fn alice_to_bob(g: &Generated, recent: CryptoHash, nonces: std::ops::Range<u64>) -> Vec<SignedTransaction> {
+    let alice = g.accounts.iter().find(|a| a.account_id.as_str() == "alice.acme").expect("alice");
+    nonces
+        .map(|nonce| {
+            Transaction {
+                signer_id: alice.account_id.clone(),
+                public_key: alice.public_key,
+                nonce,
+                receiver_id: id("bob.acme"),
+                block_hash: recent,
+                actions: vec![transfer(1)],
+            }
+            .sign(&alice.secret_key)
+        })
+        .collect()
+}
+
 pub fn id(s: &str) -> AccountId {
     s.parse().expect("valid test account id")
 }
@@ -30,15 +68,7 @@ impl TestChain {
     }
 
     pub fn with_modules(modules: Vec<Arc<dyn NativeModule>>) -> Self {
-        let generated = genesis::generate(&NewGenesisOptions {
-            validators: 1,
-            preset: Preset::Development,
-            chain_id: "test-chain".into(),
-            host: "127.0.0.1".into(),
-            base_port: 24000,
-            genesis_time_ms: 1_700_000_000_000,
-        })
-        .expect("genesis");
+        let generated = one_validator("test-chain", 1_700_000_000_000);
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(&dir.path().join("db")).expect("open store");
         init_store(&store, &generated.genesis).expect("init");

@@ -3,47 +3,24 @@
 //! executed. Blocks with a commit certificate are not re-verified.
 
 use chain::consensus::{build_block, execute_block, Signatures};
-use chain::node::{init_store, Node};
-use chain::store::Store;
-use chain_types::{Action, SignedTransaction, Transaction, TransferAction};
-use contracts::ModuleRegistry;
-use genesis::{Generated, NewGenesisOptions, Preset};
+use chain::node::Node;
+use chain_types::SignedTransaction;
+use genesis::Generated;
 use rpc::{NodeApi, SubmitError};
 
+use crate::harness::{alice_to_bob, one_validator, open_node};
+
 fn chain() -> Generated {
-    genesis::generate(&NewGenesisOptions {
-        validators: 1,
-        preset: Preset::Development,
-        chain_id: "sig-test".into(),
-        host: "127.0.0.1".into(),
-        base_port: 24000,
-        genesis_time_ms: 1_700_000_000_000,
-    })
-    .unwrap()
+    one_validator("sig-test", 1_700_000_000_000)
 }
 
 fn node(g: &Generated, dir: &tempfile::TempDir) -> std::sync::Arc<Node> {
-    let db = dir.path().join("db");
-    init_store(&Store::open(&db).unwrap(), &g.genesis).unwrap();
-    Node::open(&db, g.genesis.clone(), ModuleRegistry::default(), None).unwrap()
+    open_node(g, dir.path(), None)
 }
 
 fn transfers(g: &Generated, node: &Node, count: u64) -> Vec<SignedTransaction> {
-    let alice = g.accounts.iter().find(|a| a.account_id.as_str() == "alice.acme").unwrap();
     let recent = node.store().head_block().unwrap().unwrap().block.hash();
-    (1..=count)
-        .map(|nonce| {
-            Transaction {
-                signer_id: alice.account_id.clone(),
-                public_key: alice.public_key,
-                nonce,
-                receiver_id: "bob.acme".parse().unwrap(),
-                block_hash: recent,
-                actions: vec![Action::Transfer(TransferAction { deposit: 1 })],
-            }
-            .sign(&alice.secret_key)
-        })
-        .collect()
+    alice_to_bob(g, recent, 1..count + 1)
 }
 
 #[test]
