@@ -7,31 +7,19 @@ use std::time::Duration;
 
 use chain::consensus::wal::{Wal, WalEntry};
 use chain::consensus::{build_block, run};
-use chain::node::{init_store, Node};
-use chain::store::Store;
 use chain_types::{Action, ProposalSignBytes, Transaction, TransferAction, VoteKind, VoteSignBytes};
 use consensus::{Proposal, Vote};
-use contracts::ModuleRegistry;
-use genesis::{NewGenesisOptions, Preset};
 use kms::{LocalSigner, Signer};
 use rpc::NodeApi;
 
+use crate::harness::{one_validator, open_node};
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resumes_the_logged_decision_after_a_crash() {
-    let g = genesis::generate(&NewGenesisOptions {
-        validators: 1,
-        preset: Preset::Development,
-        chain_id: "wal-test".into(),
-        host: "127.0.0.1".into(),
-        base_port: 24000,
-        genesis_time_ms: 1_700_000_000_000,
-    })
-    .unwrap();
+    let g = one_validator("wal-test", 1_700_000_000_000);
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("db");
-    init_store(&Store::open(&db).unwrap(), &g.genesis).unwrap();
     let key = g.validators[0].consensus.secret_key.clone();
-    let node = Node::open(&db, g.genesis.clone(), ModuleRegistry::default(), Some(key.public_key())).unwrap();
+    let node = open_node(&g, dir.path(), Some(&key));
 
     // A transfer waits in the mempool; the validator built height 1 from it and signed
     // proposal, prevote and precommit, all logged, then crashed before committing.
