@@ -10,7 +10,7 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use chain_types::{to_borsh, Block, BlockHeight, CertificateError, CommitCertificate};
+use chain_types::{Block, BlockHeight, CertificateError, CommitCertificate};
 use libp2p::PeerId;
 
 use super::blocks::{commit, execute_block, Signatures};
@@ -53,7 +53,7 @@ impl BlockSource for Node {
         for height in from..=last {
             match self.store.block(height) {
                 Ok(Some(stored)) => {
-                    bytes += to_borsh(&stored.block).len();
+                    bytes += borsh::object_length(&stored.block).unwrap_or(MAX_RESPONSE_BYTES);
                     blocks.push((stored.block, stored.certificate));
                     if bytes >= MAX_RESPONSE_BYTES {
                         break;
