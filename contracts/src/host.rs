@@ -1,16 +1,25 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use chain_types::{AccountId, Balance, BlockHeight};
+use chain_types::{AccessKey, AccountId, Balance, BlockHeight, PublicKey};
 
 use crate::ModuleError;
 
+/// A nested unit of work run by [`Host::atomically`].
+pub type AtomicFn<'f> = &'f mut dyn FnMut(&mut dyn Host) -> Result<Vec<u8>, ModuleError>;
+
 /// What a module may see and do. Implemented by the runtime over the transaction's overlay.
+///
+/// The runtime, not the module, enforces who may do what: only the registrar's host creates
+/// top-level accounts, only the treasury's host sets stake, keys are added only to the
+/// current account or to an account created earlier in the same transaction.
 pub trait Host {
     /// The account the module is deployed on.
     fn current_account(&self) -> &AccountId;
     /// Who called: the transaction signer, or the module that made a nested call.
     fn predecessor(&self) -> &AccountId;
+    /// The key that signed the transaction (the same through nested calls).
+    fn signer_public_key(&self) -> &PublicKey;
     /// Tokens attached to the call, already credited to the current account.
     fn attached_deposit(&self) -> Balance;
     fn block_height(&self) -> BlockHeight;
@@ -22,6 +31,24 @@ pub trait Host {
     fn balance_of(&self, account: &AccountId) -> Option<Balance>;
     /// Moves tokens from the current account to an existing account.
     fn transfer(&mut self, to: &AccountId, amount: Balance) -> Result<(), ModuleError>;
+    /// Creates `id` holding `balance` (taken from the current account), with a full-access
+    /// `key` when given. A top-level id only from the registrar; otherwise only a
+    /// sub-account of the current account. Never an implicit id or an existing account.
+    fn create_account(&mut self, id: &AccountId, key: Option<PublicKey>, balance: Balance)
+        -> Result<(), ModuleError>;
+    /// Adds an access key to the current account, or to an account this transaction created.
+    fn add_key(&mut self, account: &AccountId, key: PublicKey, access: AccessKey) -> Result<(), ModuleError>;
+    /// Deletes an access key, with the same rule as [`Host::add_key`].
+    fn delete_key(&mut self, account: &AccountId, key: &PublicKey) -> Result<(), ModuleError>;
+    /// Calls `method` of the module on `receiver` synchronously, attaching `deposit` from the
+    /// current account; the callee's predecessor is the current account. If it fails, all it
+    /// did (and the deposit) is rolled back and its error returned.
+    fn call(&mut self, receiver: &AccountId, method: &str, args: &[u8], deposit: Balance)
+        -> Result<Vec<u8>, ModuleError>;
+    /// Runs `f` so that its changes and logs apply together, or (on `Err`) not at all.
+    fn atomically(&mut self, f: AtomicFn<'_>) -> Result<Vec<u8>, ModuleError>;
+    /// Sets an account's locked stake. Only the treasury's host allows it.
+    fn set_locked(&mut self, account: &AccountId, locked: Balance) -> Result<(), ModuleError>;
     fn log(&mut self, message: String);
 }
 
@@ -45,6 +72,14 @@ impl std::fmt::Debug for ModuleRegistry {
 }
 
 impl ModuleRegistry {
+    /// The chain's own modules: treasury and registrar.
+    pub fn standard() -> Self {
+        let mut r = ModuleRegistry::default();
+        r.register(Arc::new(crate::Treasury));
+        r.register(Arc::new(crate::Registrar));
+        r
+    }
+
     pub fn register(&mut self, module: Arc<dyn NativeModule>) {
         self.modules.insert(module.name(), module);
     }
