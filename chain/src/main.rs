@@ -141,7 +141,7 @@ async fn run(home: PathBuf, config: NodeConfig) -> anyhow::Result<()> {
     let node = Node::open(
         &resolve(&home, &config.data_dir),
         genesis,
-        ModuleRegistry::default(),
+        ModuleRegistry::standard(),
         signer.as_ref().map(|s| s.public_key()),
     )?;
     let head = node.store().head()?.unwrap_or(0);

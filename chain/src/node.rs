@@ -30,6 +30,8 @@ pub enum StartError {
     NotInitialised(String),
     #[error("genesis has no validators")]
     NoValidators,
+    #[error("genesis state: {0}")]
+    Genesis(String),
     #[error("state root of the store ({found}) differs from the head block's ({expected}) at height {height}")]
     StateRootMismatch { height: BlockHeight, expected: CryptoHash, found: CryptoHash },
 }
@@ -117,7 +119,7 @@ pub fn init_store(store: &Store, g: &Genesis) -> Result<CryptoHash, StartError> 
         check_genesis_file(store, g)?;
         return Ok(existing);
     }
-    let changes = genesis_changes(g);
+    let changes = genesis_changes(g).map_err(|e| StartError::Genesis(e.to_string()))?;
     let tree = store.prepare_tree(&changes)?;
     let block = genesis_block(g, tree.root);
     let hash = block.hash();
@@ -175,7 +177,7 @@ impl Node {
         check_head_root(&store)?;
         let validators = validator_set(&genesis)?;
         let me = validator_key.and_then(|k| validators.index_of(&k)).map(|i| validators.validators()[i].clone());
-        let runtime = Runtime { modules, max_tx_bytes: genesis.limits.max_tx_bytes };
+        let runtime = Runtime::new(&genesis, modules);
         let mempool = Mempool::new(usize::try_from(genesis.limits.mempool_capacity).unwrap_or(usize::MAX));
         let (head_tx, _) = watch::channel(head);
         Ok(Arc::new(Node {

@@ -28,6 +28,9 @@ pub use host::{AtomicFn, Host, ModuleRegistry, NativeModule};
 pub use registrar::Registrar;
 pub use treasury::Treasury;
 
+/// A module's storage entries (key, value), as written at genesis.
+pub type StorageEntries = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// Parses a call's JSON arguments (an empty body counts as `{}`).
 pub(crate) fn json_args<T: serde::de::DeserializeOwned>(args: &[u8]) -> Result<T, ModuleError> {
     let args = if args.is_empty() { b"{}".as_slice() } else { args };

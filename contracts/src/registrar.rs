@@ -25,7 +25,7 @@ struct CreateAccountArgs {
 }
 
 /// The registrar's storage at genesis.
-pub fn initial_state(treasury: &AccountId) -> Vec<(Vec<u8>, Vec<u8>)> {
+pub fn initial_state(treasury: &AccountId) -> crate::StorageEntries {
     vec![(TREASURY_KEY.to_vec(), treasury.as_bytes().to_vec())]
 }
 

@@ -118,12 +118,12 @@ pub fn generate(opts: &NewGenesisOptions) -> Result<Generated, GenesisError> {
                 address: format!("/ip4/{}/tcp/{}", opts.host, usize::from(opts.base_port) + i),
             })
             .collect(),
-        treasury: TreasurySpec {
-            account_id: id("treasury")?,
-            members: users.iter().map(|u| TreasuryMember::Account { account_id: u.clone() }).collect(),
-            confirmations: 2,
-            balance: treasury_balance,
-        },
+        treasury: TreasurySpec::new(
+            id("treasury")?,
+            users.iter().map(|u| TreasuryMember::Account { account_id: u.clone() }).collect(),
+            2,
+            treasury_balance,
+        ),
         registrar: RegistrarSpec { account_id: id("registrar")? },
         accounts: accounts
             .iter()

@@ -5,6 +5,9 @@ use std::path::Path;
 use chain_types::{u128_string, Account, AccountId, Balance, CryptoHash, PublicKey};
 use serde::{Deserialize, Serialize};
 
+pub use contracts::staking::split_stake;
+use contracts::staking::{ValidatorInfo, ValidatorSchedule};
+
 use crate::{GenesisError, Problem};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,15 +78,47 @@ pub struct TreasurySpec {
     pub confirmations: u32,
     #[serde(with = "u128_string")]
     pub balance: Balance,
+    /// Most live requests one member may have proposed.
+    #[serde(default = "default_active_requests_limit")]
+    pub active_requests_limit: u32,
+    /// Blocks after which an unexecuted request expires.
+    #[serde(default = "default_request_lifetime_blocks")]
+    pub request_lifetime_blocks: u64,
+    /// Blocks after which any member may delete a pending request.
+    #[serde(default = "default_delete_cooldown_blocks")]
+    pub delete_cooldown_blocks: u64,
+}
+
+fn default_active_requests_limit() -> u32 {
+    12
+}
+
+/// About a day at one block per second.
+fn default_request_lifetime_blocks() -> u64 {
+    86_400
+}
+
+/// About ten minutes at one block per second.
+fn default_delete_cooldown_blocks() -> u64 {
+    600
+}
+
+impl TreasurySpec {
+    pub fn new(account_id: AccountId, members: Vec<TreasuryMember>, confirmations: u32, balance: Balance) -> Self {
+        TreasurySpec {
+            account_id,
+            members,
+            confirmations,
+            balance,
+            active_requests_limit: default_active_requests_limit(),
+            request_lifetime_blocks: default_request_lifetime_blocks(),
+            delete_cooldown_blocks: default_delete_cooldown_blocks(),
+        }
+    }
 }
 
 /// A multisig member: a key on the treasury account, or another account (multisig2 shape).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum TreasuryMember {
-    PublicKey { public_key: PublicKey },
-    Account { account_id: AccountId },
-}
+pub use contracts::treasury::MultisigMember as TreasuryMember;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -163,6 +198,37 @@ impl Genesis {
         split_stake(self.total_stake, self.validators.len())
     }
 
+    /// The treasury module's configuration at genesis.
+    pub fn treasury_config(&self) -> contracts::treasury::Config {
+        let t = &self.treasury;
+        contracts::treasury::Config {
+            members: t.members.clone(),
+            num_confirmations: t.confirmations,
+            active_requests_limit: t.active_requests_limit,
+            request_lifetime_blocks: t.request_lifetime_blocks,
+            delete_cooldown_blocks: t.delete_cooldown_blocks,
+            registrar: self.registrar.account_id.clone(),
+        }
+    }
+
+    /// The validator set at genesis, with the total stake it shares.
+    pub fn validator_schedule(&self) -> ValidatorSchedule {
+        ValidatorSchedule {
+            total_stake: self.total_stake,
+            current: self
+                .validators
+                .iter()
+                .map(|v| ValidatorInfo {
+                    account_id: v.account_id.clone(),
+                    consensus_key: v.consensus_key,
+                    peer_id: v.peer_id.clone(),
+                    address: v.address.clone(),
+                })
+                .collect(),
+            pending: None,
+        }
+    }
+
     /// Every account that exists at genesis with its state and full-access keys.
     pub fn initial_accounts(&self) -> Vec<(AccountId, Account, Vec<PublicKey>)> {
         let mut out = Vec::new();
@@ -179,30 +245,8 @@ impl Genesis {
     }
 }
 
-/// Splits `total` into `n` shares that differ by at most one unit and add up to `total`.
-pub fn split_stake(total: Balance, n: usize) -> Vec<Balance> {
-    if n == 0 {
-        return Vec::new();
-    }
-    let n128 = n as u128;
-    let (share, rest) = (total / n128, total % n128);
-    (0..n128).map(|i| share + u128::from(i < rest)).collect()
-}
-
 impl Problem {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         Problem { field: field.into(), message: message.into() }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stake_split_is_exact() {
-        assert_eq!(split_stake(10, 4), vec![3, 3, 2, 2]);
-        assert_eq!(split_stake(12, 4).iter().sum::<u128>(), 12);
-        assert!(split_stake(5, 0).is_empty());
     }
 }

@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chain_types::{is_implicit, AccountId};
+use contracts::staking::is_multiaddr_like;
 
 use crate::{Genesis, Preset, Problem, TreasuryMember};
 
@@ -134,16 +135,6 @@ fn check_validators(g: &Genesis, orgs: &BTreeSet<String>, p: &mut Vec<Problem>) 
     }
 }
 
-fn is_multiaddr_like(a: &str) -> bool {
-    let parts: Vec<&str> = a.split('/').collect();
-    parts.len() >= 5
-        && parts[0].is_empty()
-        && matches!(parts[1], "ip4" | "ip6" | "dns" | "dns4" | "dns6")
-        && !parts[2].is_empty()
-        && matches!(parts[3], "tcp" | "udp")
-        && parts[4].parse::<u16>().is_ok()
-}
-
 fn check_treasury(g: &Genesis, p: &mut Vec<Problem>) {
     let t = &g.treasury;
     if t.members.is_empty() {
@@ -169,6 +160,18 @@ fn check_treasury(g: &Genesis, p: &mut Vec<Problem>) {
             "treasury.confirmations",
             format!("must be between 1 and the number of members ({n}), found {}", t.confirmations),
         ));
+    }
+    if t.active_requests_limit == 0 {
+        p.push(Problem::new("treasury.active_requests_limit", "must be at least 1"));
+    }
+    if t.request_lifetime_blocks == 0 {
+        p.push(Problem::new("treasury.request_lifetime_blocks", "must be at least 1"));
+    }
+    if !t.account_id.is_top_level() {
+        p.push(Problem::new("treasury.account_id", "must be a top-level account (no dot)"));
+    }
+    if !g.registrar.account_id.is_top_level() {
+        p.push(Problem::new("registrar.account_id", "must be a top-level account (no dot)"));
     }
     if t.account_id == g.registrar.account_id {
         p.push(Problem::new("registrar.account_id", "must differ from the treasury account"));

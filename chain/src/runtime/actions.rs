@@ -1,9 +1,11 @@
 //! The actions' effects. Called inside an overlay layer the caller discards on failure.
 
-use chain_types::{is_implicit, Account, AccountId, Action, ActionErrorKind, Balance, SignedTransaction};
+use std::collections::BTreeSet;
+
+use chain_types::{is_implicit, Account, AccountId, Action, ActionErrorKind, Balance, PublicKey, SignedTransaction};
 
 use super::error::ActionFailure;
-use super::host::ModuleHost;
+use super::host::{module_of, CallFrame, ModuleHost};
 use super::{BlockContext, Overlay, Runtime};
 use crate::store::StateKey;
 
@@ -22,8 +24,10 @@ pub(super) fn apply_actions(
     // so a parent can create a sub-account and give it keys in one transaction (as NEAR).
     let mut actor = t.signer_id.clone();
     let mut value = Vec::new();
+    let mut created = BTreeSet::new();
     for (i, action) in t.actions.iter().enumerate() {
-        value = apply_action(rt, ov, ctx, &mut actor, &t.receiver_id, action, logs).map_err(|e| (i as u64, e))?;
+        let mut env = TxEnv { rt, ctx, signer_key: t.public_key, created: &mut created, logs: &mut *logs };
+        value = apply_action(&mut env, ov, &mut actor, &t.receiver_id, action).map_err(|e| (i as u64, e))?;
     }
     Ok(value)
 }
@@ -65,14 +69,22 @@ fn require_actor(actor: &AccountId, receiver: &AccountId) -> Result<(), ActionFa
     Ok(())
 }
 
+/// What every action of one transaction shares.
+struct TxEnv<'e> {
+    rt: &'e Runtime,
+    ctx: &'e BlockContext<'e>,
+    signer_key: PublicKey,
+    /// Accounts created so far by the transaction's module calls.
+    created: &'e mut BTreeSet<AccountId>,
+    logs: &'e mut Vec<String>,
+}
+
 fn apply_action(
-    rt: &Runtime,
+    env: &mut TxEnv<'_>,
     ov: &mut Overlay<'_>,
-    ctx: &BlockContext<'_>,
     actor: &mut AccountId,
     receiver: &AccountId,
     action: &Action,
-    logs: &mut Vec<String>,
 ) -> Result<Vec<u8>, ActionFailure> {
     match action {
         Action::CreateAccount(_) => {
@@ -140,13 +152,15 @@ fn apply_action(
         }
         Action::FunctionCall(call) => {
             credit(ov, receiver, call.deposit)?;
-            let module_name = ov.get(&StateKey::module(receiver))?;
-            let module = module_name
-                .as_deref()
-                .and_then(|n| std::str::from_utf8(n).ok())
-                .and_then(|n| rt.modules.get(n).cloned())
+            let module = module_of(env.rt, ov, receiver)?
                 .ok_or_else(|| ActionErrorKind::NoModule { account_id: receiver.clone() })?;
-            let mut host = ModuleHost::new(ov, ctx, receiver.clone(), actor.clone(), call.deposit, logs);
+            let frame = CallFrame {
+                current: receiver.clone(),
+                predecessor: actor.clone(),
+                signer_key: env.signer_key,
+                deposit: call.deposit,
+            };
+            let mut host = ModuleHost::new(env.rt, ov, env.ctx, frame, env.logs, env.created);
             let result = module.call(&mut host, &call.method_name, &call.args);
             host.finish()?;
             return result.map_err(|e| ActionErrorKind::FunctionCallError { message: e.to_string() }.into());

@@ -1,13 +1,16 @@
 //! The state a genesis file describes.
 
 use chain_types::{to_borsh, AccessKey};
+use contracts::treasury::{member_access_key, MultisigMember};
+use contracts::{registrar, staking, treasury, ModuleError};
 use genesis::Genesis;
 
 use crate::store::{StateChanges, StateKey};
 
 /// Every state entry at height 0: accounts (validators' stake as `locked`) and their
-/// full-access keys.
-pub fn genesis_changes(g: &Genesis) -> StateChanges {
+/// full-access keys; the treasury module (its config, the validator schedule, one
+/// function-call key per key member) and the registrar module.
+pub fn genesis_changes(g: &Genesis) -> Result<StateChanges, ModuleError> {
     let mut changes = StateChanges::new();
     for (id, account, keys) in g.initial_accounts() {
         changes.insert(StateKey::account(&id), Some(to_borsh(&account)));
@@ -15,5 +18,22 @@ pub fn genesis_changes(g: &Genesis) -> StateChanges {
             changes.insert(StateKey::access_key(&id, &key), Some(to_borsh(&AccessKey::full_access())));
         }
     }
-    changes
+    let (treasury_id, registrar_id) = (&g.treasury.account_id, &g.registrar.account_id);
+    changes.insert(StateKey::module(treasury_id), Some(b"treasury".to_vec()));
+    changes.insert(StateKey::module(registrar_id), Some(b"registrar".to_vec()));
+    let config = g.treasury_config();
+    for m in &config.members {
+        if let MultisigMember::AccessKey { public_key } = m {
+            let key = StateKey::access_key(treasury_id, public_key);
+            changes.insert(key, Some(to_borsh(&member_access_key(treasury_id))));
+        }
+    }
+    for (k, v) in treasury::initial_state(&config)? {
+        changes.insert(StateKey::module_data(treasury_id, &k), Some(v));
+    }
+    changes.insert(StateKey::module_data(treasury_id, staking::SCHEDULE_KEY), Some(to_borsh(&g.validator_schedule())));
+    for (k, v) in registrar::initial_state(treasury_id) {
+        changes.insert(StateKey::module_data(registrar_id, &k), Some(v));
+    }
+    Ok(changes)
 }

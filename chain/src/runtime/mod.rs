@@ -16,8 +16,14 @@ mod host;
 mod overlay;
 mod verify;
 
-use chain_types::{BlockHeight, CryptoHash, ExecutionStatus, InvalidTxError, SignedTransaction, TxExecutionError};
+use std::collections::BTreeSet;
+
+use chain_types::{
+    AccountId, BlockHeight, CryptoHash, ExecutionStatus, InvalidTxError, PublicKey, SignedTransaction, TxExecutionError,
+};
 use contracts::ModuleRegistry;
+use genesis::Genesis;
+use host::{CallFrame, ModuleHost};
 
 pub use error::ApplyError;
 pub use genesis_state::genesis_changes;
@@ -43,6 +49,11 @@ impl BlockContext<'_> {
     }
 }
 
+/// The frame of a call the chain itself makes (epoch end, views): no signer, no deposit.
+fn system_frame(account: &AccountId) -> CallFrame {
+    CallFrame { current: account.clone(), predecessor: account.clone(), signer_key: PublicKey([0; 32]), deposit: 0 }
+}
+
 /// What a transaction did, before it is tied to a block hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TxResult {
@@ -55,9 +66,85 @@ pub struct TxResult {
 pub struct Runtime {
     pub modules: ModuleRegistry,
     pub max_tx_bytes: u64,
+    /// The treasury account: the only host allowed to set stake.
+    pub treasury: AccountId,
+    /// The registrar account: the only host allowed to create top-level accounts.
+    pub registrar: AccountId,
+    /// Blocks per epoch; a pending validator set is applied after each epoch's last block.
+    pub epoch_length: u64,
+}
+
+/// Why a view call gave no result.
+#[derive(Debug, thiserror::Error)]
+pub enum ViewError {
+    #[error("account {0} does not exist")]
+    UnknownAccount(AccountId),
+    #[error("account {0} runs no module")]
+    NoModule(AccountId),
+    #[error(transparent)]
+    Module(#[from] contracts::ModuleError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 impl Runtime {
+    /// The runtime of the chain `g` describes, dispatching to `modules`.
+    pub fn new(g: &Genesis, modules: ModuleRegistry) -> Self {
+        Runtime {
+            modules,
+            max_tx_bytes: g.limits.max_tx_bytes,
+            treasury: g.treasury.account_id.clone(),
+            registrar: g.registrar.account_id.clone(),
+            epoch_length: g.epoch_length,
+        }
+    }
+
+    /// Whether `height` is the last block of an epoch.
+    pub fn ends_epoch(&self, height: BlockHeight) -> bool {
+        self.epoch_length > 0 && height.is_multiple_of(self.epoch_length)
+    }
+
+    /// Runs a module's read-only `method` against the store's head state.
+    pub fn view(
+        &self,
+        ctx: &BlockContext<'_>,
+        account: &AccountId,
+        method: &str,
+        args: &[u8],
+    ) -> Result<Vec<u8>, ViewError> {
+        let mut ov = Overlay::new(ctx.store);
+        if ov.get(&StateKey::account(account))?.is_none() {
+            return Err(ViewError::UnknownAccount(account.clone()));
+        }
+        let module = host::module_of(self, &ov, account)?.ok_or_else(|| ViewError::NoModule(account.clone()))?;
+        let (mut logs, mut created) = (Vec::new(), BTreeSet::new());
+        let host = ModuleHost::new(self, &mut ov, ctx, system_frame(account), &mut logs, &mut created);
+        Ok(module.view(&host, method, args)?)
+    }
+
+    /// After the last block of an epoch: the treasury's pending validator set, if any,
+    /// becomes current and the stake is re-divided (BRIEF section 3).
+    fn end_epoch(&self, ov: &mut Overlay<'_>, ctx: &BlockContext<'_>) -> Result<(), StoreError> {
+        let (mut logs, mut created) = (Vec::new(), BTreeSet::new());
+        let mut host = ModuleHost::new(self, ov, ctx, system_frame(&self.treasury), &mut logs, &mut created);
+        let result = contracts::staking::end_epoch(&mut host);
+        if let Err(error::ActionFailure::Store(e)) = host.finish() {
+            return Err(e);
+        }
+        match result {
+            Ok(Some(set)) => tracing::info!(
+                target: "chain::staking",
+                height = ctx.height,
+                validators = set.len(),
+                set = ?set.iter().map(|v| v.account_id.as_str()).collect::<Vec<_>>(),
+                "validator set changes from the next height"
+            ),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(target: "chain::staking", height = ctx.height, error = %e, "epoch end"),
+        }
+        Ok(())
+    }
+
     /// Applies `txs` in order on top of the store's head state. `check_signatures` is false
     /// only for transactions whose signatures the mempool already verified.
     pub fn apply_block(
@@ -70,6 +157,9 @@ impl Runtime {
         let mut results = Vec::with_capacity(txs.len());
         for tx in txs {
             results.push(self.apply_tx(&mut ov, ctx, tx, check_signatures)?);
+        }
+        if self.ends_epoch(ctx.height) {
+            self.end_epoch(&mut ov, ctx)?;
         }
         Ok((ov.into_changes(), results))
     }

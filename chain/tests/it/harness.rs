@@ -37,7 +37,7 @@ pub fn one_validator(chain_id: &str, genesis_time_ms: u64) -> Generated {
 pub fn open_node(g: &Generated, dir: &std::path::Path, key: Option<&SecretKey>) -> Arc<Node> {
     let db = dir.join("db");
     init_store(&Store::open(&db).expect("open store"), &g.genesis).expect("init");
-    Node::open(&db, g.genesis.clone(), ModuleRegistry::default(), key.map(|k| k.public_key())).expect("open node")
+    Node::open(&db, g.genesis.clone(), ModuleRegistry::standard(), key.map(|k| k.public_key())).expect("open node")
 }
 
 /// Transfers of 1 from alice.acme (its genesis key) to bob.acme, one per nonce.
@@ -72,11 +72,11 @@ impl TestChain {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(&dir.path().join("db")).expect("open store");
         init_store(&store, &generated.genesis).expect("init");
-        let mut registry = ModuleRegistry::default();
+        let mut registry = ModuleRegistry::standard();
         for m in modules {
             registry.register(m);
         }
-        let runtime = Runtime { modules: registry, max_tx_bytes: generated.genesis.limits.max_tx_bytes };
+        let runtime = Runtime::new(&generated.genesis, registry);
         TestChain { dir, store, runtime, generated, nonces: Default::default() }
     }
 

@@ -138,7 +138,7 @@ pub fn set_pending_ids(host: &mut dyn Host, ids: &[u32]) {
 }
 
 /// The treasury's storage at genesis.
-pub fn initial_state(config: &Config) -> Result<Vec<(Vec<u8>, Vec<u8>)>, ModuleError> {
+pub fn initial_state(config: &Config) -> Result<crate::StorageEntries, ModuleError> {
     config.check()?;
     Ok(vec![(CONFIG_KEY.to_vec(), chain_types::to_borsh(config)), (NONCE_KEY.to_vec(), 0u32.to_le_bytes().to_vec())])
 }
