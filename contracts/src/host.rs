@@ -34,8 +34,7 @@ pub trait Host {
     /// Creates `id` holding `balance` (taken from the current account), with a full-access
     /// `key` when given. A top-level id only from the registrar; otherwise only a
     /// sub-account of the current account. Never an implicit id or an existing account.
-    fn create_account(&mut self, id: &AccountId, key: Option<PublicKey>, balance: Balance)
-        -> Result<(), ModuleError>;
+    fn create_account(&mut self, id: &AccountId, key: Option<PublicKey>, balance: Balance) -> Result<(), ModuleError>;
     /// Adds an access key to the current account, or to an account this transaction created.
     fn add_key(&mut self, account: &AccountId, key: PublicKey, access: AccessKey) -> Result<(), ModuleError>;
     /// Deletes an access key, with the same rule as [`Host::add_key`].
@@ -43,8 +42,13 @@ pub trait Host {
     /// Calls `method` of the module on `receiver` synchronously, attaching `deposit` from the
     /// current account; the callee's predecessor is the current account. If it fails, all it
     /// did (and the deposit) is rolled back and its error returned.
-    fn call(&mut self, receiver: &AccountId, method: &str, args: &[u8], deposit: Balance)
-        -> Result<Vec<u8>, ModuleError>;
+    fn call(
+        &mut self,
+        receiver: &AccountId,
+        method: &str,
+        args: &[u8],
+        deposit: Balance,
+    ) -> Result<Vec<u8>, ModuleError>;
     /// Runs `f` so that its changes and logs apply together, or (on `Err`) not at all.
     fn atomically(&mut self, f: AtomicFn<'_>) -> Result<Vec<u8>, ModuleError>;
     /// Sets an account's locked stake. Only the treasury's host allows it.

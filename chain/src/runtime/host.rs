@@ -225,7 +225,13 @@ impl Host for ModuleHost<'_, '_> {
         self.ov.remove(k);
         Ok(())
     }
-    fn call(&mut self, receiver: &AccountId, method: &str, args: &[u8], deposit: Balance) -> Result<Vec<u8>, ModuleError> {
+    fn call(
+        &mut self,
+        receiver: &AccountId,
+        method: &str,
+        args: &[u8],
+        deposit: Balance,
+    ) -> Result<Vec<u8>, ModuleError> {
         if self.depth >= MAX_CALL_DEPTH {
             return Err(ModuleError::Rejected(format!("nested calls go at most {MAX_CALL_DEPTH} deep")));
         }

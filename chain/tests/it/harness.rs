@@ -6,8 +6,8 @@ use chain::node::{init_store, Node};
 use chain::runtime::{BlockContext, Runtime, TxResult};
 use chain::store::{StateKey, Store, StoredBlock};
 use chain_types::{
-    AccessKey, Account, AccountId, Action, Block, BlockHeader, CommitCertificate, CryptoHash, ExecutionOutcome,
-    SecretKey, SignedTransaction, Transaction,
+    AccessKey, Account, AccountId, Action, ActionErrorKind, Block, BlockHeader, CommitCertificate, CryptoHash,
+    ExecutionOutcome, ExecutionStatus, SecretKey, SignedTransaction, Transaction, TxExecutionError,
 };
 use contracts::{ModuleRegistry, NativeModule};
 use genesis::{Generated, NewGenesisOptions, Preset};
@@ -68,7 +68,17 @@ impl TestChain {
     }
 
     pub fn with_modules(modules: Vec<Arc<dyn NativeModule>>) -> Self {
-        let generated = one_validator("test-chain", 1_700_000_000_000);
+        Self::build(modules, |_| {})
+    }
+
+    /// A chain from the one-validator genesis as `edit` changes it.
+    pub fn with_genesis(edit: impl FnOnce(&mut Generated)) -> Self {
+        Self::build(Vec::new(), edit)
+    }
+
+    fn build(modules: Vec<Arc<dyn NativeModule>>, edit: impl FnOnce(&mut Generated)) -> Self {
+        let mut generated = one_validator("test-chain", 1_700_000_000_000);
+        edit(&mut generated);
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(&dir.path().join("db")).expect("open store");
         init_store(&store, &generated.genesis).expect("init");
@@ -221,6 +231,21 @@ impl TestChain {
             .sum()
     }
 
+    /// A module's view `method` at the head, parsed as JSON; the error as text.
+    pub fn view(&self, account: &str, method: &str, args: serde_json::Value) -> Result<serde_json::Value, String> {
+        let head = self.head();
+        let ctx = BlockContext {
+            chain_id: &self.generated.genesis.chain_id,
+            height: head.block.header.height,
+            timestamp_ms: head.block.header.timestamp_ms,
+            validity_blocks: self.generated.genesis.transaction_validity_blocks,
+            store: &self.store,
+        };
+        let out =
+            self.runtime.view(&ctx, &id(account), method, args.to_string().as_bytes()).map_err(|e| e.to_string())?;
+        Ok(serde_json::from_slice(&out).expect("view returns JSON"))
+    }
+
     pub fn root(&self) -> CryptoHash {
         self.head().block.header.state_root
     }
@@ -228,4 +253,24 @@ impl TestChain {
 
 pub fn transfer(deposit: u128) -> Action {
     Action::Transfer(chain_types::TransferAction { deposit })
+}
+
+pub fn function_call(method: &str, args: &[u8], deposit: u128) -> Action {
+    Action::FunctionCall(Box::new(chain_types::FunctionCallAction {
+        method_name: method.into(),
+        args: args.to_vec(),
+        gas: 30_000_000_000_000,
+        deposit,
+    }))
+}
+
+pub fn ok(status: &ExecutionStatus) {
+    assert!(matches!(status, ExecutionStatus::SuccessValue(_)), "expected success, got {status:?}");
+}
+
+pub fn action_error(status: &ExecutionStatus) -> (u64, ActionErrorKind) {
+    match status {
+        ExecutionStatus::Failure(TxExecutionError::ActionError(e)) => (e.index, e.kind.clone()),
+        other => panic!("expected an action error, got {other:?}"),
+    }
 }

@@ -3,21 +3,10 @@
 
 use chain_types::{
     AccessKey, AccessKeyPermission, Action, ActionErrorKind, AddKeyAction, CreateAccountAction, DeleteAccountAction,
-    DeleteKeyAction, ExecutionStatus, FunctionCallPermission, SecretKey, TxExecutionError,
+    DeleteKeyAction, FunctionCallPermission, SecretKey,
 };
 
-use crate::harness::{id, transfer, TestChain};
-
-fn action_error(status: &ExecutionStatus) -> (u64, ActionErrorKind) {
-    match status {
-        ExecutionStatus::Failure(TxExecutionError::ActionError(e)) => (e.index, e.kind.clone()),
-        other => panic!("expected an action error, got {other:?}"),
-    }
-}
-
-fn ok(status: &ExecutionStatus) {
-    assert!(matches!(status, ExecutionStatus::SuccessValue(_)), "expected success, got {status:?}");
-}
+use crate::harness::{action_error, id, ok, transfer, TestChain};
 
 fn add_key(key: &SecretKey, access_key: AccessKey) -> Action {
     Action::AddKey(Box::new(AddKeyAction { public_key: key.public_key(), access_key }))

@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use chain_types::{
     AccessKey, AccessKeyPermission, Action, ActionErrorKind, AddKeyAction, CreateAccountAction, ExecutionStatus,
-    FunctionCallAction, FunctionCallPermission, InvalidTxError, SecretKey, TxExecutionError,
+    FunctionCallPermission, InvalidTxError, SecretKey, TxExecutionError,
 };
 use contracts::{Host, ModuleError, NativeModule};
 
-use crate::harness::{id, transfer, TestChain};
+use crate::harness::{function_call, id, transfer, TestChain};
 
 /// `increment {"by": n}` adds to a stored counter and returns it; `refund` sends the
 /// attached deposit back to the caller; `fail` writes, then errors.
@@ -56,12 +56,7 @@ impl NativeModule for Counter {
 }
 
 fn call(method: &str, args: &str, deposit: u128) -> Action {
-    Action::FunctionCall(Box::new(FunctionCallAction {
-        method_name: method.into(),
-        args: args.as_bytes().to_vec(),
-        gas: 30_000_000_000_000,
-        deposit,
-    }))
+    function_call(method, args.as_bytes(), deposit)
 }
 
 fn chain_with_counter() -> TestChain {

@@ -106,8 +106,14 @@ fn add_request(host: &mut dyn Host, request: MultiSigRequest) -> Result<u32, Mod
     let id = state::nonce(host)?;
     let next = id.checked_add(1).ok_or_else(|| ModuleError::Rejected("request ids exhausted".into()))?;
     let hash = request.hash(host.chain_id(), &treasury, id);
-    let record =
-        RequestRecord { request, hash, proposer: who, added_at: height, confirmations: Vec::new(), status: RequestStatus::Pending };
+    let record = RequestRecord {
+        request,
+        hash,
+        proposer: who,
+        added_at: height,
+        confirmations: Vec::new(),
+        status: RequestStatus::Pending,
+    };
     state::write_request(host, id, &record);
     state::set_nonce(host, next);
     ids.push(id);

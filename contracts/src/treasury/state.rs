@@ -54,9 +54,15 @@ impl Config {
 pub enum RequestStatus {
     Pending,
     /// Ran on its last confirmation at `height`; what each action reported.
-    Executed { height: BlockHeight, logs: Vec<String> },
+    Executed {
+        height: BlockHeight,
+        logs: Vec<String>,
+    },
     /// Ran on its last confirmation at `height` and failed: nothing of it applied.
-    Failed { height: BlockHeight, error: String },
+    Failed {
+        height: BlockHeight,
+        error: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
