@@ -10,5 +10,7 @@ mod registrar;
 mod runtime_accounts;
 mod runtime_calls;
 mod runtime_validation;
+mod staking;
 mod store_durability;
 mod treasury;
+mod treasury_props;

@@ -2,7 +2,7 @@
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use chain_types::{AccountId, BlockHeight, CryptoHash};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::request::{MultiSigRequest, MultisigMember};
 use crate::{Host, ModuleError};
@@ -13,7 +13,7 @@ const REQUEST_PREFIX: &[u8] = b"req/";
 const PENDING_KEY: &[u8] = b"pending";
 
 /// Members, threshold and limits. `1 <= num_confirmations <= members.len()` always holds.
-#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct Config {
     pub members: Vec<MultisigMember>,
     pub num_confirmations: u32,
