@@ -15,6 +15,8 @@
 //!   without re-checking signatures, but its state root must still match.
 //! - A node behind its peers catches up through block sync and commits only blocks whose
 //!   certificate verifies against the validator set of their height.
+//! - The validator set of height `h` is the treasury's current set in the state after block
+//!   `h - 1`; it changes only after the last block of an epoch.
 //! - Every transaction included in a block has a stored outcome: success, or the typed
 //!   reason it failed.
 
@@ -25,3 +27,4 @@ pub mod network;
 pub mod node;
 pub mod runtime;
 pub mod store;
+pub mod validators;

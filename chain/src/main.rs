@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 use contracts::ModuleRegistry;
 use genesis::{Genesis, KeyFile, NetworkKeyFile, Preset};
 use kms::{LocalSigner, Signer};
+use libp2p::{Multiaddr, PeerId};
 use rpc::RpcConfig;
 use tokio::sync::watch;
 
@@ -93,7 +94,11 @@ fn init(
         Some(path) => {
             let key = KeyFile::load(path)?;
             if !genesis.validators.iter().any(|v| v.consensus_key == key.public_key) {
-                bail!("{}: key {} is not a validator's consensus key in the genesis", path.display(), key.public_key);
+                eprintln!(
+                    "note: {} ({}) is not in the genesis validator set; the node follows the chain and signs once a treasury request adds it",
+                    key.public_key,
+                    path.display()
+                );
             }
             key.save(&home.join("consensus_key.json"))?;
             Some(PathBuf::from("consensus_key.json"))
@@ -202,25 +207,41 @@ async fn run(home: PathBuf, config: NodeConfig) -> anyhow::Result<()> {
     outcome
 }
 
-/// Starts the p2p network: the other genesis validators are the peers to keep connected;
-/// they and the configured extra peers are the only ones allowed in.
+/// Whom to keep connected to: the validators of the genesis, the current and the next set,
+/// other than this node. Entries that do not parse are logged and skipped.
+fn validator_peers(node: &Node, me: &str) -> Vec<(PeerId, Multiaddr)> {
+    let schedule = node.subscribe_validators().borrow().clone();
+    let genesis = node.genesis().validator_schedule();
+    let all = genesis.current.iter().chain(&schedule.current).chain(schedule.pending.iter().flatten());
+    let mut peers: Vec<(PeerId, Multiaddr)> = Vec::new();
+    for v in all.filter(|v| v.peer_id != me) {
+        match (v.peer_id.parse::<PeerId>(), v.address.parse::<Multiaddr>()) {
+            (Ok(p), Ok(a)) if !peers.iter().any(|(q, _)| *q == p) => peers.push((p, a)),
+            (Ok(_), Ok(_)) => {}
+            _ => tracing::warn!(target: "chain::network", validator = %v.account_id, peer = %v.peer_id, address = %v.address, "unusable peer id or address"),
+        }
+    }
+    peers
+}
+
+/// Starts the p2p network: the validators (see [`validator_peers`]) are the peers to keep
+/// connected, updated as the validator schedule changes; they and the configured extra
+/// peers are the only ones allowed in.
 async fn start_network(home: &Path, net: &NetworkSection, node: &Arc<Node>) -> anyhow::Result<chain::consensus::Peers> {
     let key = NetworkKeyFile::load(&resolve(home, &net.key_file))?;
-    let mut peers = Vec::new();
-    for v in &node.genesis().validators {
-        if v.peer_id == key.peer_id {
-            continue;
-        }
-        let peer = v.peer_id.parse().with_context(|| format!("validator {} peer id", v.account_id))?;
-        let addr = v.address.parse().with_context(|| format!("validator {} address {}", v.account_id, v.address))?;
-        peers.push((peer, addr));
-    }
+    let peers = validator_peers(node, &key.peer_id);
     let allowed =
         net.allowed_peers.iter().map(|p| p.parse()).collect::<Result<Vec<_>, _>>().context("network.allowed_peers")?;
     let listen = net.listen.parse().with_context(|| format!("network.listen {}", net.listen))?;
     let cfg = chain::network::NetworkConfig { key_seed: key.secret_key.seed(), listen, peers, allowed };
     let (handle, inbound, _) = chain::network::start(cfg, node.clone()).await?;
     node.start_gossip(handle.clone());
+    let (mut changes, node2, net2, me) = (node.subscribe_validators(), node.clone(), handle.clone(), key.peer_id);
+    tokio::spawn(async move {
+        while changes.changed().await.is_ok() {
+            net2.set_peers(validator_peers(&node2, &me));
+        }
+    });
     Ok(chain::consensus::Peers { handle, inbound })
 }
 

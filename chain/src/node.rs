@@ -19,6 +19,7 @@ use crate::mempool::{InsertError, Mempool};
 use crate::network::{NetMessage, NetworkHandle};
 use crate::runtime::{check_stateful, check_stateless, genesis_changes, ApplyError, BlockContext, Overlay, Runtime};
 use crate::store::{StateKey, Store, StoreError, StoredBlock};
+use crate::validators::Validators;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -28,8 +29,6 @@ pub enum StartError {
     GenesisMismatch { expected: CryptoHash, found: CryptoHash },
     #[error("store at {0} is not initialised: run `chain init` first")]
     NotInitialised(String),
-    #[error("genesis has no validators")]
-    NoValidators,
     #[error("genesis state: {0}")]
     Genesis(String),
     #[error("state root of the store ({found}) differs from the head block's ({expected}) at height {height}")]
@@ -52,9 +51,9 @@ pub struct Node {
     pub(crate) genesis_hash: CryptoHash,
     pub(crate) runtime: Runtime,
     pub(crate) mempool: Mempool,
-    pub(crate) validators: ValidatorSet,
-    /// This node's validator entry, when it signs.
-    pub(crate) me: Option<Validator>,
+    pub(crate) validators: Validators,
+    /// This node's consensus key, when it signs.
+    validator_key: Option<PublicKey>,
     pub(crate) head: watch::Sender<BlockHeight>,
     /// Equivocation seen by consensus, kept (never dropped) for reporting.
     pub(crate) evidence: parking_lot::Mutex<Vec<consensus::Evidence>>,
@@ -151,16 +150,6 @@ fn check_head_root(store: &Store) -> Result<(), StartError> {
     Ok(())
 }
 
-fn validator_set(g: &Genesis) -> Result<ValidatorSet, StartError> {
-    ValidatorSet::new(
-        g.validators
-            .iter()
-            .map(|v| Validator { account_id: v.account_id.clone(), consensus_key: v.consensus_key })
-            .collect(),
-    )
-    .ok_or(StartError::NoValidators)
-}
-
 impl Node {
     /// Opens an initialised store and checks it belongs to `genesis`.
     pub fn open(
@@ -175,8 +164,7 @@ impl Node {
         check_genesis_file(&store, &genesis)?;
         let head = store.head()?.unwrap_or(0);
         check_head_root(&store)?;
-        let validators = validator_set(&genesis)?;
-        let me = validator_key.and_then(|k| validators.index_of(&k)).map(|i| validators.validators()[i].clone());
+        let validators = Validators::load(&store, genesis.treasury.account_id.clone())?;
         let runtime = Runtime::new(&genesis, modules);
         let mempool = Mempool::new(usize::try_from(genesis.limits.mempool_capacity).unwrap_or(usize::MAX));
         let (head_tx, _) = watch::channel(head);
@@ -187,7 +175,7 @@ impl Node {
             runtime,
             mempool,
             validators,
-            me,
+            validator_key,
             head: head_tx,
             evidence: parking_lot::Mutex::new(Vec::new()),
             gossip: Arc::new(GossipQueue::default()),
@@ -203,14 +191,26 @@ impl Node {
         &self.genesis
     }
 
-    pub fn validators(&self) -> &ValidatorSet {
-        &self.validators
+    /// The validator set of the next height.
+    pub fn validators(&self) -> Arc<ValidatorSet> {
+        self.validators.next()
     }
 
-    /// The validator set that decides (and certifies) block `height`. The genesis set
-    /// decides every height: nothing changes the set yet.
-    pub fn validators_at(&self, _height: BlockHeight) -> &ValidatorSet {
-        &self.validators
+    /// The validator set that decides (and certifies) block `height`.
+    pub fn validators_at(&self, height: BlockHeight) -> Result<Arc<ValidatorSet>, StoreError> {
+        self.validators.at(&self.store, height)
+    }
+
+    /// The staking schedule as of the head, as it changes.
+    pub fn subscribe_validators(&self) -> watch::Receiver<Arc<contracts::staking::ValidatorSchedule>> {
+        self.validators.subscribe()
+    }
+
+    /// This node's entry in the next height's set, if it is a validator there.
+    fn me(&self) -> Option<Validator> {
+        let set = self.validators.next();
+        let key = self.validator_key?;
+        set.index_of(&key).map(|i| set.validators()[i].clone())
     }
 
     /// Whether block sync is catching up with a peer right now.
@@ -332,14 +332,15 @@ impl NodeApi for Node {
     fn status(&self) -> Result<NodeStatus, NodeError> {
         let head = self.resolve(BlockRef::Height(*self.head.borrow()))?.block;
         let earliest = self.resolve(BlockRef::Height(0))?.block;
+        let me = self.me();
         Ok(NodeStatus {
             chain_id: self.genesis.chain_id.clone(),
             genesis_hash: self.genesis_hash,
             head,
             earliest,
-            validators: self.validators.validators().iter().map(|v| v.account_id.clone()).collect(),
-            validator_account_id: self.me.as_ref().map(|v| v.account_id.clone()),
-            validator_public_key: self.me.as_ref().map(|v| v.consensus_key),
+            validators: self.validators.next().validators().iter().map(|v| v.account_id.clone()).collect(),
+            validator_account_id: me.as_ref().map(|v| v.account_id.clone()),
+            validator_public_key: me.as_ref().map(|v| v.consensus_key),
             syncing: self.is_syncing(),
         })
     }
@@ -350,7 +351,7 @@ impl NodeApi for Node {
             chain_id: g.chain_id.clone(),
             genesis_time_ms: g.genesis_time_ms,
             epoch_length: g.epoch_length,
-            validators: self.validators.len(),
+            validators: self.validators.next().len(),
             transaction_validity_blocks: g.transaction_validity_blocks,
             max_tx_bytes: g.limits.max_tx_bytes,
             registrar_account_id: g.registrar.account_id.clone(),

@@ -1,6 +1,6 @@
 //! Building a block from the mempool, re-executing a known block, committing a decided one.
 
-use chain_types::{verify_signatures_batch, Block, BlockHeader, BlockHeight, CommitCertificate, ExecutionOutcome};
+use chain_types::{verify_signatures_batch, AccountId, Block, BlockHeader, BlockHeight, CommitCertificate, ExecutionOutcome};
 
 use crate::node::Node;
 use crate::runtime::{BlockContext, TxResult};
@@ -27,7 +27,7 @@ fn context(node: &Node, height: BlockHeight, timestamp_ms: u64) -> BlockContext<
 
 /// A new block on the head from the mempool's transactions (their signatures were checked
 /// when they were admitted).
-pub fn build_block(node: &Node, proposer: usize) -> Result<Executed, StoreError> {
+pub fn build_block(node: &Node, proposer: AccountId) -> Result<Executed, StoreError> {
     let head = node.store.head_block()?.ok_or(StoreError::Tree("store has no head".into()))?;
     let parent = &head.block.header;
     let height = parent.height + 1;
@@ -41,7 +41,7 @@ pub fn build_block(node: &Node, proposer: usize) -> Result<Executed, StoreError>
             height,
             prev_hash: head.block.hash(),
             timestamp_ms,
-            proposer: node.validators.validators()[proposer].account_id.clone(),
+            proposer,
             tx_root: Block::compute_tx_root(&txs),
             state_root: tree.root,
         },
@@ -116,6 +116,7 @@ pub fn commit(node: &Node, executed: Executed, certificate: CommitCertificate) -
     let stored = StoredBlock { block, certificate, jmt_version };
     node.store.commit_block(&stored, &changes, tree, &outcomes)?;
     node.mempool.remove(&stored.block.transactions);
+    node.validators.refresh(&node.store)?;
     node.head.send_replace(height);
     tracing::info!(target: "chain::consensus", height, %hash, txs = outcomes.len(), root = %stored.block.header.state_root, "committed");
     Ok(())

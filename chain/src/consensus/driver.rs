@@ -20,7 +20,7 @@ use chain_types::{
 };
 use consensus::{
     Input, Output, OwnMessage, Proposal, Round, Step as CoreStep, Tendermint, Timeout, TimeoutParams, ValidatorIndex,
-    Vote, VoteKind,
+    ValidatorSet, Vote, VoteKind,
 };
 use kms::{SignRequest, Signer, SignerError, Step};
 use libp2p::PeerId;
@@ -44,8 +44,6 @@ pub enum DriverError {
     Signer(#[from] SignerError),
     #[error("own commit certificate does not verify: {0}")]
     Certificate(#[from] CertificateError),
-    #[error("signing key {0} is not in the validator set")]
-    NotAValidator(chain_types::PublicKey),
     #[error("the genesis has {0} validators; configure [network] so this node can reach its peers")]
     NeedsNetwork(usize),
     #[error("decided block {0} is not known locally")]
@@ -73,6 +71,8 @@ type VoteKey = (VoteKind, Round, ValidatorIndex, Option<CryptoHash>);
 /// One height's state.
 struct HeightRun<'a> {
     node: &'a Node,
+    /// The validators of this height.
+    set: Arc<ValidatorSet>,
     signer: Option<&'a dyn Signer>,
     wal: &'a mut Wal,
     peers: Option<&'a NetworkHandle>,
@@ -136,7 +136,7 @@ pub async fn run(
     peers: Option<Peers>,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), DriverError> {
-    let n = node.validators.len();
+    let n = node.validators().len();
     if n > 1 && peers.is_none() {
         return Err(DriverError::NeedsNetwork(n));
     }
@@ -144,11 +144,11 @@ pub async fn run(
         Some(p) => (Some(p.handle), Some(p.inbound)),
         None => (None, None),
     };
-    let me = match &signer {
-        Some(s) => Some(node.validators.index_of(&s.public_key()).ok_or(DriverError::NotAValidator(s.public_key()))?
-            as ValidatorIndex),
-        None => None,
-    };
+    if let Some(s) = &signer {
+        if node.validators().index_of(&s.public_key()).is_none() {
+            tracing::warn!(target: "chain::consensus", key = %s.public_key(), "this node's key is not in the current validator set: following as an observer until a treasury request adds it");
+        }
+    }
     let (mut wal, mut entries) = Wal::open(wal_dir)?;
     let mut future: Vec<NetMessage> = Vec::new();
     let mut last_block = Instant::now();
@@ -167,12 +167,18 @@ pub async fn run(
             Wake::Shutdown => return Ok(()),
             Wake::Behind(peer) => peer,
             Wake::Ready => {
+                let set = node.validators_at(height)?;
+                let me = signer.as_ref().and_then(|s| set.index_of(&s.public_key())).map(|i| i as ValidatorIndex);
+                if handle.is_none() && set.len() > 1 {
+                    return Err(DriverError::NeedsNetwork(set.len()));
+                }
                 let mut run = HeightRun {
                     node: &node,
+                    core: Tendermint::new(timeout_params(&node), set.len(), me, height),
+                    set,
                     signer: signer.as_deref(),
                     wal: &mut wal,
                     peers: handle.as_ref(),
-                    core: Tendermint::new(timeout_params(&node), n, me, height),
                     blocks: HashMap::new(),
                     proposals: HashMap::new(),
                     vote_sigs: HashMap::new(),
@@ -453,7 +459,7 @@ impl HeightRun<'_> {
 
     /// Verifies a peer's message of this height and feeds it to the state machine.
     fn on_peer_message(&mut self, m: NetMessage) -> Result<Vec<Output>, DriverError> {
-        let keys = self.node.validators.validators();
+        let keys = self.set.validators();
         match m {
             NetMessage::Proposal { proposal, block, signature } => {
                 tracing::trace!(target: "chain::consensus", height = proposal.height, "proposal arrived");
@@ -492,7 +498,9 @@ impl HeightRun<'_> {
         if self.blocks.contains_key(&proposal.value) {
             return Ok(true);
         }
-        let expected = &self.node.validators.validators()[usize::from(proposal.proposer)].account_id;
+        let Some(expected) = self.set.validators().get(usize::from(proposal.proposer)).map(|v| &v.account_id) else {
+            return Ok(false);
+        };
         if &block.header.proposer != expected {
             return Ok(false);
         }
@@ -545,9 +553,9 @@ impl HeightRun<'_> {
                     )));
                 }
                 Output::GetValue { height, round } => {
-                    let me = self.core.proposer(height, round);
+                    let me = self.set.validators()[usize::from(self.core.proposer(height, round))].account_id.clone();
                     let t = Instant::now();
-                    let ex = tokio::task::block_in_place(|| build_block(self.node, usize::from(me)))?;
+                    let ex = tokio::task::block_in_place(|| build_block(self.node, me))?;
                     tracing::debug!(target: "chain::consensus", height, txs = ex.block.transactions.len(), build_ms = t.elapsed().as_secs_f64() * 1e3, "block built");
                     let value = ex.block.hash();
                     self.blocks.insert(value, ex);
@@ -588,7 +596,7 @@ impl HeightRun<'_> {
             })
             .collect();
         let certificate = CommitCertificate { height, round: d.round, block_hash: d.value, signatures };
-        certificate.verify(self.chain_id(), height, d.value, &self.node.validators.keys())?;
+        certificate.verify(self.chain_id(), height, d.value, &self.set.keys())?;
         tokio::task::block_in_place(|| commit(self.node, ex, certificate))?;
         Ok(())
     }

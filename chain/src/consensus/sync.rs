@@ -128,7 +128,7 @@ fn apply_certified(node: &Node, peer: PeerId, block: Block, certificate: CommitC
     let height = block.header.height;
     let hash = block.hash();
     certificate
-        .verify(&node.genesis.chain_id, height, hash, &node.validators_at(height).keys())
+        .verify(&node.genesis.chain_id, height, hash, &node.validators_at(height)?.keys())
         .map_err(|source| SyncError::BadCertificate { peer, height, source: Box::new(source) })?;
     let executed = execute_block(node, block, Signatures::Certified)?.ok_or(SyncError::BadBlock { peer, height })?;
     commit(node, executed, certificate)?;

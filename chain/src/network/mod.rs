@@ -1,7 +1,8 @@
 //! Peer-to-peer links between validators on libp2p: TCP with noise encryption and yamux
 //! multiplexing, DNS names in multiaddrs (validators may sit in different clusters and
-//! clouds), and an allowlist: only the genesis validators and configured peers may connect;
-//! anyone else's connection is refused and logged.
+//! clouds), and an allowlist: only validators (of the genesis, current or next set, or
+//! earlier sets) and configured peers may connect; anyone else's connection is refused and
+//! logged.
 //!
 //! Consensus messages and transaction gossip travel as requests of one request-response
 //! protocol (borsh frames) to each connected peer; block sync is a second protocol whose
@@ -68,6 +69,7 @@ struct Behaviour {
 type FetchReply = oneshot::Sender<Result<BlocksResponse, NetworkError>>;
 
 enum Command {
+    SetPeers(Vec<(PeerId, Multiaddr)>),
     Broadcast(NetMessage),
     Send(PeerId, NetMessage),
     Fetch(PeerId, BlocksRequest, FetchReply),
@@ -90,6 +92,13 @@ impl std::fmt::Debug for CommandBox {
 }
 
 impl NetworkHandle {
+    /// Replaces the peers to keep connected to (the validators of the current and next
+    /// sets). Each is allowed in from now on; peers dropped from the list stay allowed (a
+    /// removed validator may still follow the chain) but are no longer dialled.
+    pub fn set_peers(&self, peers: Vec<(PeerId, Multiaddr)>) {
+        let _ = self.commands.send(CommandBox(Command::SetPeers(peers)));
+    }
+
     /// To every connected peer. False once the network task has stopped.
     pub fn broadcast(&self, msg: NetMessage) -> bool {
         self.commands.send(CommandBox(Command::Broadcast(msg))).is_ok()
@@ -189,7 +198,7 @@ type SyncChannel = request_response::ResponseChannel<BlocksResponse>;
 
 async fn run(
     mut swarm: libp2p::Swarm<Behaviour>,
-    peers: BTreeMap<PeerId, Multiaddr>,
+    mut peers: BTreeMap<PeerId, Multiaddr>,
     source: Arc<dyn BlockSource>,
     mut commands: mpsc::UnboundedReceiver<CommandBox>,
     inbound: mpsc::Sender<Inbound>,
@@ -203,6 +212,14 @@ async fn run(
         tokio::select! {
             cmd = commands.recv() => match cmd {
                 None => return,
+                Some(CommandBox(Command::SetPeers(list))) => {
+                    let me = *swarm.local_peer_id();
+                    peers = list.into_iter().filter(|(p, _)| *p != me).collect();
+                    for p in peers.keys() {
+                        swarm.behaviour_mut().allow.allow_peer(*p);
+                    }
+                    tracing::info!(target: "chain::network", peers = peers.len(), "validator peers updated");
+                }
                 Some(CommandBox(Command::Broadcast(msg))) => {
                     for peer in &connected {
                         swarm.behaviour_mut().messages.send_request(peer, msg.clone());

@@ -35,7 +35,7 @@ async fn resumes_the_logged_decision_after_a_crash() {
     }
     .sign(&alice.secret_key);
     node.submit(tx.clone()).unwrap();
-    let built = tokio::task::block_in_place(|| build_block(&node, 0)).unwrap();
+    let built = tokio::task::block_in_place(|| build_block(&node, crate::harness::id("v0.acme"))).unwrap();
     let id = built.block.hash();
     let chain_id = "wal-test".to_string();
     let proposal = Proposal { height: 1, round: 0, value: id, pol_round: None, proposer: 0 };

@@ -40,7 +40,7 @@ fn signatures_are_verified_once() {
     }
     // A faulty proposer's mempool holds the forged one unchecked; its block carries it.
     proposer.mempool().insert(forged.clone()).unwrap();
-    let block = build_block(&proposer, 0).unwrap().block;
+    let block = build_block(&proposer, crate::harness::id("v0.acme")).unwrap().block;
     assert_eq!(block.transactions.len(), 8);
 
     // A node that never saw the transactions verifies them (as one batch) and refuses.

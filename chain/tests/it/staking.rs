@@ -23,7 +23,7 @@ fn decide(c: &mut TestChain, action: Value) -> Value {
 }
 
 fn until_epoch_end(c: &mut TestChain) {
-    while c.head().block.header.height % EPOCH != 0 {
+    while !c.head().block.header.height.is_multiple_of(EPOCH) {
         c.block(vec![]);
     }
 }
