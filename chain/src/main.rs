@@ -218,7 +218,9 @@ fn validator_peers(node: &Node, me: &str) -> Vec<(PeerId, Multiaddr)> {
         match (v.peer_id.parse::<PeerId>(), v.address.parse::<Multiaddr>()) {
             (Ok(p), Ok(a)) if !peers.iter().any(|(q, _)| *q == p) => peers.push((p, a)),
             (Ok(_), Ok(_)) => {}
-            _ => tracing::warn!(target: "chain::network", validator = %v.account_id, peer = %v.peer_id, address = %v.address, "unusable peer id or address"),
+            _ => {
+                tracing::warn!(target: "chain::network", validator = %v.account_id, peer = %v.peer_id, address = %v.address, "unusable peer id or address")
+            }
         }
     }
     peers

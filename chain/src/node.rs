@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chain_types::{
     verify_signatures_batch, AccessKey, Account, AccountId, Block, BlockHeader, BlockHeight, CommitCertificate,
-    CryptoHash, ExecutionOutcome, PublicKey, SignedTransaction,
+    CryptoHash, ExecutionOutcome, PublicKey, Signature, SignedTransaction,
 };
 use consensus::{Validator, ValidatorSet};
 use contracts::ModuleRegistry;
@@ -360,6 +360,18 @@ impl NodeApi for Node {
 
     fn block(&self, at: BlockRef) -> Result<Block, NodeError> {
         Ok(self.resolve(at)?.block)
+    }
+
+    fn approvals(&self, height: BlockHeight) -> Result<Vec<Option<Signature>>, NodeError> {
+        let stored = self.resolve(BlockRef::Height(height))?;
+        let n = if height == 0 { 0 } else { self.validators_at(height).map_err(Self::internal)?.len() };
+        let mut out = vec![None; n];
+        for s in stored.certificate.signatures {
+            if let Some(slot) = out.get_mut(usize::from(s.validator)) {
+                *slot = Some(s.signature);
+            }
+        }
+        Ok(out)
     }
 
     fn account(&self, id: &AccountId, at: BlockRef) -> Result<(Option<Account>, Block), NodeError> {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chain_types::{
     AccessKey, Account, AccountId, Block, BlockHeight, CryptoHash, ExecutionOutcome, InvalidTxError, PublicKey,
-    SignedTransaction,
+    Signature, SignedTransaction,
 };
 use serde::Deserialize;
 
@@ -102,6 +102,9 @@ pub trait NodeApi: Send + Sync + 'static {
     fn status(&self) -> Result<NodeStatus, NodeError>;
     fn protocol_config(&self) -> ProtocolConfig;
     fn block(&self, at: BlockRef) -> Result<Block, NodeError>;
+    /// The precommit signatures that committed block `height`, by validator index in the
+    /// set of that height (`None` where the certificate has none).
+    fn approvals(&self, height: BlockHeight) -> Result<Vec<Option<Signature>>, NodeError>;
     fn account(&self, id: &AccountId, at: BlockRef) -> Result<(Option<Account>, Block), NodeError>;
     fn access_key(
         &self,

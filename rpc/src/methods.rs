@@ -163,7 +163,9 @@ fn block_ref(params: &Value) -> Result<BlockRef, RpcError> {
 
 fn block<N: NodeApi>(node: &N, params: Value) -> Result<Value, RpcError> {
     let at = block_ref(&params)?;
-    Ok(views::block(&node.block(at)?))
+    let b = node.block(at)?;
+    let approvals = node.approvals(b.header.height)?;
+    Ok(views::block(&b, &approvals))
 }
 
 fn field<T: DeserializeOwned>(params: &Value, name: &str) -> Result<T, RpcError> {

@@ -2,7 +2,7 @@
 
 use base64::Engine as _;
 use chain_types::{
-    AccessKey, AccessKeyPermission, Account, Action, Block, CryptoHash, ExecutionOutcome, ExecutionStatus,
+    AccessKey, AccessKeyPermission, Account, Action, Block, CryptoHash, ExecutionOutcome, ExecutionStatus, Signature,
     SignedTransaction,
 };
 use serde_json::{json, Value};
@@ -22,7 +22,9 @@ fn nanos(ms: u64) -> u64 {
     ms.saturating_mul(1_000_000)
 }
 
-pub fn block(b: &Block) -> Value {
+/// A block as NEAR shows it; `approvals` are the commit certificate's signatures by
+/// validator index.
+pub fn block(b: &Block, approvals: &[Option<Signature>]) -> Value {
     let h = &b.header;
     let hash = b.hash();
     json!({
@@ -47,6 +49,7 @@ pub fn block(b: &Block) -> Value {
             "last_final_block": hash,
             "last_ds_final_block": hash,
             "latest_protocol_version": crate::methods::PROTOCOL_VERSION,
+            "approvals": approvals,
         },
         "chunks": [],
         "transactions": b.transactions.iter().map(|t| t.hash()).collect::<Vec<_>>(),

@@ -22,6 +22,8 @@ pub struct NetworkOptions {
     pub chain_id: String,
     /// Extra funded accounts `load{i}.acme` for load generation (0 for none).
     pub load_accounts: usize,
+    /// Blocks per epoch (validator-set changes apply at epoch ends); the preset's when unset.
+    pub epoch_length: Option<u64>,
 }
 
 /// What each extra load account holds at genesis.
@@ -60,6 +62,9 @@ impl Network {
                 genesis_time_ms: genesis::unix_time_ms(),
             })?;
             generated.add_funded_accounts("load", opts.load_accounts, LOAD_ACCOUNT_BALANCE)?;
+            if let Some(epoch) = opts.epoch_length {
+                generated.genesis.epoch_length = epoch;
+            }
             std::fs::create_dir_all(layout.genesis_dir())?;
             generated.write(&layout.genesis_dir())?;
         }
@@ -72,23 +77,7 @@ impl Network {
             let port = usize::from(opts.rpc_base_port) + i;
             let listen: SocketAddr = format!("127.0.0.1:{port}").parse()?;
             if !home.join("config.toml").exists() {
-                let out = std::process::Command::new(&chain)
-                    .arg("init")
-                    .arg("--genesis")
-                    .arg(layout.genesis_file())
-                    .arg("--home")
-                    .arg(&home)
-                    .arg("--validator-key")
-                    .arg(layout.validator_key(&account))
-                    .arg("--network-key")
-                    .arg(layout.network_key(&account))
-                    .arg("--rpc-listen")
-                    .arg(listen.to_string())
-                    .output()
-                    .context("running chain init")?;
-                if !out.status.success() {
-                    bail!("chain init for {account} failed: {}", String::from_utf8_lossy(&out.stderr));
-                }
+                init_node(&layout, &account, listen, None)?;
             }
             let child = spawn_node(&chain, &home)?;
             nodes.push(NodeProcess { account, home, rpc: RpcClient::new(format!("http://{listen}")), child });
@@ -99,6 +88,33 @@ impl Network {
             net.wait_ready(node).await?;
         }
         Ok(net)
+    }
+
+    /// Starts one more node, for `account`, with keys that are not in the genesis (written
+    /// under `genesis/validators/<account>/`): it follows the chain as an observer and signs
+    /// once a treasury request has added it to the validator set. Returns its index.
+    pub async fn join(
+        &mut self,
+        account: &str,
+        consensus: &genesis::KeyFile,
+        network: &genesis::NetworkKeyFile,
+        rpc_port: u16,
+        p2p_port: u16,
+    ) -> anyhow::Result<usize> {
+        let dir = self.layout.genesis_dir().join("validators").join(account);
+        std::fs::create_dir_all(&dir)?;
+        consensus.save(&self.layout.validator_key(account))?;
+        network.save(&self.layout.network_key(account))?;
+        let home = self.layout.node_home(account);
+        let listen: SocketAddr = format!("127.0.0.1:{rpc_port}").parse()?;
+        init_node(&self.layout, account, listen, Some(format!("/ip4/127.0.0.1/tcp/{p2p_port}")))?;
+        let child = spawn_node(&Layout::chain_binary()?, &home)?;
+        let rpc = RpcClient::new(format!("http://{listen}"));
+        self.nodes.push(NodeProcess { account: account.into(), home, rpc, child });
+        self.write_pids()?;
+        let i = self.nodes.len() - 1;
+        self.wait_ready(&self.nodes[i]).await?;
+        Ok(i)
     }
 
     /// Starts node `i` again (after it stopped or was killed) on its existing home and waits
@@ -191,6 +207,30 @@ pub async fn down(layout: &Layout, grace: Duration) -> anyhow::Result<usize> {
     }
     std::fs::remove_file(layout.pids())?;
     Ok(stopped)
+}
+
+/// `chain init` of `account`'s home with its keys from the layout.
+fn init_node(layout: &Layout, account: &str, rpc: SocketAddr, p2p_listen: Option<String>) -> anyhow::Result<()> {
+    let mut cmd = std::process::Command::new(Layout::chain_binary()?);
+    cmd.arg("init")
+        .arg("--genesis")
+        .arg(layout.genesis_file())
+        .arg("--home")
+        .arg(layout.node_home(account))
+        .arg("--validator-key")
+        .arg(layout.validator_key(account))
+        .arg("--network-key")
+        .arg(layout.network_key(account))
+        .arg("--rpc-listen")
+        .arg(rpc.to_string());
+    if let Some(p2p) = p2p_listen {
+        cmd.arg("--p2p-listen").arg(p2p);
+    }
+    let out = cmd.output().context("running chain init")?;
+    if !out.status.success() {
+        bail!("chain init for {account} failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(())
 }
 
 /// `chain run --home <home>`, its output appended to `<home>/node.log`.

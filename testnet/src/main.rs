@@ -35,6 +35,10 @@ enum Command {
         /// Stop by itself after this many seconds.
         #[arg(long)]
         duration: Option<u64>,
+        /// Blocks per epoch (validator-set changes apply at epoch ends); default: the
+        /// development preset's.
+        #[arg(long)]
+        epoch_length: Option<u64>,
     },
     /// Benchmark: pre-signed transfers from many accounts through JSON-RPC; prints finalized
     /// tx/s, submit-to-final latency percentiles, block interval and peak memory, and writes
@@ -78,13 +82,14 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Command::Up { validators, dir, rpc_base_port, p2p_base_port, tps, duration } => {
+        Command::Up { validators, dir, rpc_base_port, p2p_base_port, tps, duration, epoch_length } => {
             let opts = NetworkOptions {
                 validators,
                 rpc_base_port,
                 p2p_base_port,
                 chain_id: "testnet".into(),
                 load_accounts: 0,
+                epoch_length,
             };
             up(Layout::new(dir), opts, tps, duration.map(Duration::from_secs)).await
         }

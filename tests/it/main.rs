@@ -8,4 +8,5 @@ mod crash;
 mod genesis_cli;
 mod multi_node;
 mod node_rpc;
+mod treasury_e2e;
 mod wallet_near_api_js;

@@ -95,6 +95,7 @@ async fn four_validators_survive_kills_catch_up_and_agree() {
         p2p_base_port: free_port_range(4),
         chain_id: "multi".into(),
         load_accounts: 0,
+        epoch_length: None,
     };
     let mut net = Network::up(Layout::new(dir.path()), &opts).await.expect("4 validators up");
     let rpcs: Vec<_> = net.nodes.iter().map(|n| n.rpc.clone()).collect();

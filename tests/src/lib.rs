@@ -172,3 +172,40 @@ pub async fn balance(rpc: &RpcClient, account: &str) -> u128 {
     let v = rpc.view_account(&account.parse().expect("id")).await.expect("view_account");
     v["amount"].as_str().and_then(|s| s.parse().ok()).expect("amount string")
 }
+
+/// A FunctionCall action with JSON `args`.
+pub fn function_call(method: &str, args: &serde_json::Value, deposit: u128) -> Action {
+    Action::FunctionCall(Box::new(chain_types::FunctionCallAction {
+        method_name: method.into(),
+        args: args.to_string().into_bytes(),
+        gas: 30_000_000_000_000,
+        deposit,
+    }))
+}
+
+/// Signs `actions` from `key` to `receiver` with the key's next nonce and a recent final
+/// block, sends it waiting for FINAL, and returns the decoded JSON of its success value.
+/// Panics with the outcome if it failed.
+pub async fn submit(rpc: &RpcClient, key: &KeyFile, receiver: &str, actions: Vec<Action>) -> serde_json::Value {
+    let nonce = rpc.nonce(&key.account_id, &key.public_key).await.expect("nonce") + 1;
+    let recent = rpc.final_block_hash().await.expect("final block");
+    let tx = Transaction {
+        signer_id: key.account_id.clone(),
+        public_key: key.public_key,
+        nonce,
+        receiver_id: receiver.parse().expect("receiver id"),
+        block_hash: recent,
+        actions,
+    }
+    .sign(&key.secret_key);
+    let r = rpc.send_tx(&tx, "FINAL").await.expect("send_tx");
+    let Some(value) = r["status"]["SuccessValue"].as_str() else {
+        panic!("{} -> {receiver} failed: {}", key.account_id, r["status"]);
+    };
+    let bytes = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, value).expect("base64");
+    if bytes.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_slice(&bytes).expect("JSON success value")
+    }
+}

@@ -1,6 +1,8 @@
 //! Building a block from the mempool, re-executing a known block, committing a decided one.
 
-use chain_types::{verify_signatures_batch, AccountId, Block, BlockHeader, BlockHeight, CommitCertificate, ExecutionOutcome};
+use chain_types::{
+    verify_signatures_batch, AccountId, Block, BlockHeader, BlockHeight, CommitCertificate, ExecutionOutcome,
+};
 
 use crate::node::Node;
 use crate::runtime::{BlockContext, TxResult};

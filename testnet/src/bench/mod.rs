@@ -122,6 +122,7 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<Value> {
         p2p_base_port: opts.p2p_base_port,
         chain_id: "bench".into(),
         load_accounts: opts.accounts,
+        epoch_length: None,
     };
     println!(
         "starting {} validators with {} funded accounts in {}",

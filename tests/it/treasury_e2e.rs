@@ -1,0 +1,214 @@
+//! The treasury on a 4-validator testnet, as one story:
+//! 1. the 2-of-3 treasury mints a top-level account through the registrar and funds it;
+//! 2. the new account creates a sub-account of its own;
+//! 3. a fifth validator (keys not in the genesis) is added: from the next epoch all five
+//!    sign and each holds total_stake / 5;
+//! 4. one validator is removed: the set is four again, each with total_stake / 4, and the
+//!    chain goes on without a halt.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use chain_types::{Action, AddKeyAction, CreateAccountAction, SecretKey, TransferAction};
+use genesis::{KeyFile, NetworkKeyFile};
+use rpc::client::RpcClient;
+use serde_json::{json, Value};
+use testnet::{Layout, Network, NetworkOptions};
+use tests::{free_port, free_port_range, function_call, submit};
+
+const EPOCH: u64 = 10;
+const TOKEN: u128 = 10u128.pow(24);
+
+fn key(net: &Network, account: &str) -> KeyFile {
+    KeyFile::load(&net.layout.accounts_dir().join(format!("{account}.json"))).expect("account key")
+}
+
+/// alice proposes and confirms, bob confirms: the request runs on the second confirmation.
+async fn treasury_decides(net: &Network, request: Value) -> Value {
+    let rpc = &net.nodes[0].rpc;
+    let args = json!({ "request": request });
+    let id = submit(rpc, &key(net, "alice.acme"), "treasury", vec![function_call("add_request_and_confirm", &args, 0)])
+        .await;
+    let confirm = json!({ "request_id": id });
+    submit(rpc, &key(net, "bob.acme"), "treasury", vec![function_call("confirm", &confirm, 0)]).await;
+    id
+}
+
+async fn account(rpc: &RpcClient, id: &str) -> Value {
+    rpc.view_account(&id.parse().unwrap()).await.unwrap_or(Value::Null)
+}
+
+async fn locked(rpc: &RpcClient, id: &str) -> u128 {
+    account(rpc, id).await["locked"].as_str().and_then(|s| s.parse().ok()).expect("locked")
+}
+
+async fn validators(rpc: &RpcClient) -> Vec<String> {
+    let s = rpc.status().await.unwrap_or(Value::Null);
+    s["validators"]
+        .as_array()
+        .map(|v| v.iter().filter_map(|x| x["account_id"].as_str().map(String::from)).collect())
+        .unwrap_or_default()
+}
+
+async fn height(rpc: &RpcClient) -> u64 {
+    rpc.status().await.map(|s| s["sync_info"]["latest_block_height"].as_u64().unwrap_or(0)).unwrap_or(0)
+}
+
+async fn block(rpc: &RpcClient, h: u64) -> Value {
+    rpc.call("block", json!({ "block_id": h })).await.unwrap_or(Value::Null)
+}
+
+/// Waits (bounded) until every node reports a validator set of `n` for its next height;
+/// returns the first height the new set decides, read back from the blocks' approval lists.
+async fn wait_for_set(net: &Network, n: usize, secs: u64) -> u64 {
+    for _ in 0..secs * 10 {
+        let mut all = true;
+        for node in &net.nodes {
+            all &= validators(&node.rpc).await.len() == n;
+        }
+        if all {
+            let rpc = &net.nodes[0].rpc;
+            let mut h = height(rpc).await + 1;
+            while h > 1 && block(rpc, h - 1).await["header"]["approvals"].as_array().map(Vec::len) == Some(n) {
+                h -= 1;
+            }
+            return h;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut seen = Vec::new();
+    for node in &net.nodes {
+        seen.push(validators(&node.rpc).await);
+    }
+    panic!("the validator set did not become {n} within {secs} s: {seen:?}");
+}
+
+/// Waits (bounded) until, from height `from` on, every one of `accounts` authored a block
+/// and signed a commit. Returns the heights looked at.
+async fn wait_all_sign(rpc: &RpcClient, from: u64, accounts: &[&str], secs: u64) -> u64 {
+    let (mut authors, mut signers) = (std::collections::BTreeSet::new(), std::collections::BTreeSet::new());
+    let mut next = from;
+    for _ in 0..secs * 10 {
+        while next <= height(rpc).await {
+            let b = block(rpc, next).await;
+            authors.insert(b["author"].as_str().unwrap_or_default().to_owned());
+            for (i, a) in b["header"]["approvals"].as_array().into_iter().flatten().enumerate() {
+                if !a.is_null() {
+                    signers.insert(i);
+                }
+            }
+            next += 1;
+        }
+        if accounts.iter().all(|a| authors.contains(*a)) && signers.len() == accounts.len() {
+            return next - from;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("from height {from}: authors {authors:?}, signer indexes {signers:?}, expected {accounts:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn treasury_mints_a_tla_and_changes_the_validator_set_without_a_halt() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = NetworkOptions {
+        validators: 4,
+        rpc_base_port: free_port_range(4),
+        p2p_base_port: free_port_range(4),
+        chain_id: "treasury-e2e".into(),
+        load_accounts: 0,
+        epoch_length: Some(EPOCH),
+    };
+    let mut net = Network::up(Layout::new(dir.path()), &opts).await.expect("4 validators up");
+    let rpc = net.nodes[0].rpc.clone();
+    let total_stake = net.genesis.total_stake;
+
+    // 1. Mint `globex` through the registrar, funded by the treasury.
+    let globex = KeyFile::new("globex".parse().unwrap(), SecretKey::generate());
+    let treasury_before: u128 = account(&rpc, "treasury").await["amount"].as_str().unwrap().parse().unwrap();
+    let mint = json!({"new_account_id": "globex", "new_public_key": globex.public_key});
+    let request = json!({"receiver_id": "registrar", "actions": [{"type": "FunctionCall", "method_name": "create_account",
+        "args": base64::engine::general_purpose::STANDARD.encode(mint.to_string()), "deposit": (50 * TOKEN).to_string(), "gas": "30000000000000"}]});
+    treasury_decides(&net, request).await;
+    assert_eq!(account(&rpc, "globex").await["amount"], json!((50 * TOKEN).to_string()));
+    let treasury_after: u128 = account(&rpc, "treasury").await["amount"].as_str().unwrap().parse().unwrap();
+    assert_eq!(treasury_before - treasury_after, 50 * TOKEN);
+
+    // 2. globex creates, funds and keys a sub-account.
+    let pay = SecretKey::generate();
+    submit(
+        &rpc,
+        &globex,
+        "pay.globex",
+        vec![
+            Action::CreateAccount(CreateAccountAction {}),
+            Action::Transfer(TransferAction { deposit: 5 * TOKEN }),
+            Action::AddKey(Box::new(AddKeyAction {
+                public_key: pay.public_key(),
+                access_key: chain_types::AccessKey::full_access(),
+            })),
+        ],
+    )
+    .await;
+    assert_eq!(account(&net.nodes[3].rpc, "pay.globex").await["amount"], json!((5 * TOKEN).to_string()));
+
+    // 3. A fifth validator: its account, its node (following as an observer), the request.
+    let acme = key(&net, "acme");
+    submit(
+        &rpc,
+        &acme,
+        "v4.acme",
+        vec![Action::CreateAccount(CreateAccountAction {}), Action::Transfer(TransferAction { deposit: 1 })],
+    )
+    .await;
+    let consensus = KeyFile::new("v4.acme".parse().unwrap(), SecretKey::generate());
+    let network = NetworkKeyFile::new(SecretKey::generate());
+    let p2p_port = free_port();
+    net.join("v4.acme", &consensus, &network, free_port(), p2p_port).await.expect("fifth node up");
+    let add = json!({"receiver_id": "treasury", "actions": [{"type": "AddValidator", "validator": {
+        "account_id": "v4.acme", "consensus_key": consensus.public_key, "peer_id": network.peer_id,
+        "address": format!("/ip4/127.0.0.1/tcp/{p2p_port}")}}]});
+    treasury_decides(&net, add).await;
+    let five_from = wait_for_set(&net, 5, 3 * EPOCH + 10).await;
+    assert!(
+        five_from > 1 && (five_from - 1) % EPOCH == 0,
+        "the set changes after an epoch's last block, not at {five_from}"
+    );
+    let five = ["v0.acme", "v1.acme", "v2.acme", "v3.acme", "v4.acme"];
+    for v in five {
+        assert_eq!(locked(&rpc, v).await, total_stake / 5, "{v} holds a fifth of the stake");
+    }
+    let looked = wait_all_sign(&rpc, five_from, &five, 60).await;
+    eprintln!("all five proposed and signed within {looked} blocks from height {five_from}");
+
+    // 4. Remove v1: four again, the chain goes on.
+    let remove = json!({"receiver_id": "treasury", "actions": [{"type": "RemoveValidator", "account_id": "v1.acme"}]});
+    treasury_decides(&net, remove).await;
+    let four_from = wait_for_set(&net, 4, 3 * EPOCH + 10).await;
+    assert_eq!(locked(&rpc, "v1.acme").await, 0);
+    let four = ["v0.acme", "v2.acme", "v3.acme", "v4.acme"];
+    for v in four {
+        assert_eq!(locked(&rpc, v).await, total_stake / 4, "{v} holds a quarter of the stake");
+    }
+    wait_all_sign(&rpc, four_from, &four, 60).await;
+    let target = height(&rpc).await + 5;
+    for _ in 0..300 {
+        let mut hs = Vec::new();
+        for node in &net.nodes {
+            hs.push(height(&node.rpc).await);
+        }
+        if hs.iter().all(|h| *h >= target) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for (i, node) in net.nodes.iter().enumerate() {
+        assert!(height(&node.rpc).await >= target, "node {i} ({}) keeps following", node.account);
+    }
+    for h in 1..target {
+        let first = block(&net.nodes[0].rpc, h).await["header"]["hash"].clone();
+        for node in &net.nodes[1..] {
+            assert_eq!(block(&node.rpc, h).await["header"]["hash"], first, "{} has the same block {h}", node.account);
+        }
+    }
+    net.stop(Duration::from_secs(10)).await.unwrap();
+}
