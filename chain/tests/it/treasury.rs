@@ -232,6 +232,12 @@ fn execution_is_atomic_and_its_error_is_stored() {
     assert!(r["outcome"]["error"].as_str().unwrap().contains("ghost.acme does not exist"), "{r}");
     assert_eq!((c.balance(TREASURY), c.balance("acme")), (t0, a0));
 
+    // No transfer creates an implicit account, from the treasury either.
+    let id = propose(&mut c, "alice.acme", transfer_request(&"ab".repeat(32), 1));
+    ok(&confirm(&mut c, "alice.acme", id));
+    ok(&confirm(&mut c, "bob.acme", id));
+    assert!(get_request(&c, id)["outcome"]["error"].as_str().unwrap().contains("implicit"));
+
     // A request whose second action fails leaves the first undone too.
     let too_much = (t0 + 1).to_string();
     let req = json!({"receiver_id": "acme", "actions": [
