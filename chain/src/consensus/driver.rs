@@ -44,7 +44,7 @@ pub enum DriverError {
     Signer(#[from] SignerError),
     #[error("own commit certificate does not verify: {0}")]
     Certificate(#[from] CertificateError),
-    #[error("the genesis has {0} validators; configure [network] so this node can reach its peers")]
+    #[error("the validator set has {0} validators; configure [network] so this node can reach its peers")]
     NeedsNetwork(usize),
     #[error("decided block {0} is not known locally")]
     UnknownDecision(CryptoHash),
