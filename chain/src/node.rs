@@ -12,12 +12,16 @@ use chain_types::{
 use consensus::{Validator, ValidatorSet};
 use contracts::ModuleRegistry;
 use genesis::Genesis;
-use rpc::{BlockRef, NodeApi, NodeError, NodeStatus, ProtocolConfig, SubmitError};
+use rpc::{
+    BlockRef, NodeApi, NodeError, NodeStatus, ProtocolConfig, SubmitError, ValidatorView, ValidatorsView, ViewCallError,
+};
 use tokio::sync::watch;
 
 use crate::mempool::{InsertError, Mempool};
 use crate::network::{NetMessage, NetworkHandle};
-use crate::runtime::{check_stateful, check_stateless, genesis_changes, ApplyError, BlockContext, Overlay, Runtime};
+use crate::runtime::{
+    check_stateful, check_stateless, genesis_changes, ApplyError, BlockContext, Overlay, Runtime, ViewError,
+};
 use crate::store::{StateKey, Store, StoreError, StoredBlock};
 use crate::validators::Validators;
 
@@ -385,6 +389,74 @@ impl NodeApi for Node {
         at: BlockRef,
     ) -> Result<(Option<AccessKey>, Block), NodeError> {
         self.read_at(&StateKey::access_key(id, key), at)
+    }
+
+    fn access_keys(&self, id: &AccountId, at: BlockRef) -> Result<(Vec<(PublicKey, AccessKey)>, Block), NodeError> {
+        let stored = self.resolve(at)?;
+        let prefix = StateKey::access_keys_prefix(id);
+        // Candidates from the head's key list, each read as of the block.
+        let mut keys = Vec::new();
+        for (k, _) in self.store.state_prefix(&prefix).map_err(Self::internal)? {
+            let Some(pk) = k.get(prefix.len()..).and_then(|b| <[u8; 32]>::try_from(b).ok()).map(PublicKey) else {
+                continue;
+            };
+            let value = self.store.state_at(&k, stored.jmt_version).map_err(Self::internal)?;
+            if let Some(bytes) = value {
+                let key = borsh::from_slice::<AccessKey>(&bytes)
+                    .map_err(|e| NodeError::Internal(format!("corrupt access key: {e}")))?;
+                keys.push((pk, key));
+            }
+        }
+        Ok((keys, stored.block))
+    }
+
+    fn call_view(
+        &self,
+        id: &AccountId,
+        method: &str,
+        args: &[u8],
+        at: BlockRef,
+    ) -> Result<(Result<Vec<u8>, ViewCallError>, Block), NodeError> {
+        let stored = self.resolve(at)?;
+        let ctx = BlockContext {
+            chain_id: &self.genesis.chain_id,
+            height: stored.block.header.height,
+            timestamp_ms: stored.block.header.timestamp_ms,
+            validity_blocks: self.genesis.transaction_validity_blocks,
+            store: &self.store,
+        };
+        let result = match self.runtime.view(&ctx, Some(stored.jmt_version), id, method, args) {
+            Ok(bytes) => Ok(bytes),
+            Err(ViewError::UnknownAccount(_)) => Err(ViewCallError::UnknownAccount),
+            Err(ViewError::NoModule(_)) => Err(ViewCallError::NoModule),
+            Err(ViewError::Module(e)) => Err(ViewCallError::Failed(e.to_string())),
+            Err(ViewError::Store(e)) => return Err(Self::internal(e)),
+        };
+        Ok((result, stored.block))
+    }
+
+    fn validators(&self, at: BlockRef) -> Result<(ValidatorsView, Block), NodeError> {
+        let stored = self.resolve(at)?;
+        let schedule = self.validators.schedule_at(&self.store, stored.jmt_version).map_err(Self::internal)?;
+        let view = |set: &[contracts::staking::ValidatorInfo]| {
+            set.iter()
+                .zip(contracts::staking::split_stake(schedule.total_stake, set.len()))
+                .map(|(v, stake)| ValidatorView {
+                    account_id: v.account_id.clone(),
+                    public_key: v.consensus_key,
+                    stake,
+                })
+                .collect::<Vec<_>>()
+        };
+        let epoch_length = self.genesis.epoch_length.max(1);
+        let epoch_height = stored.block.header.height / epoch_length;
+        let v = ValidatorsView {
+            current: view(&schedule.current),
+            next: view(schedule.next()),
+            epoch_start_height: epoch_height * epoch_length + 1,
+            epoch_height,
+        };
+        Ok((v, stored.block))
     }
 
     fn submit(&self, tx: SignedTransaction) -> Result<CryptoHash, SubmitError> {

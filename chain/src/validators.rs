@@ -59,8 +59,12 @@ impl Validators {
             return Ok(next);
         }
         let Some(parent) = store.block(height.saturating_sub(1))? else { return Ok(next) };
-        let key = StateKey::module_data(&self.treasury, SCHEDULE_KEY);
-        Ok(Arc::new(current_set(&decode(store.state_at(&key, parent.jmt_version)?)?)?))
+        Ok(Arc::new(current_set(&self.schedule_at(store, parent.jmt_version)?)?))
+    }
+
+    /// The schedule as of tree `version` (a block's post-state).
+    pub fn schedule_at(&self, store: &Store, version: u64) -> Result<ValidatorSchedule, StoreError> {
+        decode(store.state_at(&StateKey::module_data(&self.treasury, SCHEDULE_KEY), version)?)
     }
 
     /// The next height's set.

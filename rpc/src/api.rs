@@ -4,8 +4,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use chain_types::{
-    AccessKey, Account, AccountId, Block, BlockHeight, CryptoHash, ExecutionOutcome, InvalidTxError, PublicKey,
-    Signature, SignedTransaction,
+    AccessKey, Account, AccountId, Balance, Block, BlockHeight, CryptoHash, ExecutionOutcome, InvalidTxError,
+    PublicKey, Signature, SignedTransaction,
 };
 use serde::Deserialize;
 
@@ -61,6 +61,36 @@ pub enum NodeError {
     Internal(String),
 }
 
+/// Why a view call returned no value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ViewCallError {
+    UnknownAccount,
+    /// The account runs no module.
+    NoModule,
+    /// The module refused or failed; its message.
+    Failed(String),
+}
+
+/// A validator as `validators` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidatorView {
+    pub account_id: AccountId,
+    pub public_key: PublicKey,
+    pub stake: Balance,
+}
+
+/// The validator sets as of a block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidatorsView {
+    /// The set deciding the block after the one asked about.
+    pub current: Vec<ValidatorView>,
+    /// The set of the next epoch (the current one if no change is pending).
+    pub next: Vec<ValidatorView>,
+    /// First height of the epoch the block is in, and the epoch's number.
+    pub epoch_start_height: BlockHeight,
+    pub epoch_height: u64,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SubmitError {
     #[error(transparent)]
@@ -112,6 +142,18 @@ pub trait NodeApi: Send + Sync + 'static {
         key: &PublicKey,
         at: BlockRef,
     ) -> Result<(Option<AccessKey>, Block), NodeError>;
+    /// Every access key of an account as of a block.
+    fn access_keys(&self, id: &AccountId, at: BlockRef) -> Result<(Vec<(PublicKey, AccessKey)>, Block), NodeError>;
+    /// Runs a module's read-only `method` against the state as of a block.
+    fn call_view(
+        &self,
+        id: &AccountId,
+        method: &str,
+        args: &[u8],
+        at: BlockRef,
+    ) -> Result<(Result<Vec<u8>, ViewCallError>, Block), NodeError>;
+    /// The validator sets as of a block.
+    fn validators(&self, at: BlockRef) -> Result<(ValidatorsView, Block), NodeError>;
     /// Validates against head state and adds to the mempool; returns the transaction hash.
     fn submit(&self, tx: SignedTransaction) -> Result<CryptoHash, SubmitError>;
     /// The stored outcome and the transaction itself, once its block committed.

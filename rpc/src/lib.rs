@@ -16,6 +16,9 @@ mod methods;
 mod server;
 mod views;
 
-pub use api::{BlockRef, Finality, NodeApi, NodeError, NodeStatus, ProtocolConfig, SubmitError, WaitUntil};
+pub use api::{
+    BlockRef, Finality, NodeApi, NodeError, NodeStatus, ProtocolConfig, SubmitError, ValidatorView, ValidatorsView,
+    ViewCallError, WaitUntil,
+};
 pub use error::RpcError;
 pub use server::{router, serve, RpcConfig};

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::{views, BlockRef, Finality, NodeApi, RpcError, WaitUntil};
+use crate::{views, BlockRef, Finality, NodeApi, RpcError, ViewCallError, WaitUntil};
 
 /// Protocol version reported to clients.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -44,6 +44,7 @@ pub async fn dispatch<N: NodeApi>(
         }
         // No fees are charged on this chain (docs/ARCHITECTURE.md).
         "gas_price" => Ok(json!({ "gas_price": "0" })),
+        "validators" => validators(node, params),
         other => Err(RpcError::method_not_found(other)),
     }
 }
@@ -203,8 +204,55 @@ fn query<N: NodeApi>(node: &N, params: Value) -> Result<Value, RpcError> {
                 )),
             }
         }
+        "view_access_key_list" => {
+            let id: AccountId = field(&params, "account_id")?;
+            let (keys, b) = node.access_keys(&id, at)?;
+            Ok(views::access_key_list(&keys, &b))
+        }
+        "call_function" => {
+            let id: AccountId = field(&params, "account_id")?;
+            let method: String = field(&params, "method_name")?;
+            let args_b64: String = field(&params, "args_base64")?;
+            let args = base64::engine::general_purpose::STANDARD
+                .decode(args_b64.trim())
+                .map_err(|e| RpcError::parse(format!("args_base64: invalid base64: {e}")))?;
+            let (result, b) = node.call_view(&id, &method, &args, at)?;
+            let at = json!({ "block_height": b.header.height, "block_hash": b.hash() });
+            match result {
+                Ok(bytes) => Ok(views::call_result(&bytes, &b)),
+                Err(ViewCallError::UnknownAccount) => Err(RpcError::handler(
+                    "UNKNOWN_ACCOUNT",
+                    json!({ "requested_account_id": id, "block_height": at["block_height"], "block_hash": at["block_hash"] }),
+                    Value::String(format!("account {id} does not exist while viewing")),
+                )),
+                Err(ViewCallError::NoModule) => Err(RpcError::handler(
+                    "NO_CONTRACT_CODE",
+                    json!({ "contract_account_id": id, "block_height": at["block_height"], "block_hash": at["block_hash"] }),
+                    Value::String(format!("account {id} runs no module")),
+                )),
+                Err(ViewCallError::Failed(message)) => Err(RpcError::handler(
+                    "CONTRACT_EXECUTION_ERROR",
+                    json!({ "vm_error": message, "block_height": at["block_height"], "block_hash": at["block_hash"] }),
+                    Value::String(format!("Function call returned an error: {message}")),
+                )),
+            }
+        }
         other => Err(RpcError::parse(format!(
-            "unknown request_type `{other}`: supported are view_account and view_access_key"
+            "unknown request_type `{other}`: supported are view_account, view_access_key, view_access_key_list and call_function"
         ))),
     }
+}
+
+/// `validators` takes `[null]`, `[height or hash]`, `{"block_id": ...}`, `{"epoch_id": ...}`
+/// (any epoch id answers for the latest block) or `{"latest": null}`.
+fn validators<N: NodeApi>(node: &N, params: Value) -> Result<Value, RpcError> {
+    let latest = BlockRef::Finality(Finality::Final);
+    let at = match &params {
+        Value::Null => latest,
+        Value::Array(items) if items.first().is_none_or(Value::is_null) => latest,
+        Value::Object(map) if map.get("block_id").is_none() && map.get("finality").is_none() => latest,
+        _ => block_ref(&params)?,
+    };
+    let (v, b) = node.validators(at)?;
+    Ok(views::validators(&v, &b))
 }

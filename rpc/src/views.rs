@@ -2,12 +2,12 @@
 
 use base64::Engine as _;
 use chain_types::{
-    AccessKey, AccessKeyPermission, Account, Action, Block, CryptoHash, ExecutionOutcome, ExecutionStatus, Signature,
-    SignedTransaction,
+    AccessKey, AccessKeyPermission, Account, Action, Block, CryptoHash, ExecutionOutcome, ExecutionStatus, PublicKey,
+    Signature, SignedTransaction,
 };
 use serde_json::{json, Value};
 
-use crate::{NodeStatus, ProtocolConfig, WaitUntil};
+use crate::{NodeStatus, ProtocolConfig, ValidatorView, ValidatorsView, WaitUntil};
 
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
@@ -83,6 +83,57 @@ pub fn access_key(k: &AccessKey, at: &Block) -> Value {
     json!({
         "nonce": k.nonce,
         "permission": permission(&k.permission),
+        "block_height": at.header.height,
+        "block_hash": at.hash(),
+    })
+}
+
+pub fn access_key_list(keys: &[(PublicKey, AccessKey)], at: &Block) -> Value {
+    json!({
+        "keys": keys.iter().map(|(pk, k)| json!({
+            "public_key": pk,
+            "access_key": { "nonce": k.nonce, "permission": permission(&k.permission) },
+        })).collect::<Vec<_>>(),
+        "block_height": at.header.height,
+        "block_hash": at.hash(),
+    })
+}
+
+/// A view call's result: the bytes as a JSON array of numbers, as NEAR returns them.
+pub fn call_result(bytes: &[u8], at: &Block) -> Value {
+    json!({
+        "result": bytes,
+        "logs": [],
+        "block_height": at.header.height,
+        "block_hash": at.hash(),
+    })
+}
+
+pub fn validators(v: &ValidatorsView, at: &Block) -> Value {
+    let list = |set: &[ValidatorView]| -> Vec<Value> {
+        set.iter()
+            .map(|x| {
+                json!({
+                    "account_id": x.account_id,
+                    "public_key": x.public_key,
+                    "stake": x.stake.to_string(),
+                    "is_slashed": false,
+                    "shards": [0],
+                    "num_produced_blocks": 0,
+                    "num_expected_blocks": 0,
+                })
+            })
+            .collect()
+    };
+    json!({
+        "current_validators": list(&v.current),
+        "next_validators": list(&v.next),
+        "current_fishermen": [],
+        "next_fishermen": [],
+        "current_proposals": [],
+        "prev_epoch_kickout": [],
+        "epoch_start_height": v.epoch_start_height,
+        "epoch_height": v.epoch_height,
         "block_height": at.header.height,
         "block_hash": at.hash(),
     })

@@ -8,5 +8,6 @@ mod crash;
 mod genesis_cli;
 mod multi_node;
 mod node_rpc;
+mod rpc_queries;
 mod treasury_e2e;
 mod wallet_near_api_js;

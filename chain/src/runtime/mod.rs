@@ -104,15 +104,20 @@ impl Runtime {
         self.epoch_length > 0 && height.is_multiple_of(self.epoch_length)
     }
 
-    /// Runs a module's read-only `method` against the store's head state.
+    /// Runs a module's read-only `method` against the state as of tree `version` (the head's
+    /// when `None`).
     pub fn view(
         &self,
         ctx: &BlockContext<'_>,
+        version: Option<u64>,
         account: &AccountId,
         method: &str,
         args: &[u8],
     ) -> Result<Vec<u8>, ViewError> {
-        let mut ov = Overlay::new(ctx.store);
+        let mut ov = match version {
+            Some(v) => Overlay::at_version(ctx.store, v),
+            None => Overlay::new(ctx.store),
+        };
         if ov.get(&StateKey::account(account))?.is_none() {
             return Err(ViewError::UnknownAccount(account.clone()));
         }

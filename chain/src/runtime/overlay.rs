@@ -12,12 +12,20 @@ use crate::store::{StateChanges, Store, StoreError};
 #[derive(Debug)]
 pub struct Overlay<'a> {
     store: &'a Store,
+    /// Read the state as of this Merkle tree version instead of the head's.
+    version: Option<u64>,
     layers: Vec<StateChanges>,
 }
 
 impl<'a> Overlay<'a> {
     pub fn new(store: &'a Store) -> Self {
-        Overlay { store, layers: vec![StateChanges::new()] }
+        Overlay { store, version: None, layers: vec![StateChanges::new()] }
+    }
+
+    /// Over the state as of tree `version` (a past block's). For reads by key only: prefix
+    /// scans still see the head's keys.
+    pub fn at_version(store: &'a Store, version: u64) -> Self {
+        Overlay { store, version: Some(version), layers: vec![StateChanges::new()] }
     }
 
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
@@ -26,7 +34,10 @@ impl<'a> Overlay<'a> {
                 return Ok(v.clone());
             }
         }
-        self.store.state(key)
+        match self.version {
+            Some(v) => self.store.state_at(key, v),
+            None => self.store.state(key),
+        }
     }
 
     pub fn get_borsh<T: BorshDeserialize>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {

@@ -241,8 +241,10 @@ impl TestChain {
             validity_blocks: self.generated.genesis.transaction_validity_blocks,
             store: &self.store,
         };
-        let out =
-            self.runtime.view(&ctx, &id(account), method, args.to_string().as_bytes()).map_err(|e| e.to_string())?;
+        let out = self
+            .runtime
+            .view(&ctx, None, &id(account), method, args.to_string().as_bytes())
+            .map_err(|e| e.to_string())?;
         Ok(serde_json::from_slice(&out).expect("view returns JSON"))
     }
 
