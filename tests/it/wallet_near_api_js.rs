@@ -11,24 +11,17 @@ fn js_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("js")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn near_api_js_reads_transfers_and_parses_errors() {
+/// Runs `script` under Node.js with `args`; fails with its output and the node's log.
+async fn run_script(node: TestNode, script: &str, args: Vec<String>, ok_line: &str) {
     let dir = js_dir();
     assert!(
         dir.join("node_modules/near-api-js/package.json").is_file(),
         "near-api-js is not installed: run `npm ci --prefix {}`",
         dir.display()
     );
-    let node = TestNode::start().await;
-    let cred = node.dir.path().join("genesis/accounts/alice.acme.json");
+    let script = dir.join(script);
     let out = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(dir.join("wallet.mjs"))
-            .arg(node.rpc.url())
-            .arg(cred)
-            .arg("bob.acme")
-            .output()
-            .map(|o| (o, node))
+        Command::new("node").arg(script).arg(node.rpc.url()).args(args).output().map(|o| (o, node))
     })
     .await
     .unwrap()
@@ -36,5 +29,24 @@ async fn near_api_js_reads_transfers_and_parses_errors() {
     let (out, node) = out;
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "near-api-js flow failed:\n{text}\nnode log:\n{}", node.log());
-    assert!(text.contains("near-api-js wallet flow: ok"), "{text}");
+    assert!(text.contains(ok_line), "{text}");
+}
+
+fn credentials(node: &TestNode, account: &str) -> String {
+    node.dir.path().join(format!("genesis/accounts/{account}.json")).display().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn near_api_js_reads_transfers_and_parses_errors() {
+    let node = TestNode::start().await;
+    let args = vec![credentials(&node, "alice.acme"), "bob.acme".into()];
+    run_script(node, "wallet.mjs", args, "near-api-js wallet flow: ok").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn near_api_js_mints_a_tla_through_the_treasury_and_recovers_a_stale_nonce() {
+    let node = TestNode::start().await;
+    let key = chain_types::SecretKey::generate().public_key().to_string();
+    let args = vec![credentials(&node, "alice.acme"), credentials(&node, "bob.acme"), "initech".into(), key];
+    run_script(node, "treasury.mjs", args, "near-api-js treasury flow: ok").await;
 }
