@@ -36,5 +36,24 @@ ensure_node_deps() {
     fi
 }
 
+# Python 3.11+ and near-kit 1.3.0 from PyPI in tests/py/.venv, for the second client test.
+ensure_python_deps() {
+    if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+        echo "installing python3 and python3-venv (apt)"
+        as_root apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq python3 python3-venv >/dev/null
+    fi
+    if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+        echo "near-kit needs Python 3.11 or newer; found $(python3 --version)" >&2
+        exit 1
+    fi
+    if ! tests/py/.venv/bin/python -c 'import near' >/dev/null 2>&1; then
+        echo "installing near-kit for the client tests (pip, tests/py/.venv)"
+        rm -rf tests/py/.venv
+        python3 -m venv tests/py/.venv
+        tests/py/.venv/bin/pip install -q --disable-pip-version-check -r tests/py/requirements.txt
+    fi
+}
+
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/chain-target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"

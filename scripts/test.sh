@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 ensure_build_deps
 ensure_node_deps
+ensure_python_deps
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

@@ -11,3 +11,4 @@ mod node_rpc;
 mod rpc_queries;
 mod treasury_e2e;
 mod wallet_near_api_js;
+mod wallet_near_kit;
