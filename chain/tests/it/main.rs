@@ -3,6 +3,7 @@
 
 mod block_sync;
 mod consensus_wal;
+mod fuzz_rpc;
 mod harness;
 mod mempool_signatures;
 mod network;
