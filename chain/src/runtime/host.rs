@@ -184,17 +184,8 @@ impl Host for ModuleHost<'_, '_> {
         }
         self.layered(|h| {
             h.ov.set_borsh(StateKey::account(id), &Account::default());
-            let from = h.frame.current.clone();
             if balance > 0 {
-                // Same as a transfer from the current account.
-                let mut src = h.read_account(&from)?;
-                src.amount = src.amount.checked_sub(balance).ok_or(ModuleError::NotEnoughBalance {
-                    account_id: from.clone(),
-                    balance: src.amount,
-                    needed: balance,
-                })?;
-                h.ov.set_borsh(StateKey::account(&from), &src);
-                h.ov.set_borsh(StateKey::account(id), &Account { amount: balance, locked: 0, storage_usage: 0 });
+                h.transfer(id, balance)?;
             }
             if let Some(key) = key {
                 h.ov.set_borsh(StateKey::access_key(id, &key), &AccessKey::full_access());
