@@ -4,8 +4,8 @@
 use chain_types::{Action, CreateAccountAction, SecretKey};
 use serde_json::json;
 
-use crate::harness::{function_call, ok, transfer, TestChain};
-use crate::treasury::{chain, confirm, get_request, propose, refused, TREASURY};
+use crate::harness::{function_call, ok, transfer};
+use crate::treasury::{approve, chain, refused, TREASURY};
 
 fn mint_request(new: &str, key: &SecretKey, deposit: u128) -> serde_json::Value {
     let args = json!({"new_account_id": new, "new_public_key": key.public_key()}).to_string();
@@ -13,19 +13,12 @@ fn mint_request(new: &str, key: &SecretKey, deposit: u128) -> serde_json::Value 
         "args": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, args), "deposit": deposit.to_string(), "gas": "30000000000000"}]})
 }
 
-fn execute(c: &mut TestChain, request: serde_json::Value) -> serde_json::Value {
-    let id = propose(c, "alice.acme", request);
-    ok(&confirm(c, "alice.acme", id));
-    ok(&confirm(c, "bob.acme", id));
-    get_request(c, id)
-}
-
 #[test]
 fn the_treasury_mints_and_funds_a_tla_which_creates_sub_accounts() {
     let mut c = chain(|_| {});
     let t0 = c.balance(TREASURY);
     let globex = SecretKey::generate();
-    let r = execute(&mut c, mint_request("globex", &globex, 1_000));
+    let r = approve(&mut c, mint_request("globex", &globex, 1_000));
     assert_eq!(r["outcome"]["status"], "executed", "{r}");
     assert_eq!(c.balance("globex"), 1_000);
     assert_eq!(c.balance(TREASURY), t0 - 1_000);
@@ -48,7 +41,7 @@ fn the_treasury_mints_and_funds_a_tla_which_creates_sub_accounts() {
 fn multisig2_create_account_goes_through_the_registrar() {
     let mut c = chain(|_| {});
     let key = SecretKey::generate();
-    let r = execute(
+    let r = approve(
         &mut c,
         json!({"receiver_id": "initech", "actions": [
         {"type": "CreateAccount"}, {"type": "Transfer", "amount": "77"},
@@ -58,14 +51,14 @@ fn multisig2_create_account_goes_through_the_registrar() {
     assert_eq!(c.balance("initech"), 77);
     assert!(c.access_key("initech", &key.public_key()).is_some());
     // A sub-account of the treasury is created directly.
-    let r = execute(
+    let r = approve(
         &mut c,
         json!({"receiver_id": "ops.treasury", "actions": [{"type": "CreateAccount"}, {"type": "Transfer", "amount": "5"}]}),
     );
     assert_eq!(r["outcome"]["status"], "executed", "{r}");
     assert_eq!(c.balance("ops.treasury"), 5);
     // Keys only for accounts the request created.
-    let r = execute(
+    let r = approve(
         &mut c,
         json!({"receiver_id": "acme", "actions": [{"type": "AddKey", "public_key": key.public_key()}]}),
     );
@@ -85,11 +78,11 @@ fn the_registrar_obeys_only_the_treasury_and_only_mints_new_tlas() {
     assert_eq!(c.balance("alice.acme"), a0, "the deposit is refunded");
 
     for (id, why) in [("x.globex", "not a top-level account"), ("acme", "already exists")] {
-        let r = execute(&mut c, mint_request(id, &key, 1));
+        let r = approve(&mut c, mint_request(id, &key, 1));
         assert_eq!(r["outcome"]["status"], "failed", "{r}");
         assert!(r["outcome"]["error"].as_str().unwrap().contains(why), "{id}: {r}");
     }
     let implicit = "ab".repeat(32);
-    let r = execute(&mut c, mint_request(&implicit, &key, 1));
+    let r = approve(&mut c, mint_request(&implicit, &key, 1));
     assert!(r["outcome"]["error"].as_str().unwrap().contains("implicit"), "{r}");
 }

@@ -5,7 +5,7 @@ use chain_types::{Action, CreateAccountAction, SecretKey};
 use serde_json::{json, Value};
 
 use crate::harness::{ok, transfer, TestChain};
-use crate::treasury::{config_request, confirm, get_request, propose, TREASURY};
+use crate::treasury::{approve, config_request, TREASURY};
 
 const EPOCH: u64 = 5;
 
@@ -16,10 +16,7 @@ fn validator(account: &str) -> Value {
 }
 
 fn decide(c: &mut TestChain, action: Value) -> Value {
-    let id = propose(c, "alice.acme", config_request(action));
-    ok(&confirm(c, "alice.acme", id));
-    ok(&confirm(c, "bob.acme", id));
-    get_request(c, id)
+    approve(c, config_request(action))
 }
 
 fn until_epoch_end(c: &mut TestChain) {

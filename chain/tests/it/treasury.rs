@@ -44,6 +44,15 @@ pub fn confirm(c: &mut TestChain, signer: &str, id: u32) -> ExecutionStatus {
     call(c, signer, "confirm", json!({ "request_id": id }))
 }
 
+/// alice proposes and confirms `request`, bob confirms (the preset's 2 of 3): it runs. Returns
+/// the request as `get_request` shows it after.
+pub fn approve(c: &mut TestChain, request: Value) -> Value {
+    let id = propose(c, "alice.acme", request);
+    ok(&confirm(c, "alice.acme", id));
+    ok(&confirm(c, "bob.acme", id));
+    get_request(c, id)
+}
+
 pub fn get_request(c: &TestChain, id: u32) -> Value {
     c.view(TREASURY, "get_request", json!({ "request_id": id })).expect("get_request")
 }
@@ -146,36 +155,17 @@ fn each_member_has_an_active_request_limit() {
 fn threshold_stays_between_one_and_the_member_count() {
     let mut c = chain(|_| {});
     for (k, why) in [(0, "between 1 and the number of members (3), not 0"), (4, "not 4")] {
-        let id = propose(
-            &mut c,
-            "alice.acme",
-            config_request(json!({"type": "SetNumConfirmations", "num_confirmations": k})),
-        );
-        ok(&confirm(&mut c, "alice.acme", id));
-        ok(&confirm(&mut c, "bob.acme", id));
-        let r = get_request(&c, id);
+        let r = approve(&mut c, config_request(json!({"type": "SetNumConfirmations", "num_confirmations": k})));
         assert_eq!(r["outcome"]["status"], "failed");
         assert!(r["outcome"]["error"].as_str().unwrap().contains(why), "{r}");
     }
     assert_eq!(c.view(TREASURY, "get_num_confirmations", json!({})).unwrap(), json!(2));
 
     // Deleting members down to K is fine; one more would leave N < K and fails.
-    let id = propose(
-        &mut c,
-        "alice.acme",
-        config_request(json!({"type": "DeleteMember", "member": {"account_id": "carol.acme"}})),
-    );
-    ok(&confirm(&mut c, "alice.acme", id));
-    ok(&confirm(&mut c, "bob.acme", id));
+    approve(&mut c, config_request(json!({"type": "DeleteMember", "member": {"account_id": "carol.acme"}})));
     assert_eq!(c.view(TREASURY, "get_members", json!({})).unwrap().as_array().unwrap().len(), 2);
-    let id = propose(
-        &mut c,
-        "alice.acme",
-        config_request(json!({"type": "DeleteMember", "member": {"account_id": "bob.acme"}})),
-    );
-    ok(&confirm(&mut c, "alice.acme", id));
-    ok(&confirm(&mut c, "bob.acme", id));
-    assert_eq!(get_request(&c, id)["outcome"]["status"], "failed");
+    let r = approve(&mut c, config_request(json!({"type": "DeleteMember", "member": {"account_id": "bob.acme"}})));
+    assert_eq!(r["outcome"]["status"], "failed");
     assert_eq!(c.view(TREASURY, "get_members", json!({})).unwrap().as_array().unwrap().len(), 2);
 }
 
@@ -224,19 +214,14 @@ fn execution_is_atomic_and_its_error_is_stored() {
     let (t0, a0) = (c.balance(TREASURY), c.balance("acme"));
     let req = json!({"receiver_id": "ghost.acme", "actions": [
         {"type": "Transfer", "amount": "5"}, {"type": "Transfer", "amount": "6"}]});
-    let id = propose(&mut c, "alice.acme", req);
-    ok(&confirm(&mut c, "alice.acme", id));
-    ok(&confirm(&mut c, "bob.acme", id));
-    let r = get_request(&c, id);
+    let r = approve(&mut c, req);
     assert_eq!(r["outcome"]["status"], "failed");
     assert!(r["outcome"]["error"].as_str().unwrap().contains("ghost.acme does not exist"), "{r}");
     assert_eq!((c.balance(TREASURY), c.balance("acme")), (t0, a0));
 
     // No transfer creates an implicit account, from the treasury either.
-    let id = propose(&mut c, "alice.acme", transfer_request(&"ab".repeat(32), 1));
-    ok(&confirm(&mut c, "alice.acme", id));
-    ok(&confirm(&mut c, "bob.acme", id));
-    assert!(get_request(&c, id)["outcome"]["error"].as_str().unwrap().contains("implicit"));
+    let r = approve(&mut c, transfer_request(&"ab".repeat(32), 1));
+    assert!(r["outcome"]["error"].as_str().unwrap().contains("implicit"));
 
     // A request whose second action fails leaves the first undone too.
     let too_much = (t0 + 1).to_string();
@@ -268,9 +253,7 @@ fn key_members_sign_as_the_treasury_with_a_multisig_only_key() {
     let mut c = chain(|_| {});
     let dave = SecretKey::generate();
     let add = config_request(json!({"type": "AddMember", "member": {"public_key": dave.public_key()}}));
-    let id = propose(&mut c, "alice.acme", add);
-    ok(&confirm(&mut c, "alice.acme", id));
-    ok(&confirm(&mut c, "bob.acme", id));
+    approve(&mut c, add);
     let key = c.access_key(TREASURY, &dave.public_key()).expect("member key added");
     let AccessKeyPermission::FunctionCall(p) = key.permission else { panic!("a member key is not full access") };
     assert_eq!(p.receiver_id.as_str(), TREASURY);
