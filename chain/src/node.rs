@@ -292,11 +292,6 @@ impl Node {
         self.evidence.lock().clone()
     }
 
-    /// Heights as blocks commit.
-    pub fn subscribe_head(&self) -> watch::Receiver<BlockHeight> {
-        self.head.subscribe()
-    }
-
     fn internal(e: StoreError) -> NodeError {
         tracing::error!(target: "chain", error = %e, "store read failed");
         NodeError::Internal(e.to_string())
@@ -359,6 +354,7 @@ impl NodeApi for Node {
             transaction_validity_blocks: g.transaction_validity_blocks,
             max_tx_bytes: g.limits.max_tx_bytes,
             registrar_account_id: g.registrar.account_id.clone(),
+            treasury_account_id: g.treasury.account_id.clone(),
         }
     }
 
@@ -473,6 +469,10 @@ impl NodeApi for Node {
             NodeError::Internal(format!("outcome of {hash} points at block {} without it", outcome.block_height))
         })?;
         Ok(Some((outcome, tx)))
+    }
+
+    fn subscribe_head(&self) -> watch::Receiver<BlockHeight> {
+        self.head.subscribe()
     }
 
     async fn wait_outcome(

@@ -125,6 +125,8 @@ pub struct ProtocolConfig {
     pub max_tx_bytes: u64,
     /// The only account that may create top-level accounts.
     pub registrar_account_id: AccountId,
+    /// The multisig treasury (the registrar's only caller).
+    pub treasury_account_id: AccountId,
 }
 
 /// The node as the RPC layer sees it. Reads return the block they were answered at.
@@ -158,6 +160,8 @@ pub trait NodeApi: Send + Sync + 'static {
     fn submit(&self, tx: SignedTransaction) -> Result<CryptoHash, SubmitError>;
     /// The stored outcome and the transaction itself, once its block committed.
     fn outcome(&self, hash: &CryptoHash) -> Result<Option<(ExecutionOutcome, SignedTransaction)>, NodeError>;
+    /// The height of the newest committed block, updated as blocks commit.
+    fn subscribe_head(&self) -> tokio::sync::watch::Receiver<BlockHeight>;
     /// Waits up to `timeout` for the outcome.
     fn wait_outcome(
         &self,

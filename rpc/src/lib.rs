@@ -1,5 +1,6 @@
-//! Client APIs of a node: NEAR-compatible JSON-RPC over HTTP, written against [`NodeApi`],
-//! which the node implements. Also a small JSON-RPC client for tools and tests.
+//! Client APIs of a node: NEAR-compatible JSON-RPC over HTTP and a typed gRPC API
+//! ([`grpc`]), both written against [`NodeApi`], which the node implements. Also a small
+//! JSON-RPC client for tools and tests.
 //!
 //! # Invariants
 //! - Every JSON-RPC reply is HTTP 200 with the request id echoed unchanged; failures are
@@ -12,6 +13,7 @@
 mod api;
 pub mod client;
 mod error;
+pub mod grpc;
 mod methods;
 mod server;
 mod views;

@@ -1,4 +1,5 @@
-//! The HTTP server: one POST endpoint taking JSON-RPC 2.0 requests.
+//! The HTTP server: one POST endpoint taking JSON-RPC 2.0 requests, and the gRPC services
+//! (HTTP/2, prior knowledge) on the same port.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -27,9 +28,15 @@ struct AppState<N> {
     tx_timeout: Duration,
 }
 
-pub fn router<N: NodeApi>(node: Arc<N>, cfg: &RpcConfig) -> Router {
+/// JSON-RPC (`POST /`, HTTP/1.1 or 2) and the gRPC services (HTTP/2) on one router.
+pub async fn router<N: NodeApi>(node: Arc<N>, cfg: &RpcConfig) -> Router {
+    let grpc = crate::grpc::routes(node.clone(), cfg.tx_timeout).await;
     let state = Arc::new(AppState { node, tx_timeout: cfg.tx_timeout });
-    Router::new().route("/", post(handle::<N>)).layer(DefaultBodyLimit::max(cfg.max_body_bytes)).with_state(state)
+    Router::new()
+        .route("/", post(handle::<N>))
+        .layer(DefaultBodyLimit::max(cfg.max_body_bytes))
+        .with_state(state)
+        .merge(grpc)
 }
 
 /// Serves until `shutdown` resolves. Binding errors are returned before serving starts.
@@ -39,8 +46,8 @@ pub async fn serve<N: NodeApi>(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
-    tracing::info!(target: "rpc", addr = %listener.local_addr()?, "json-rpc listening");
-    axum::serve(listener, router(node, &cfg)).with_graceful_shutdown(shutdown).await
+    tracing::info!(target: "rpc", addr = %listener.local_addr()?, "json-rpc and grpc listening");
+    axum::serve(listener, router(node, &cfg).await).with_graceful_shutdown(shutdown).await
 }
 
 async fn handle<N: NodeApi>(State(state): State<Arc<AppState<N>>>, body: Bytes) -> Json<Value> {

@@ -257,6 +257,7 @@ pub fn protocol_config(c: &ProtocolConfig) -> Value {
             "account_creation_config": {
                 "min_allowed_top_level_account_length": 2,
                 "registrar_account_id": c.registrar_account_id,
+                "treasury_account_id": c.treasury_account_id,
             },
             "wasm_config": { "limit_config": { "max_transaction_size": c.max_tx_bytes } },
         },

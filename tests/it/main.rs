@@ -6,6 +6,7 @@ mod bad_input;
 mod bench_smoke;
 mod crash;
 mod genesis_cli;
+mod grpc_api;
 mod multi_node;
 mod node_rpc;
 mod rpc_queries;

@@ -64,7 +64,7 @@ fn dispatch_answers_everything() {
         // No consensus runs here: waiting transaction methods time out at once.
         tx_timeout: Duration::from_millis(5),
     };
-    let app = rpc::router(node.clone(), &cfg);
+    let app = rt.block_on(rpc::router(node.clone(), &cfg));
     // The router is not unwind-safe by type; a panic fails the test either way.
     let call = std::panic::AssertUnwindSafe(|body: Vec<u8>| -> (StatusCode, Vec<u8>) {
         rt.block_on(async {

@@ -1,0 +1,42 @@
+//! gRPC: the typed `chain.v1.Node` service (`rpc/proto/chain/v1/node.proto`), the standard
+//! health service and server reflection. They are routes of the node's one HTTP server:
+//! gRPC arrives as HTTP/2 on the JSON-RPC port, behind the same access control.
+
+mod convert;
+mod service;
+mod streams;
+mod treasury;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use service::NodeService;
+
+use crate::NodeApi;
+
+/// Generated messages, server and client.
+#[allow(clippy::all, clippy::pedantic, missing_debug_implementations)]
+pub mod proto {
+    tonic::include_proto!("chain.v1");
+
+    /// The encoded descriptors, served by reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("node_descriptor");
+}
+
+/// The gRPC services as routes of the node's HTTP server (HTTP/2), beside JSON-RPC.
+pub async fn routes<N: NodeApi>(node: Arc<N>, tx_timeout: Duration) -> axum::Router {
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    health_reporter.set_serving::<proto::node_server::NodeServer<NodeService<N>>>().await;
+    let mut routes = tonic::service::Routes::new(health)
+        .add_service(proto::node_server::NodeServer::new(NodeService::new(node, tx_timeout)));
+    // Both descriptor sets are compiled in; building from them cannot fail at run time.
+    match tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+    {
+        Ok(reflection) => routes = routes.add_service(reflection),
+        Err(e) => tracing::error!(target: "rpc", error = %e, "grpc reflection unavailable"),
+    }
+    routes.prepare().into_axum_router()
+}

@@ -1,0 +1,102 @@
+//! Treasury requests over gRPC, read through the treasury module's own views
+//! (`get_request`, `list_request_ids`) so both APIs show the same thing.
+
+use serde::Deserialize;
+use serde_json::Value;
+use tonic::Status;
+
+use super::{convert, proto};
+use crate::{BlockRef, NodeApi};
+
+/// A member as the views show it: `{"account_id"}` or `{"public_key"}`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Member {
+    Account { account_id: String },
+    Key { public_key: String },
+}
+
+impl Member {
+    fn shown(self) -> String {
+        match self {
+            Member::Account { account_id } => account_id,
+            Member::Key { public_key } => public_key,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+enum Outcome {
+    Pending,
+    Expired,
+    Executed { height: u64, logs: Vec<String> },
+    Failed { height: u64, error: String },
+}
+
+/// The `get_request` view's JSON.
+#[derive(Deserialize)]
+struct RequestJson {
+    request_id: u32,
+    receiver_id: String,
+    actions: Value,
+    hash: chain_types::CryptoHash,
+    proposer: Member,
+    added_at_height: u64,
+    expires_after_height: u64,
+    confirmations: Vec<Member>,
+    outcome: Outcome,
+}
+
+fn to_proto(r: RequestJson) -> proto::TreasuryRequest {
+    use proto::TreasuryRequestStatus as S;
+    let (status, ran_at_height, logs, error) = match r.outcome {
+        Outcome::Pending => (S::Pending, 0, Vec::new(), String::new()),
+        Outcome::Expired => (S::Expired, 0, Vec::new(), String::new()),
+        Outcome::Executed { height, logs } => (S::Executed, height, logs, String::new()),
+        Outcome::Failed { height, error } => (S::Failed, height, Vec::new(), error),
+    };
+    proto::TreasuryRequest {
+        request_id: r.request_id,
+        receiver_id: r.receiver_id,
+        actions_json: r.actions.to_string(),
+        hash: r.hash.0.to_vec(),
+        proposer: r.proposer.shown(),
+        added_at_height: r.added_at_height,
+        expires_after_height: r.expires_after_height,
+        confirmations: r.confirmations.into_iter().map(Member::shown).collect(),
+        status: status.into(),
+        ran_at_height,
+        logs,
+        error,
+    }
+}
+
+/// Runs a treasury view and decodes its JSON result.
+fn view<N: NodeApi, T: serde::de::DeserializeOwned>(
+    node: &N,
+    method: &str,
+    args: &Value,
+    at: BlockRef,
+) -> Result<(T, chain_types::Block), Status> {
+    let treasury = node.protocol_config().treasury_account_id;
+    let (result, block) =
+        node.call_view(&treasury, method, args.to_string().as_bytes(), at).map_err(convert::node_error)?;
+    let bytes = result.map_err(|e| convert::view_error(e, &treasury))?;
+    let value = serde_json::from_slice(&bytes)
+        .map_err(|e| Status::internal(format!("treasury view {method} returned unexpected JSON: {e}")))?;
+    Ok((value, block))
+}
+
+pub fn request<N: NodeApi>(node: &N, id: u32, at: BlockRef) -> Result<proto::TreasuryRequest, Status> {
+    let (r, _) = view::<_, RequestJson>(node, "get_request", &serde_json::json!({ "request_id": id }), at)?;
+    Ok(to_proto(r))
+}
+
+pub fn pending<N: NodeApi>(node: &N, at: BlockRef) -> Result<proto::TreasuryRequestList, Status> {
+    let (ids, block) = view::<_, Vec<u32>>(node, "list_request_ids", &serde_json::json!({}), at)?;
+    // Read every request at the same block as the list.
+    let pinned = BlockRef::Height(block.header.height);
+    let requests = ids.into_iter().map(|id| request(node, id, pinned)).collect::<Result<_, _>>()?;
+    Ok(proto::TreasuryRequestList { requests, block: Some(convert::block_info(&block)) })
+}
