@@ -51,6 +51,41 @@ enum Command {
         #[arg(long)]
         home: PathBuf,
     },
+    /// Application credentials for JSON-RPC and gRPC clients. Changes reach a running node
+    /// within a second.
+    Credentials {
+        #[command(subcommand)]
+        command: CredentialsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CredentialsCommand {
+    /// Create a credential. Its password goes to stdout, once; only an argon2 hash is kept.
+    Add {
+        #[arg(long)]
+        home: PathBuf,
+        #[arg(long)]
+        username: String,
+        /// read, submit (read + send transactions) or admin (everything).
+        #[arg(long)]
+        role: rpc::access::Role,
+        /// This credential's request-rate limit, instead of the node's default.
+        #[arg(long)]
+        requests_per_sec: Option<u32>,
+    },
+    /// Show every credential (never a password).
+    List {
+        #[arg(long)]
+        home: PathBuf,
+    },
+    /// Delete a credential; the node refuses it from then on.
+    Revoke {
+        #[arg(long)]
+        home: PathBuf,
+        #[arg(long)]
+        username: String,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -63,7 +98,43 @@ fn main() -> anyhow::Result<()> {
             init_tracing(&config.log.filter);
             tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run(home, config))
         }
+        Command::Credentials { command } => credentials(command),
     }
+}
+
+fn credentials(command: CredentialsCommand) -> anyhow::Result<()> {
+    use rpc::access::CredentialFile;
+    let file_of = |home: &Path| -> anyhow::Result<PathBuf> {
+        let config = NodeConfig::load(home)?;
+        Ok(config.rpc.access.resolve(home).credentials_file)
+    };
+    match command {
+        CredentialsCommand::Add { home, username, role, requests_per_sec } => {
+            let path = file_of(&home)?;
+            let mut file = CredentialFile::load(&path)?;
+            let password = file.add(&username, role, requests_per_sec, genesis::unix_time_ms())?;
+            file.save(&path)?;
+            eprintln!("created credential `{username}` with role {} in {}", role.as_str(), path.display());
+            eprintln!("its password follows; it is shown this once and stored only as an argon2 hash");
+            println!("{password}");
+        }
+        CredentialsCommand::List { home } => {
+            let file = CredentialFile::load(&file_of(&home)?)?;
+            println!("{:<24} {:<7} {:>14} {:>15}", "USERNAME", "ROLE", "REQUESTS/S", "CREATED (MS)");
+            for c in &file.credentials {
+                let rate = c.requests_per_sec.map_or_else(|| "default".to_owned(), |r| r.to_string());
+                println!("{:<24} {:<7} {:>14} {:>15}", c.username, c.role.as_str(), rate, c.created_at_ms);
+            }
+        }
+        CredentialsCommand::Revoke { home, username } => {
+            let path = file_of(&home)?;
+            let mut file = CredentialFile::load(&path)?;
+            file.revoke(&username)?;
+            file.save(&path)?;
+            println!("revoked `{username}`; a running node refuses it within a second");
+        }
+    }
+    Ok(())
 }
 
 fn init_tracing(filter: &str) {
@@ -107,6 +178,13 @@ fn init(
     };
     std::fs::copy(genesis_path, home.join("genesis.json")).context("copying genesis")?;
     let mut config = NodeConfig::new(rpc_listen, key_file);
+    if genesis.preset == Preset::Professional {
+        config.rpc.access = chain::config::AccessSection::professional();
+        println!(
+            "professional preset: JSON-RPC and gRPC require credentials (add them with `chain credentials add --home {}`)",
+            home.display()
+        );
+    }
     if let Some(path) = network_key {
         let key = NetworkKeyFile::load(path)?;
         let listen = match p2p_listen {
@@ -134,6 +212,9 @@ fn init(
 
 async fn run(home: PathBuf, config: NodeConfig) -> anyhow::Result<()> {
     let genesis = Genesis::load(&resolve(&home, &config.genesis_file))?;
+    if genesis.preset == Preset::Professional && !config.rpc.access.require_credentials {
+        bail!("the professional preset requires credentials on the RPC: set rpc.access.require_credentials = true");
+    }
     let signer: Option<Arc<dyn Signer>> = match &config.signer {
         Some(SignerConfig::Local { key_file }) => {
             if genesis.preset == Preset::Professional {
@@ -157,6 +238,7 @@ async fn run(home: PathBuf, config: NodeConfig) -> anyhow::Result<()> {
         listen: config.rpc.listen,
         max_body_bytes: config.rpc.max_body_bytes,
         tx_timeout: std::time::Duration::from_millis(config.rpc.tx_timeout_ms),
+        access: config.rpc.access.resolve(&home),
     };
     let mut rpc_shutdown = shutdown_rx.clone();
     let listen = config.rpc.listen;

@@ -13,6 +13,9 @@ pub enum ClientError {
     Rpc { cause: String, error: Value },
     #[error("unexpected reply: {0}")]
     Reply(String),
+    /// Turned away before the call ran (401, 403, 429): the JSON body says why.
+    #[error("refused with HTTP {status}: {body}")]
+    Refused { status: u16, body: Value },
 }
 
 impl ClientError {
@@ -29,12 +32,20 @@ impl ClientError {
 pub struct RpcClient {
     url: String,
     http: reqwest::Client,
+    /// HTTP Basic credentials sent with every call.
+    auth: Option<(String, String)>,
 }
 
 impl RpcClient {
     pub fn new(url: impl Into<String>) -> Self {
         let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().unwrap_or_default();
-        RpcClient { url: url.into(), http }
+        RpcClient { url: url.into(), http, auth: None }
+    }
+
+    /// Sends `username:password` as HTTP Basic authorization on every call.
+    pub fn with_basic_auth(mut self, username: impl Into<String>, password: impl Into<String>) -> Self {
+        self.auth = Some((username.into(), password.into()));
+        self
     }
 
     pub fn url(&self) -> &str {
@@ -43,7 +54,16 @@ impl RpcClient {
 
     pub async fn call(&self, method: &str, params: Value) -> Result<Value, ClientError> {
         let body = json!({ "jsonrpc": "2.0", "id": "c", "method": method, "params": params });
-        let reply: Value = self.http.post(&self.url).json(&body).send().await?.json().await?;
+        let mut request = self.http.post(&self.url).json(&body);
+        if let Some((user, password)) = &self.auth {
+            request = request.basic_auth(user, Some(password));
+        }
+        let response = request.send().await?;
+        let status = response.status();
+        let reply: Value = response.json().await?;
+        if status != reqwest::StatusCode::OK {
+            return Err(ClientError::Refused { status: status.as_u16(), body: reply });
+        }
         if let Some(error) = reply.get("error") {
             let cause = error["cause"]["name"].as_str().unwrap_or("UNKNOWN").to_owned();
             return Err(ClientError::Rpc { cause, error: error.clone() });

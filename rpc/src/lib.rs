@@ -10,6 +10,7 @@
 //! - The server never panics on input: malformed JSON, unknown methods, bad params, bad
 //!   base64 or borsh each return a parse/validation error.
 
+pub mod access;
 mod api;
 pub mod client;
 mod error;

@@ -8,10 +8,12 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
+use axum::response::{IntoResponse as _, Response};
 use axum::routing::post;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use serde_json::{json, Value};
 
+use crate::access::{self, AccessConfig, CappedListener, CredentialError, Gate, Principal};
 use crate::{methods, NodeApi, RpcError};
 
 #[derive(Debug, Clone)]
@@ -21,6 +23,8 @@ pub struct RpcConfig {
     pub max_body_bytes: usize,
     /// How long `send_tx` and friends wait for an outcome before a TIMEOUT_ERROR.
     pub tx_timeout: Duration,
+    /// Credentials, rate limits and the connection cap.
+    pub access: AccessConfig,
 }
 
 struct AppState<N> {
@@ -28,15 +32,18 @@ struct AppState<N> {
     tx_timeout: Duration,
 }
 
-/// JSON-RPC (`POST /`, HTTP/1.1 or 2) and the gRPC services (HTTP/2) on one router.
-pub async fn router<N: NodeApi>(node: Arc<N>, cfg: &RpcConfig) -> Router {
+/// JSON-RPC (`POST /`, HTTP/1.1 or 2) and the gRPC services (HTTP/2) on one router, both
+/// behind the access gate. Fails if the credentials file cannot be read.
+pub async fn router<N: NodeApi>(node: Arc<N>, cfg: &RpcConfig) -> Result<Router, CredentialError> {
+    let gate = Arc::new(Gate::new(cfg.access.clone())?);
     let grpc = crate::grpc::routes(node.clone(), cfg.tx_timeout).await;
     let state = Arc::new(AppState { node, tx_timeout: cfg.tx_timeout });
-    Router::new()
+    Ok(Router::new()
         .route("/", post(handle::<N>))
         .layer(DefaultBodyLimit::max(cfg.max_body_bytes))
         .with_state(state)
         .merge(grpc)
+        .layer(axum::middleware::from_fn_with_state(gate, access::guard)))
 }
 
 /// Serves until `shutdown` resolves. Binding errors are returned before serving starts.
@@ -45,12 +52,23 @@ pub async fn serve<N: NodeApi>(
     cfg: RpcConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let app = router(node, &cfg).await.map_err(std::io::Error::other)?;
     let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
-    tracing::info!(target: "rpc", addr = %listener.local_addr()?, "json-rpc and grpc listening");
-    axum::serve(listener, router(node, &cfg).await).with_graceful_shutdown(shutdown).await
+    tracing::info!(
+        target: "rpc",
+        addr = %listener.local_addr()?,
+        credentials = cfg.access.require_credentials,
+        "json-rpc and grpc listening"
+    );
+    let listener = CappedListener::new(listener, cfg.access.max_connections);
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }
 
-async fn handle<N: NodeApi>(State(state): State<Arc<AppState<N>>>, body: Bytes) -> Json<Value> {
+async fn handle<N: NodeApi>(
+    State(state): State<Arc<AppState<N>>>,
+    principal: Option<Extension<Principal>>,
+    body: Bytes,
+) -> Response {
     let request: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => return reply(Value::Null, Err(RpcError::parse(format!("invalid JSON: {e}")))),
@@ -59,6 +77,11 @@ async fn handle<N: NodeApi>(State(state): State<Arc<AppState<N>>>, body: Bytes) 
     let Some(method) = request.get("method").and_then(Value::as_str) else {
         return reply(id, Err(RpcError::parse("request has no `method` string")));
     };
+    if let Some(Extension(p)) = principal {
+        if let Err(r) = p.require(access::json_rpc_role(method)) {
+            return r.into_http();
+        }
+    }
     let params = request.get("params").cloned().unwrap_or(Value::Array(Vec::new()));
     let result = methods::dispatch(state.node.as_ref(), method, params, state.tx_timeout).await;
     if let Err(e) = &result {
@@ -67,9 +90,10 @@ async fn handle<N: NodeApi>(State(state): State<Arc<AppState<N>>>, body: Bytes) 
     reply(id, result)
 }
 
-fn reply(id: Value, result: Result<Value, RpcError>) -> Json<Value> {
+fn reply(id: Value, result: Result<Value, RpcError>) -> Response {
     Json(match result {
         Ok(r) => json!({ "jsonrpc": "2.0", "id": id, "result": r }),
         Err(e) => json!({ "jsonrpc": "2.0", "id": id, "error": e.to_json() }),
     })
+    .into_response()
 }

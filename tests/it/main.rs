@@ -5,6 +5,7 @@
 mod bad_input;
 mod bench_smoke;
 mod crash;
+mod credentials;
 mod genesis_cli;
 mod grpc_api;
 mod multi_node;

@@ -1,0 +1,308 @@
+//! The gate every request passes: the node-wide rate limit, then (when credentials are
+//! required) HTTP Basic credentials checked against the credentials file, then the
+//! credential's own rate limit.
+//!
+//! The file is re-read when it changes (checked at most once a second), so `chain
+//! credentials add|revoke` takes effect on a running node without a restart. A password is
+//! verified with argon2 once; later requests with the same password are matched against a
+//! keyed digest kept in memory (never the password), dropped whenever the file changes.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use base64::Engine as _;
+use governor::clock::{Clock as _, DefaultClock};
+use governor::{DefaultDirectRateLimiter, Quota};
+use http::HeaderMap;
+use parking_lot::Mutex;
+use sha3::{Digest as _, Sha3_256};
+
+use super::{Principal, Rejection};
+use crate::access::credentials::{verify_password, CredentialFile, Role};
+
+/// Access settings (the node config's `[rpc.access]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessConfig {
+    /// Every request but gRPC health checks must carry valid credentials.
+    pub require_credentials: bool,
+    pub credentials_file: PathBuf,
+    /// Requests per second for the whole node, all callers together.
+    pub node_requests_per_sec: Option<NonZeroU32>,
+    /// Requests per second per credential, unless the credential sets its own.
+    pub credential_requests_per_sec: Option<NonZeroU32>,
+    /// Open connections at once; more are answered 429 and closed.
+    pub max_connections: Option<usize>,
+}
+
+impl AccessConfig {
+    /// No credentials, no limits (the development default).
+    pub fn open() -> Self {
+        AccessConfig {
+            require_credentials: false,
+            credentials_file: PathBuf::new(),
+            node_requests_per_sec: None,
+            credential_requests_per_sec: None,
+            max_connections: None,
+        }
+    }
+}
+
+/// How often the credentials file is checked for changes.
+const RELOAD_EVERY: Duration = Duration::from_secs(1);
+
+struct Entry {
+    role: Role,
+    password_hash: String,
+    limiter: Option<(u32, Arc<DefaultDirectRateLimiter>)>,
+}
+
+struct Loaded {
+    entries: HashMap<String, Entry>,
+    /// (modified, length) of the file this was read from.
+    stamp: Option<(SystemTime, u64)>,
+    checked: Instant,
+    /// username -> keyed digest of the password that last verified.
+    verified: HashMap<String, [u8; 32]>,
+}
+
+pub struct Gate {
+    config: AccessConfig,
+    node_limiter: Option<DefaultDirectRateLimiter>,
+    loaded: Mutex<Loaded>,
+    /// Random per process: digests of passwords are useless outside it.
+    digest_key: [u8; 32],
+}
+
+impl std::fmt::Debug for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gate").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+fn limiter(rate: NonZeroU32) -> DefaultDirectRateLimiter {
+    DefaultDirectRateLimiter::direct(Quota::per_second(rate))
+}
+
+fn stamp(path: &std::path::Path) -> Option<(SystemTime, u64)> {
+    std::fs::metadata(path).ok().and_then(|m| Some((m.modified().ok()?, m.len())))
+}
+
+impl Gate {
+    /// Reads the credentials file (when credentials are required). A file that does not
+    /// parse is an error here; later, a broken edit is logged and the last good set kept.
+    pub fn new(config: AccessConfig) -> Result<Gate, super::CredentialError> {
+        let mut loaded =
+            Loaded { entries: HashMap::new(), stamp: None, checked: Instant::now(), verified: HashMap::new() };
+        if config.require_credentials {
+            let file = CredentialFile::load(&config.credentials_file)?;
+            if file.credentials.is_empty() {
+                tracing::warn!(target: "rpc", file = %config.credentials_file.display(), "credentials are required but none exist yet: add one with `chain credentials add`");
+            }
+            loaded.entries = Self::entries(&config, file, &HashMap::new());
+            loaded.stamp = stamp(&config.credentials_file);
+        }
+        let node_limiter = config.node_requests_per_sec.map(limiter);
+        let mut digest_key = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut digest_key);
+        Ok(Gate { config, node_limiter, loaded: Mutex::new(loaded), digest_key })
+    }
+
+    pub fn config(&self) -> &AccessConfig {
+        &self.config
+    }
+
+    /// Builds the entries, keeping the limiter state of credentials whose limit is unchanged.
+    fn entries(config: &AccessConfig, file: CredentialFile, old: &HashMap<String, Entry>) -> HashMap<String, Entry> {
+        file.credentials
+            .into_iter()
+            .map(|c| {
+                let rate = c.requests_per_sec.and_then(NonZeroU32::new).or(config.credential_requests_per_sec);
+                let limiter = rate.map(|r| match old.get(&c.username).and_then(|e| e.limiter.clone()) {
+                    Some((kept, l)) if kept == r.get() => (kept, l),
+                    _ => (r.get(), Arc::new(limiter(r))),
+                });
+                (c.username, Entry { role: c.role, password_hash: c.password_hash, limiter })
+            })
+            .collect()
+    }
+
+    fn reload_if_changed(&self, loaded: &mut Loaded) {
+        if loaded.checked.elapsed() < RELOAD_EVERY {
+            return;
+        }
+        loaded.checked = Instant::now();
+        let now = stamp(&self.config.credentials_file);
+        if now == loaded.stamp {
+            return;
+        }
+        match CredentialFile::load(&self.config.credentials_file) {
+            Ok(file) => {
+                loaded.entries = Self::entries(&self.config, file, &loaded.entries);
+                loaded.stamp = now;
+                loaded.verified.clear();
+                tracing::info!(target: "rpc", credentials = loaded.entries.len(), "credentials file reloaded");
+            }
+            Err(e) => {
+                tracing::error!(target: "rpc", error = %e, "credentials file unreadable; keeping the previous credentials")
+            }
+        }
+    }
+
+    fn digest(&self, username: &str, password: &str) -> [u8; 32] {
+        let mut h = Sha3_256::new();
+        h.update(self.digest_key);
+        h.update(username.as_bytes());
+        h.update([0]);
+        h.update(password.as_bytes());
+        h.finalize().into()
+    }
+
+    fn over_limit(limiter: &DefaultDirectRateLimiter, who: String, rate: u32) -> Result<(), Rejection> {
+        limiter.check().map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            Rejection::rate_limited(format!("{who} is over its limit of {rate} requests per second"), wait)
+        })
+    }
+
+    /// Admits a request or says why not.
+    pub async fn admit(&self, headers: &HeaderMap) -> Result<Principal, Rejection> {
+        if let (Some(l), Some(rate)) = (&self.node_limiter, self.config.node_requests_per_sec) {
+            Self::over_limit(l, "the node".into(), rate.get())?;
+        }
+        if !self.config.require_credentials {
+            return Ok(Principal { username: None, role: Role::Admin });
+        }
+        let (username, password) = basic_credentials(headers)?;
+        let digest = self.digest(&username, &password);
+        let (role, hash, known) = {
+            let mut loaded = self.loaded.lock();
+            self.reload_if_changed(&mut loaded);
+            let Some(entry) = loaded.entries.get(&username) else {
+                return Err(Rejection::unauthorized("unknown username or wrong password"));
+            };
+            let known = loaded.verified.get(&username) == Some(&digest);
+            (entry.role, entry.password_hash.clone(), known)
+        };
+        if !known {
+            let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false);
+            if !ok {
+                return Err(Rejection::unauthorized("unknown username or wrong password"));
+            }
+            self.loaded.lock().verified.insert(username.clone(), digest);
+        }
+        let limiter = self.loaded.lock().entries.get(&username).and_then(|e| e.limiter.clone());
+        if let Some((rate, l)) = limiter {
+            Self::over_limit(&l, format!("credential `{username}`"), rate)?;
+        }
+        Ok(Principal { username: Some(username), role })
+    }
+}
+
+/// `Authorization: Basic base64(username:password)`.
+fn basic_credentials(headers: &HeaderMap) -> Result<(String, String), Rejection> {
+    let missing = || Rejection::unauthorized("credentials required: send HTTP Basic authorization (username:password)");
+    let value = headers.get(http::header::AUTHORIZATION).ok_or_else(missing)?;
+    let text = value.to_str().map_err(|_| missing())?;
+    let encoded = text
+        .strip_prefix("Basic ")
+        .or_else(|| text.strip_prefix("basic "))
+        .ok_or_else(|| Rejection::unauthorized("only HTTP Basic authorization is accepted"))?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| Rejection::unauthorized("the Basic authorization is not base64 of username:password"))?;
+    let (user, password) =
+        decoded.split_once(':').ok_or_else(|| Rejection::unauthorized("the Basic authorization has no `:`"))?;
+    Ok((user.to_owned(), password.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::StatusCode;
+
+    fn basic(user: &str, password: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        h.insert(http::header::AUTHORIZATION, format!("Basic {token}").parse().unwrap());
+        h
+    }
+
+    #[tokio::test]
+    async fn credentials_roles_limits_and_revocation() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("credentials.json");
+        let mut file = CredentialFile::default();
+        let reader = file.add("reader", Role::Read, None, 0).unwrap();
+        let wallet = file.add("wallet", Role::Submit, Some(3), 0).unwrap();
+        file.save(&path).unwrap();
+        let gate = Gate::new(AccessConfig {
+            require_credentials: true,
+            credentials_file: path.clone(),
+            ..AccessConfig::open()
+        })
+        .unwrap();
+
+        let refused = gate.admit(&HeaderMap::new()).await.unwrap_err();
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+        assert!(refused.message.contains("credentials required"), "{}", refused.message);
+        for (user, password) in [("reader", "wrong"), ("nobody", reader.as_str()), ("wallet", reader.as_str())] {
+            let e = gate.admit(&basic(user, password)).await.unwrap_err();
+            assert_eq!((e.status, e.body()["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthorized")));
+        }
+
+        let p = gate.admit(&basic("reader", &reader)).await.unwrap();
+        assert_eq!((p.username.as_deref(), p.role), (Some("reader"), Role::Read));
+        p.require(Role::Read).unwrap();
+        let e = p.require(Role::Submit).unwrap_err();
+        assert_eq!(e.status, StatusCode::FORBIDDEN);
+        assert!(e.message.contains("has role read; this needs role submit"), "{}", e.message);
+
+        // The wallet's own limit (3 a second, a burst of 3): the next is refused, with a wait.
+        for _ in 0..3 {
+            gate.admit(&basic("wallet", &wallet)).await.unwrap();
+        }
+        let e = gate.admit(&basic("wallet", &wallet)).await.unwrap_err();
+        assert_eq!(e.status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(e.message.contains("credential `wallet` is over its limit of 3"), "{}", e.message);
+        assert!(e.body()["retry_after_ms"].as_u64().is_some_and(|ms| ms >= 1), "{}", e.body());
+        // Limits are per credential: the reader has none.
+        for _ in 0..10 {
+            gate.admit(&basic("reader", &reader)).await.unwrap();
+        }
+
+        // Revoked in the file: refused once the gate has looked again (within a second).
+        let mut file = CredentialFile::load(&path).unwrap();
+        file.revoke("reader").unwrap();
+        file.save(&path).unwrap();
+        tokio::time::sleep(RELOAD_EVERY + Duration::from_millis(100)).await;
+        let e = gate.admit(&basic("reader", &reader)).await.unwrap_err();
+        assert_eq!(e.status, StatusCode::UNAUTHORIZED);
+    }
+
+    #[tokio::test]
+    async fn the_node_limit_covers_every_caller() {
+        let gate =
+            Gate::new(AccessConfig { node_requests_per_sec: NonZeroU32::new(2), ..AccessConfig::open() }).unwrap();
+        for _ in 0..2 {
+            assert_eq!(gate.admit(&HeaderMap::new()).await.unwrap().role, Role::Admin, "open: anyone is admin");
+        }
+        let e = gate.admit(&HeaderMap::new()).await.unwrap_err();
+        assert_eq!(e.status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(e.message.contains("the node is over its limit of 2"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_broken_credentials_file_stops_start_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("credentials.json");
+        std::fs::write(&path, "{not json").unwrap();
+        let e = Gate::new(AccessConfig { require_credentials: true, credentials_file: path, ..AccessConfig::open() })
+            .unwrap_err();
+        assert!(e.to_string().contains("not a credentials file"), "{e}");
+    }
+}

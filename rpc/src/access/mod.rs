@@ -1,0 +1,164 @@
+//! Access control in front of both APIs: application credentials with roles, request-rate
+//! limits per credential and per node, and a cap on open connections.
+//!
+//! # Invariants
+//! - With credentials required, no request but a gRPC health check reaches a handler
+//!   without a username and password that verify against the credentials file as it is now
+//!   (a revoked credential stops working within a second).
+//! - Rejections say why: HTTP 401 / 403 / 429 with a JSON body `{"error", "message"}` for
+//!   JSON-RPC, and UNAUTHENTICATED / PERMISSION_DENIED / RESOURCE_EXHAUSTED with the same
+//!   message for gRPC. 429s carry `Retry-After`.
+//! - Passwords are never stored or logged; only argon2 hashes are on disk.
+
+mod connections;
+pub mod credentials;
+mod gate;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use serde_json::json;
+
+pub use connections::CappedListener;
+pub use credentials::{CredentialError, CredentialFile, Role};
+pub use gate::{AccessConfig, Gate};
+
+/// Who a request runs as; in the request's extensions once admitted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// `None` when credentials are not required.
+    pub username: Option<String>,
+    pub role: Role,
+}
+
+impl Principal {
+    pub fn require(&self, needed: Role) -> Result<(), Rejection> {
+        if self.role >= needed {
+            return Ok(());
+        }
+        let who = self.username.as_deref().unwrap_or("anonymous");
+        Err(Rejection::forbidden(format!(
+            "credential `{who}` has role {}; this needs role {}",
+            self.role.as_str(),
+            needed.as_str()
+        )))
+    }
+}
+
+/// Why a request was turned away.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub status: StatusCode,
+    pub message: String,
+    pub retry_after: Option<Duration>,
+}
+
+impl Rejection {
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Rejection { status: StatusCode::UNAUTHORIZED, message: message.into(), retry_after: None }
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Rejection { status: StatusCode::FORBIDDEN, message: message.into(), retry_after: None }
+    }
+
+    pub fn rate_limited(message: impl Into<String>, retry_after: Duration) -> Self {
+        Rejection { status: StatusCode::TOO_MANY_REQUESTS, message: message.into(), retry_after: Some(retry_after) }
+    }
+
+    fn error_name(&self) -> &'static str {
+        match self.status {
+            StatusCode::UNAUTHORIZED => "unauthorized",
+            StatusCode::FORBIDDEN => "forbidden",
+            _ => "rate_limited",
+        }
+    }
+
+    /// The JSON body of an HTTP rejection.
+    pub fn body(&self) -> serde_json::Value {
+        let mut body = json!({ "error": self.error_name(), "message": self.message });
+        if let Some(wait) = self.retry_after {
+            body["retry_after_ms"] = json!(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1));
+        }
+        body
+    }
+
+    pub fn into_http(self) -> Response {
+        let mut response = (self.status, axum::Json(self.body())).into_response();
+        let headers = response.headers_mut();
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(http::header::WWW_AUTHENTICATE, http::HeaderValue::from_static("Basic realm=\"chain\""));
+        }
+        if let Some(wait) = self.retry_after {
+            headers.insert(http::header::RETRY_AFTER, http::HeaderValue::from(wait.as_secs().max(1)));
+        }
+        response
+    }
+
+    pub fn into_grpc(self) -> Response {
+        let code = match self.status {
+            StatusCode::UNAUTHORIZED => tonic::Code::Unauthenticated,
+            StatusCode::FORBIDDEN => tonic::Code::PermissionDenied,
+            _ => tonic::Code::ResourceExhausted,
+        };
+        tonic::Status::new(code, self.message).into_http::<Body>()
+    }
+}
+
+/// The role a gRPC method needs, by its path; `None` for ones open to all (health).
+fn grpc_role(path: &str) -> Option<Role> {
+    if path.starts_with("/grpc.health.v1.Health/") {
+        None
+    } else if path == "/chain.v1.Node/SubmitTransaction" {
+        Some(Role::Submit)
+    } else {
+        Some(Role::Read)
+    }
+}
+
+/// The role a JSON-RPC method needs.
+pub fn json_rpc_role(method: &str) -> Role {
+    match method {
+        "send_tx" | "broadcast_tx_async" | "broadcast_tx_commit" => Role::Submit,
+        m if m.starts_with("admin_") => Role::Admin,
+        _ => Role::Read,
+    }
+}
+
+fn is_grpc(req: &Request) -> bool {
+    req.headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/grpc"))
+}
+
+/// Middleware: admits the request through the gate and records its [`Principal`]. gRPC
+/// roles are checked here by path; JSON-RPC roles by method once the body is parsed.
+pub async fn guard(State(gate): State<Arc<Gate>>, mut req: Request, next: Next) -> Response {
+    let grpc = is_grpc(&req);
+    let needed = if grpc { grpc_role(req.uri().path()) } else { Some(Role::Read) };
+    let Some(needed) = needed else {
+        return next.run(req).await;
+    };
+    let admitted =
+        gate.admit(req.headers()).await.and_then(|p| if grpc { p.require(needed).map(|()| p) } else { Ok(p) });
+    match admitted {
+        Ok(principal) => {
+            req.extensions_mut().insert(principal);
+            next.run(req).await
+        }
+        Err(r) => {
+            tracing::debug!(target: "rpc", status = %r.status, message = %r.message, "request refused");
+            if grpc {
+                r.into_grpc()
+            } else {
+                r.into_http()
+            }
+        }
+    }
+}
