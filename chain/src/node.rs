@@ -13,7 +13,8 @@ use consensus::{Validator, ValidatorSet};
 use contracts::ModuleRegistry;
 use genesis::Genesis;
 use rpc::{
-    BlockRef, NodeApi, NodeError, NodeStatus, ProtocolConfig, SubmitError, ValidatorView, ValidatorsView, ViewCallError,
+    BlockRef, EvidenceView, NodeApi, NodeError, NodeStatus, ProtocolConfig, SubmitError, ValidatorView, ValidatorsView,
+    ViewCallError,
 };
 use tokio::sync::watch;
 
@@ -453,6 +454,29 @@ impl NodeApi for Node {
             epoch_height,
         };
         Ok((v, stored.block))
+    }
+
+    fn evidence(&self) -> Vec<EvidenceView> {
+        let evidence = self.evidence.lock().clone();
+        evidence
+            .iter()
+            .map(|e| {
+                let (kind, height, round) = match e {
+                    consensus::Evidence::ConflictingVotes { first, .. } => {
+                        ("conflicting_votes", first.height, first.round)
+                    }
+                    consensus::Evidence::ConflictingProposals { first, .. } => {
+                        ("conflicting_proposals", first.height, first.round)
+                    }
+                };
+                let index = e.offender();
+                let validator = self
+                    .validators_at(height)
+                    .ok()
+                    .and_then(|set| set.validators().get(usize::from(index)).map(|v| v.account_id.clone()));
+                EvidenceView { kind, height, round, validator_index: index, validator }
+            })
+            .collect()
     }
 
     fn submit(&self, tx: SignedTransaction) -> Result<CryptoHash, SubmitError> {

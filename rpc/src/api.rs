@@ -91,6 +91,19 @@ pub struct ValidatorsView {
     pub epoch_height: u64,
 }
 
+/// Equivocation consensus has seen: a validator signed two different votes (or proposals)
+/// for one step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvidenceView {
+    /// `conflicting_votes` or `conflicting_proposals`.
+    pub kind: &'static str,
+    pub height: BlockHeight,
+    pub round: u32,
+    pub validator_index: u16,
+    /// The offender's account, when the validator set of that height is known.
+    pub validator: Option<AccountId>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SubmitError {
     #[error(transparent)]
@@ -156,6 +169,8 @@ pub trait NodeApi: Send + Sync + 'static {
     ) -> Result<(Result<Vec<u8>, ViewCallError>, Block), NodeError>;
     /// The validator sets as of a block.
     fn validators(&self, at: BlockRef) -> Result<(ValidatorsView, Block), NodeError>;
+    /// Equivocation seen since the node started (admin only over the RPC).
+    fn evidence(&self) -> Vec<EvidenceView>;
     /// Validates against head state and adds to the mempool; returns the transaction hash.
     fn submit(&self, tx: SignedTransaction) -> Result<CryptoHash, SubmitError>;
     /// The stored outcome and the transaction itself, once its block committed.

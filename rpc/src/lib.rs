@@ -20,8 +20,8 @@ mod server;
 mod views;
 
 pub use api::{
-    BlockRef, Finality, NodeApi, NodeError, NodeStatus, ProtocolConfig, SubmitError, ValidatorView, ValidatorsView,
-    ViewCallError, WaitUntil,
+    BlockRef, EvidenceView, Finality, NodeApi, NodeError, NodeStatus, ProtocolConfig, SubmitError, ValidatorView,
+    ValidatorsView, ViewCallError, WaitUntil,
 };
 pub use error::RpcError;
 pub use server::{router, serve, RpcConfig};

@@ -104,6 +104,10 @@ async fn credentials_roles_limits_and_revocation_on_a_node() {
     assert_eq!((status, body["error"].as_str()), (429, Some("rate_limited")));
     assert!(body["message"].as_str().unwrap().contains("credential `wallet` is over its limit of 5"), "{body}");
     explorer.status().await.expect("other credentials are not limited by the wallet's");
+    // Admin methods: the admin only.
+    assert_eq!(node.rpc.call("admin_evidence", json!([])).await.unwrap(), json!([]), "no equivocation");
+    let (status, body) = refused(explorer.call("admin_evidence", json!([])).await.unwrap_err());
+    assert_eq!(status, 403, "{body}");
 
     // gRPC: metadata instead of the header; the same roles; health checks need none.
     let mut grpc = NodeClient::connect(url.clone()).await.unwrap();

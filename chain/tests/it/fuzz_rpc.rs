@@ -15,7 +15,7 @@ use tower::ServiceExt as _;
 
 use crate::harness::{one_validator, open_node};
 
-const METHODS: [&str; 14] = [
+const METHODS: [&str; 15] = [
     "status",
     "block",
     "query",
@@ -26,6 +26,7 @@ const METHODS: [&str; 14] = [
     "validators",
     "gas_price",
     "EXPERIMENTAL_protocol_config",
+    "admin_evidence",
     "EXPERIMENTAL_changes",
     "",
     "QUERY",
