@@ -184,3 +184,34 @@ pub trait NodeApi: Send + Sync + 'static {
         timeout: Duration,
     ) -> impl Future<Output = Result<Option<(ExecutionOutcome, SignedTransaction)>, NodeError>> + Send;
 }
+
+/// Why [`submit_and_wait`] returned no outcome.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SendError {
+    #[error(transparent)]
+    Submit(#[from] SubmitError),
+    #[error(transparent)]
+    Node(#[from] NodeError),
+    #[error("accepted, but no outcome arrived in time")]
+    Timeout,
+}
+
+/// Sends a transaction the way both APIs do: a resubmission of one that already ran gets its
+/// stored outcome; otherwise it is submitted and, above `NONE`, its outcome awaited up to
+/// `timeout`. `None` means submitted without waiting.
+pub(crate) async fn submit_and_wait<N: NodeApi>(
+    node: &N,
+    tx: SignedTransaction,
+    wait: WaitUntil,
+    timeout: Duration,
+) -> Result<Option<(ExecutionOutcome, SignedTransaction)>, SendError> {
+    let hash = tx.hash();
+    if let Some(found) = node.outcome(&hash)? {
+        return Ok(Some(found));
+    }
+    node.submit(tx)?;
+    if wait == WaitUntil::None {
+        return Ok(None);
+    }
+    node.wait_outcome(hash, timeout).await?.map(Some).ok_or(SendError::Timeout)
+}

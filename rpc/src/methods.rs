@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::api::{submit_and_wait, SendError};
 use crate::{views, BlockRef, Finality, NodeApi, RpcError, ViewCallError, WaitUntil};
 
 /// Protocol version reported to clients.
@@ -79,19 +80,12 @@ fn decode_tx(b64: &str) -> Result<SignedTransaction, RpcError> {
 }
 
 async fn send<N: NodeApi>(node: &N, b64: &str, wait: WaitUntil, timeout: Duration) -> Result<Value, RpcError> {
-    let tx = decode_tx(b64)?;
-    let hash = tx.hash();
-    // A retried submission of a transaction that already executed gets its outcome.
-    if let Some((outcome, tx)) = node.outcome(&hash)? {
-        return outcome_reply(&outcome, &tx, wait);
-    }
-    node.submit(tx)?;
-    if wait == WaitUntil::None {
-        return Ok(json!({ "final_execution_status": "NONE" }));
-    }
-    match node.wait_outcome(hash, timeout).await? {
-        Some((outcome, tx)) => outcome_reply(&outcome, &tx, wait),
-        None => Err(RpcError::timeout()),
+    match submit_and_wait(node, decode_tx(b64)?, wait, timeout).await {
+        Ok(Some((outcome, tx))) => outcome_reply(&outcome, &tx, wait),
+        Ok(None) => Ok(json!({ "final_execution_status": "NONE" })),
+        Err(SendError::Submit(e)) => Err(e.into()),
+        Err(SendError::Node(e)) => Err(e.into()),
+        Err(SendError::Timeout) => Err(RpcError::timeout()),
     }
 }
 

@@ -7,6 +7,7 @@ use tonic::{Request, Response, Status};
 
 use super::streams::{self, Subscription};
 use super::{convert, proto, treasury};
+use crate::api::{submit_and_wait, SendError};
 use crate::{NodeApi, WaitUntil};
 
 #[derive(Debug)]
@@ -100,23 +101,15 @@ impl<N: NodeApi> proto::node_server::Node for NodeService<N> {
             Status::invalid_argument(format!("signed_transaction is not a borsh SignedTransaction: {e}"))
         })?;
         let hash = tx.hash();
-        // A retried submission of a transaction that already ran gets its outcome.
-        let known = self.node.outcome(&hash).map_err(convert::node_error)?;
-        let found = match known {
-            Some(found) => Some(found),
-            None => {
-                self.node.submit(tx).map_err(convert::submit_error)?;
-                if wait == WaitUntil::None {
-                    None
-                } else {
-                    let waited = self.node.wait_outcome(hash, self.tx_timeout).await.map_err(convert::node_error)?;
-                    Some(waited.ok_or_else(|| {
-                        Status::deadline_exceeded(format!(
-                            "transaction {hash} was accepted but no outcome arrived within {:?}",
-                            self.tx_timeout
-                        ))
-                    })?)
-                }
+        let found = match submit_and_wait(self.node.as_ref(), tx, wait, self.tx_timeout).await {
+            Ok(found) => found,
+            Err(SendError::Submit(e)) => return Err(convert::submit_error(e)),
+            Err(SendError::Node(e)) => return Err(convert::node_error(e)),
+            Err(SendError::Timeout) => {
+                return Err(Status::deadline_exceeded(format!(
+                    "transaction {hash} was accepted but no outcome arrived within {:?}",
+                    self.tx_timeout
+                )))
             }
         };
         if let Some((o, _)) = &found {
