@@ -1,9 +1,9 @@
 //! The node's TOML config file (`<home>/config.toml`). Relative paths are under the home.
 
 use std::net::SocketAddr;
-use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 
+use rpc::access::AccessConfig;
 use serde::{Deserialize, Serialize};
 
 pub const CONFIG_FILE: &str = "config.toml";
@@ -55,67 +55,14 @@ pub struct RpcSection {
     pub tx_timeout_ms: u64,
     /// Credentials, rate limits and the connection cap (JSON-RPC and gRPC alike).
     #[serde(default)]
-    pub access: AccessSection,
+    pub access: AccessConfig,
 }
 
-/// `[rpc.access]`. Absent: no credentials and no limits (the development default).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AccessSection {
-    /// Every request but gRPC health checks needs a credential (`chain credentials add`).
-    #[serde(default)]
-    pub require_credentials: bool,
-    /// The credentials file, relative to the home directory.
-    #[serde(default = "default_credentials_file")]
-    pub credentials_file: PathBuf,
-    /// Requests per second for the whole node; unlimited when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub node_requests_per_sec: Option<NonZeroU32>,
-    /// Requests per second per credential (a credential may set its own); unlimited when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub credential_requests_per_sec: Option<NonZeroU32>,
-    /// Connections open at once; unlimited when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_connections: Option<usize>,
-}
-
-impl Default for AccessSection {
-    fn default() -> Self {
-        AccessSection {
-            require_credentials: false,
-            credentials_file: default_credentials_file(),
-            node_requests_per_sec: None,
-            credential_requests_per_sec: None,
-            max_connections: None,
-        }
+impl RpcSection {
+    /// The access settings with the credentials file resolved under `home`.
+    pub fn access(&self, home: &Path) -> AccessConfig {
+        AccessConfig { credentials_file: resolve(home, &self.access.credentials_file), ..self.access.clone() }
     }
-}
-
-impl AccessSection {
-    /// The professional preset's: credentials required, every limit on.
-    pub fn professional() -> Self {
-        AccessSection {
-            require_credentials: true,
-            node_requests_per_sec: NonZeroU32::new(5_000),
-            credential_requests_per_sec: NonZeroU32::new(500),
-            max_connections: Some(1_024),
-            ..AccessSection::default()
-        }
-    }
-
-    pub fn resolve(&self, home: &Path) -> rpc::access::AccessConfig {
-        rpc::access::AccessConfig {
-            require_credentials: self.require_credentials,
-            credentials_file: resolve(home, &self.credentials_file),
-            node_requests_per_sec: self.node_requests_per_sec,
-            credential_requests_per_sec: self.credential_requests_per_sec,
-            max_connections: self.max_connections,
-        }
-    }
-}
-
-fn default_credentials_file() -> PathBuf {
-    "credentials.json".into()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -157,7 +104,7 @@ impl NodeConfig {
                 listen: rpc_listen,
                 max_body_bytes: default_max_body(),
                 tx_timeout_ms: default_tx_timeout(),
-                access: AccessSection::default(),
+                access: AccessConfig::default(),
             },
             network: None,
             log: LogSection::default(),

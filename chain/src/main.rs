@@ -106,7 +106,7 @@ fn credentials(command: CredentialsCommand) -> anyhow::Result<()> {
     use rpc::access::CredentialFile;
     let file_of = |home: &Path| -> anyhow::Result<PathBuf> {
         let config = NodeConfig::load(home)?;
-        Ok(config.rpc.access.resolve(home).credentials_file)
+        Ok(config.rpc.access(home).credentials_file)
     };
     match command {
         CredentialsCommand::Add { home, username, role, requests_per_sec } => {
@@ -179,7 +179,7 @@ fn init(
     std::fs::copy(genesis_path, home.join("genesis.json")).context("copying genesis")?;
     let mut config = NodeConfig::new(rpc_listen, key_file);
     if genesis.preset == Preset::Professional {
-        config.rpc.access = chain::config::AccessSection::professional();
+        config.rpc.access = rpc::access::AccessConfig::professional();
         println!(
             "professional preset: JSON-RPC and gRPC require credentials (add them with `chain credentials add --home {}`)",
             home.display()
@@ -238,7 +238,7 @@ async fn run(home: PathBuf, config: NodeConfig) -> anyhow::Result<()> {
         listen: config.rpc.listen,
         max_body_bytes: config.rpc.max_body_bytes,
         tx_timeout: std::time::Duration::from_millis(config.rpc.tx_timeout_ms),
-        access: config.rpc.access.resolve(&home),
+        access: config.rpc.access(&home),
     };
     let mut rpc_shutdown = shutdown_rx.clone();
     let listen = config.rpc.listen;

@@ -9,7 +9,6 @@
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -20,35 +19,8 @@ use http::HeaderMap;
 use parking_lot::Mutex;
 use sha3::{Digest as _, Sha3_256};
 
-use super::{Principal, Rejection};
+use super::{AccessConfig, Principal, Rejection};
 use crate::access::credentials::{verify_password, CredentialFile, Role};
-
-/// Access settings (the node config's `[rpc.access]`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccessConfig {
-    /// Every request but gRPC health checks must carry valid credentials.
-    pub require_credentials: bool,
-    pub credentials_file: PathBuf,
-    /// Requests per second for the whole node, all callers together.
-    pub node_requests_per_sec: Option<NonZeroU32>,
-    /// Requests per second per credential, unless the credential sets its own.
-    pub credential_requests_per_sec: Option<NonZeroU32>,
-    /// Open connections at once; more are answered 429 and closed.
-    pub max_connections: Option<usize>,
-}
-
-impl AccessConfig {
-    /// No credentials, no limits (the development default).
-    pub fn open() -> Self {
-        AccessConfig {
-            require_credentials: false,
-            credentials_file: PathBuf::new(),
-            node_requests_per_sec: None,
-            credential_requests_per_sec: None,
-            max_connections: None,
-        }
-    }
-}
 
 /// How often the credentials file is checked for changes.
 const RELOAD_EVERY: Duration = Duration::from_secs(1);
@@ -108,10 +80,6 @@ impl Gate {
         let mut digest_key = [0u8; 32];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut digest_key);
         Ok(Gate { config, node_limiter, loaded: Mutex::new(loaded), digest_key })
-    }
-
-    pub fn config(&self) -> &AccessConfig {
-        &self.config
     }
 
     /// Builds the entries, keeping the limiter state of credentials whose limit is unchanged.
@@ -243,7 +211,7 @@ mod tests {
         let gate = Gate::new(AccessConfig {
             require_credentials: true,
             credentials_file: path.clone(),
-            ..AccessConfig::open()
+            ..AccessConfig::default()
         })
         .unwrap();
 
@@ -287,7 +255,7 @@ mod tests {
     #[tokio::test]
     async fn the_node_limit_covers_every_caller() {
         let gate =
-            Gate::new(AccessConfig { node_requests_per_sec: NonZeroU32::new(2), ..AccessConfig::open() }).unwrap();
+            Gate::new(AccessConfig { node_requests_per_sec: NonZeroU32::new(2), ..AccessConfig::default() }).unwrap();
         for _ in 0..2 {
             assert_eq!(gate.admit(&HeaderMap::new()).await.unwrap().role, Role::Admin, "open: anyone is admin");
         }
@@ -301,8 +269,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("credentials.json");
         std::fs::write(&path, "{not json").unwrap();
-        let e = Gate::new(AccessConfig { require_credentials: true, credentials_file: path, ..AccessConfig::open() })
-            .unwrap_err();
+        let e =
+            Gate::new(AccessConfig { require_credentials: true, credentials_file: path, ..AccessConfig::default() })
+                .unwrap_err();
         assert!(e.to_string().contains("not a credentials file"), "{e}");
     }
 }

@@ -10,6 +10,7 @@
 //!   message for gRPC. 429s carry `Retry-After`.
 //! - Passwords are never stored or logged; only argon2 hashes are on disk.
 
+mod config;
 mod connections;
 pub mod credentials;
 mod gate;
@@ -24,9 +25,10 @@ use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use serde_json::json;
 
+pub use config::AccessConfig;
 pub use connections::CappedListener;
 pub use credentials::{CredentialError, CredentialFile, Role};
-pub use gate::{AccessConfig, Gate};
+pub use gate::Gate;
 
 /// Who a request runs as; in the request's extensions once admitted.
 #[derive(Debug, Clone, PartialEq, Eq)]
