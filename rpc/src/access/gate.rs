@@ -42,7 +42,7 @@ struct Loaded {
 
 pub struct Gate {
     config: AccessConfig,
-    node_limiter: Option<DefaultDirectRateLimiter>,
+    node_limiter: Option<(u32, DefaultDirectRateLimiter)>,
     loaded: Mutex<Loaded>,
     /// Random per process: digests of passwords are useless outside it.
     digest_key: [u8; 32],
@@ -76,7 +76,7 @@ impl Gate {
             loaded.entries = Self::entries(&config, file, &HashMap::new());
             loaded.stamp = stamp(&config.credentials_file);
         }
-        let node_limiter = config.node_requests_per_sec.map(limiter);
+        let node_limiter = config.node_requests_per_sec.map(|r| (r.get(), limiter(r)));
         let mut digest_key = [0u8; 32];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut digest_key);
         Ok(Gate { config, node_limiter, loaded: Mutex::new(loaded), digest_key })
@@ -128,42 +128,48 @@ impl Gate {
         h.finalize().into()
     }
 
-    fn over_limit(limiter: &DefaultDirectRateLimiter, who: String, rate: u32) -> Result<(), Rejection> {
+    /// `who` is only formatted when the limit is hit.
+    fn over_limit(
+        limiter: &DefaultDirectRateLimiter,
+        rate: u32,
+        who: impl FnOnce() -> String,
+    ) -> Result<(), Rejection> {
         limiter.check().map_err(|not_until| {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
-            Rejection::rate_limited(format!("{who} is over its limit of {rate} requests per second"), wait)
+            Rejection::rate_limited(format!("{} is over its limit of {rate} requests per second", who()), wait)
         })
     }
 
     /// Admits a request or says why not.
     pub async fn admit(&self, headers: &HeaderMap) -> Result<Principal, Rejection> {
-        if let (Some(l), Some(rate)) = (&self.node_limiter, self.config.node_requests_per_sec) {
-            Self::over_limit(l, "the node".into(), rate.get())?;
+        if let Some((rate, l)) = &self.node_limiter {
+            Self::over_limit(l, *rate, || "the node".into())?;
         }
         if !self.config.require_credentials {
             return Ok(Principal { username: None, role: Role::Admin });
         }
         let (username, password) = basic_credentials(headers)?;
         let digest = self.digest(&username, &password);
-        let (role, hash, known) = {
+        // One look under the lock: the role and limiter of the credential as it is now, and
+        // its hash only if this password has not verified before.
+        let (role, limiter, unverified_hash) = {
             let mut loaded = self.loaded.lock();
             self.reload_if_changed(&mut loaded);
             let Some(entry) = loaded.entries.get(&username) else {
                 return Err(Rejection::unauthorized("unknown username or wrong password"));
             };
-            let known = loaded.verified.get(&username) == Some(&digest);
-            (entry.role, entry.password_hash.clone(), known)
+            let unverified = (loaded.verified.get(&username) != Some(&digest)).then(|| entry.password_hash.clone());
+            (entry.role, entry.limiter.clone(), unverified)
         };
-        if !known {
+        if let Some(hash) = unverified_hash {
             let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false);
             if !ok {
                 return Err(Rejection::unauthorized("unknown username or wrong password"));
             }
             self.loaded.lock().verified.insert(username.clone(), digest);
         }
-        let limiter = self.loaded.lock().entries.get(&username).and_then(|e| e.limiter.clone());
         if let Some((rate, l)) = limiter {
-            Self::over_limit(&l, format!("credential `{username}`"), rate)?;
+            Self::over_limit(&l, rate, || format!("credential `{username}`"))?;
         }
         Ok(Principal { username: Some(username), role })
     }
