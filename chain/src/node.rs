@@ -484,15 +484,8 @@ impl NodeApi for Node {
         self.admit(tx, hash, Origin::Rpc)
     }
 
-    fn outcome(&self, hash: &CryptoHash) -> Result<Option<(ExecutionOutcome, SignedTransaction)>, NodeError> {
-        let Some(outcome) = self.store.outcome(hash).map_err(Self::internal)? else {
-            return Ok(None);
-        };
-        let block = self.resolve(BlockRef::Height(outcome.block_height))?.block;
-        let tx = block.transactions.into_iter().find(|t| &t.hash() == hash).ok_or_else(|| {
-            NodeError::Internal(format!("outcome of {hash} points at block {} without it", outcome.block_height))
-        })?;
-        Ok(Some((outcome, tx)))
+    fn stored_outcome(&self, hash: &CryptoHash) -> Result<Option<ExecutionOutcome>, NodeError> {
+        self.store.outcome(hash).map_err(Self::internal)
     }
 
     fn subscribe_head(&self) -> watch::Receiver<BlockHeight> {

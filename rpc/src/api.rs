@@ -173,8 +173,19 @@ pub trait NodeApi: Send + Sync + 'static {
     fn evidence(&self) -> Vec<EvidenceView>;
     /// Validates against head state and adds to the mempool; returns the transaction hash.
     fn submit(&self, tx: SignedTransaction) -> Result<CryptoHash, SubmitError>;
-    /// The stored outcome and the transaction itself, once its block committed.
-    fn outcome(&self, hash: &CryptoHash) -> Result<Option<(ExecutionOutcome, SignedTransaction)>, NodeError>;
+    /// The stored outcome of a transaction, once its block committed.
+    fn stored_outcome(&self, hash: &CryptoHash) -> Result<Option<ExecutionOutcome>, NodeError>;
+    /// The stored outcome and the transaction itself (from the block that holds it).
+    fn outcome(&self, hash: &CryptoHash) -> Result<Option<(ExecutionOutcome, SignedTransaction)>, NodeError> {
+        let Some(outcome) = self.stored_outcome(hash)? else {
+            return Ok(None);
+        };
+        let block = self.block(BlockRef::Height(outcome.block_height))?;
+        let tx = block.transactions.into_iter().find(|t| &t.hash() == hash).ok_or_else(|| {
+            NodeError::Internal(format!("outcome of {hash} points at block {} without it", outcome.block_height))
+        })?;
+        Ok(Some((outcome, tx)))
+    }
     /// The height of the newest committed block, updated as blocks commit.
     fn subscribe_head(&self) -> tokio::sync::watch::Receiver<BlockHeight>;
     /// Waits up to `timeout` for the outcome.
@@ -214,4 +225,19 @@ pub(crate) async fn submit_and_wait<N: NodeApi>(
         return Ok(None);
     }
     node.wait_outcome(hash, timeout).await?.map(Some).ok_or(SendError::Timeout)
+}
+
+/// The outcome of a transaction: stored, or, when `wait` is above `NONE`, awaited up to
+/// `timeout`. `None` if it is not (yet) known.
+pub(crate) async fn outcome_or_wait<N: NodeApi>(
+    node: &N,
+    hash: CryptoHash,
+    wait: WaitUntil,
+    timeout: Duration,
+) -> Result<Option<(ExecutionOutcome, SignedTransaction)>, NodeError> {
+    match node.outcome(&hash)? {
+        Some(found) => Ok(Some(found)),
+        None if wait > WaitUntil::None => node.wait_outcome(hash, timeout).await,
+        None => Ok(None),
+    }
 }

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::api::{submit_and_wait, SendError};
+use crate::api::{outcome_or_wait, submit_and_wait, SendError};
 use crate::{views, BlockRef, Finality, NodeApi, RpcError, ViewCallError, WaitUntil};
 
 /// Protocol version reported to clients.
@@ -120,12 +120,7 @@ async fn tx_status<N: NodeApi>(node: &N, params: Value, timeout: Duration) -> Re
         TxParams::Object { tx_hash, wait_until, .. } => (tx_hash, wait_until),
         TxParams::Array(hash, _) => (hash, WaitUntil::Final),
     };
-    let found = match node.outcome(&hash)? {
-        Some(found) => Some(found),
-        None if wait > WaitUntil::None => node.wait_outcome(hash, timeout).await?,
-        None => None,
-    };
-    match found {
+    match outcome_or_wait(node, hash, wait, timeout).await? {
         Some((o, tx)) => outcome_reply(&o, &tx, wait),
         None => Err(RpcError::handler(
             "UNKNOWN_TRANSACTION",

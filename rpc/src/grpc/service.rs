@@ -7,8 +7,8 @@ use tonic::{Request, Response, Status};
 
 use super::streams::{self, Subscription};
 use super::{convert, proto, treasury};
-use crate::api::{submit_and_wait, SendError};
-use crate::{NodeApi, WaitUntil};
+use crate::api::{outcome_or_wait, submit_and_wait, SendError};
+use crate::NodeApi;
 
 #[derive(Debug)]
 pub struct NodeService<N> {
@@ -129,13 +129,8 @@ impl<N: NodeApi> proto::node_server::Node for NodeService<N> {
         let req = req.into_inner();
         let hash = convert::hash(&req.transaction_hash, "transaction_hash")?;
         let wait = convert::wait_until(req.wait_until)?;
-        let found = match self.node.outcome(&hash).map_err(convert::node_error)? {
-            Some(found) => Some(found),
-            None if wait > WaitUntil::None => {
-                self.node.wait_outcome(hash, self.tx_timeout).await.map_err(convert::node_error)?
-            }
-            None => None,
-        };
+        let found =
+            outcome_or_wait(self.node.as_ref(), hash, wait, self.tx_timeout).await.map_err(convert::node_error)?;
         let (o, _) = found.ok_or_else(|| Status::not_found(format!("transaction {hash} is not known")))?;
         Ok(Response::new(convert::outcome(&o)))
     }

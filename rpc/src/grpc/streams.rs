@@ -38,14 +38,18 @@ where
             while next <= head {
                 let items =
                     node.block(BlockRef::Height(next)).map_err(convert::node_error).and_then(|b| emit(&node, &b));
-                let failed = items.is_err();
-                for item in items.map_or_else(|e| vec![Err(e)], |v| v.into_iter().map(Ok).collect()) {
-                    if tx.send(item).await.is_err() {
+                let items = match items {
+                    Ok(items) => items,
+                    Err(e) => {
+                        // The client learns why its stream ends.
+                        let _ = tx.send(Err(e)).await;
                         return;
                     }
-                }
-                if failed {
-                    return;
+                };
+                for item in items {
+                    if tx.send(Ok(item)).await.is_err() {
+                        return;
+                    }
                 }
                 next += 1;
             }
@@ -77,13 +81,13 @@ pub fn outcomes<N: NodeApi>(
             if !accounts.contains(signer) && !accounts.contains(receiver) {
                 continue;
             }
-            match node.outcome(&t.hash()).map_err(convert::node_error)? {
-                Some((o, _)) => out.push(convert::outcome(&o)),
+            let hash = t.hash();
+            match node.stored_outcome(&hash).map_err(convert::node_error)? {
+                Some(o) => out.push(convert::outcome(&o)),
                 None => {
                     return Err(Status::internal(format!(
-                        "block {} holds transaction {} without a stored outcome",
-                        b.header.height,
-                        t.hash()
+                        "block {} holds transaction {hash} without a stored outcome",
+                        b.header.height
                     )))
                 }
             }
