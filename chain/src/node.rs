@@ -457,8 +457,7 @@ impl NodeApi for Node {
     }
 
     fn evidence(&self) -> Vec<EvidenceView> {
-        let evidence = self.evidence.lock().clone();
-        evidence
+        Node::evidence(self)
             .iter()
             .map(|e| {
                 let (kind, height, round) = match e {
