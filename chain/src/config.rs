@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use kms::SignerConfig;
 use rpc::access::AccessConfig;
 use serde::{Deserialize, Serialize};
 
@@ -15,7 +16,8 @@ pub struct NodeConfig {
     pub genesis_file: PathBuf,
     /// RocksDB directory, relative to the home directory.
     pub data_dir: PathBuf,
-    /// Absent on a node that does not validate.
+    /// How the validator signs (`local`, `vault` or `remote`); absent on a node that does
+    /// not validate.
     pub signer: Option<SignerConfig>,
     pub rpc: RpcSection,
     /// Absent on a node without peers (a single-validator chain).
@@ -35,13 +37,6 @@ pub struct NetworkSection {
     /// Peer ids allowed to connect besides the genesis validators.
     #[serde(default)]
     pub allowed_peers: Vec<String>,
-}
-
-/// How the validator signs. Only `local` (a key file) exists so far.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
-pub enum SignerConfig {
-    Local { key_file: PathBuf },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -95,11 +90,11 @@ pub enum ConfigError {
 }
 
 impl NodeConfig {
-    pub fn new(rpc_listen: SocketAddr, key_file: Option<PathBuf>) -> Self {
+    pub fn new(rpc_listen: SocketAddr, signer: Option<SignerConfig>) -> Self {
         NodeConfig {
             genesis_file: "genesis.json".into(),
             data_dir: "data".into(),
-            signer: key_file.map(|key_file| SignerConfig::Local { key_file }),
+            signer,
             rpc: RpcSection {
                 listen: rpc_listen,
                 max_body_bytes: default_max_body(),

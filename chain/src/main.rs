@@ -5,13 +5,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context as _};
-use chain::config::{resolve, NetworkSection, NodeConfig, SignerConfig, CONFIG_FILE};
+use chain::config::{resolve, NetworkSection, NodeConfig, CONFIG_FILE};
 use chain::node::{init_store, Node};
 use chain::store::Store;
 use clap::{Parser, Subcommand};
 use contracts::ModuleRegistry;
 use genesis::{Genesis, KeyFile, NetworkKeyFile, Preset};
-use kms::{LocalSigner, Signer};
+use kms::{Signer, SignerConfig};
 use libp2p::{Multiaddr, PeerId};
 use rpc::RpcConfig;
 use tokio::sync::watch;
@@ -32,9 +32,14 @@ enum Command {
         genesis: PathBuf,
         #[arg(long)]
         home: PathBuf,
-        /// This validator's consensus key (a credentials file from `genesis new`).
-        #[arg(long)]
+        /// This validator's consensus key (a credentials file from `genesis new`), signed
+        /// with locally behind the double-sign guard.
+        #[arg(long, conflicts_with = "signer_config")]
         validator_key: Option<PathBuf>,
+        /// A TOML file with the `[signer]` settings instead (`kind = "vault"` or `"remote"`;
+        /// see docs/KMS.md). Relative paths in it are under the node home.
+        #[arg(long)]
+        signer_config: Option<PathBuf>,
         /// JSON-RPC listen address.
         #[arg(long, default_value = "127.0.0.1:3030")]
         rpc_listen: SocketAddr,
@@ -90,8 +95,12 @@ enum CredentialsCommand {
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Command::Init { genesis, home, validator_key, rpc_listen, network_key, p2p_listen } => {
-            init(&genesis, &home, validator_key.as_deref(), rpc_listen, network_key.as_deref(), p2p_listen)
+        Command::Init { genesis, home, validator_key, signer_config, rpc_listen, network_key, p2p_listen } => {
+            let signer = match signer_config {
+                Some(path) => Some(Signing::Config(load_signer_config(&path)?)),
+                None => validator_key.map(Signing::KeyFile),
+            };
+            init(&genesis, &home, signer, rpc_listen, network_key.as_deref(), p2p_listen)
         }
         Command::Run { home } => {
             let config = NodeConfig::load(&home)?;
@@ -148,10 +157,23 @@ fn init_tracing(filter: &str) {
         .init();
 }
 
+/// How `chain init` sets up signing.
+enum Signing {
+    /// A key file to copy into the home and sign with locally.
+    KeyFile(PathBuf),
+    /// A `[signer]` section as given.
+    Config(SignerConfig),
+}
+
+fn load_signer_config(path: &Path) -> anyhow::Result<SignerConfig> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("{} is not a [signer] section", path.display()))
+}
+
 fn init(
     genesis_path: &Path,
     home: &Path,
-    validator_key: Option<&Path>,
+    signing: Option<Signing>,
     rpc_listen: SocketAddr,
     network_key: Option<&Path>,
     p2p_listen: Option<String>,
@@ -161,8 +183,10 @@ fn init(
         bail!("{} is already initialised ({} exists)", home.display(), home.join(CONFIG_FILE).display());
     }
     std::fs::create_dir_all(home).with_context(|| format!("creating {}", home.display()))?;
-    let key_file = match validator_key {
-        Some(path) => {
+    let signer = match signing {
+        Some(Signing::Config(c)) => Some(c),
+        Some(Signing::KeyFile(path)) => {
+            let path = path.as_path();
             let key = KeyFile::load(path)?;
             if !genesis.validators.iter().any(|v| v.consensus_key == key.public_key) {
                 eprintln!(
@@ -172,12 +196,12 @@ fn init(
                 );
             }
             key.save(&home.join("consensus_key.json"))?;
-            Some(PathBuf::from("consensus_key.json"))
+            Some(SignerConfig::local("consensus_key.json".into()))
         }
         None => None,
     };
     std::fs::copy(genesis_path, home.join("genesis.json")).context("copying genesis")?;
-    let mut config = NodeConfig::new(rpc_listen, key_file);
+    let mut config = NodeConfig::new(rpc_listen, signer);
     if genesis.preset == Preset::Professional {
         config.rpc.access = rpc::access::AccessConfig::professional();
         println!(
@@ -210,18 +234,32 @@ fn init(
     Ok(())
 }
 
+/// Opens the configured signer: a local key is refused under the professional preset, and a
+/// backend's request timeout must leave room inside the vote timeout.
+async fn open_signer(config: &SignerConfig, home: &Path, genesis: &Genesis) -> anyhow::Result<Arc<dyn Signer>> {
+    if genesis.preset == Preset::Professional && matches!(config, SignerConfig::Local { .. }) {
+        bail!("the professional preset requires a Vault-backed signer (signer.kind = \"vault\" or \"remote\"); a local key file is refused");
+    }
+    let vote_timeout = std::time::Duration::from_millis(genesis.consensus.timeout_vote_ms);
+    if let Some(t) = config.request_timeout().filter(|t| *t * 2 > vote_timeout) {
+        bail!(
+            "the signer's request timeout ({} ms) must be at most half the consensus vote timeout ({} ms)",
+            t.as_millis(),
+            vote_timeout.as_millis()
+        );
+    }
+    let signer = config.open(home, &genesis.chain_id).await?;
+    tracing::info!(target: "chain", kind = config.kind(), public_key = %signer.public_key(), "signer ready");
+    Ok(signer)
+}
+
 async fn run(home: PathBuf, config: NodeConfig) -> anyhow::Result<()> {
     let genesis = Genesis::load(&resolve(&home, &config.genesis_file))?;
     if genesis.preset == Preset::Professional && !config.rpc.access.require_credentials {
         bail!("the professional preset requires credentials on the RPC: set rpc.access.require_credentials = true");
     }
     let signer: Option<Arc<dyn Signer>> = match &config.signer {
-        Some(SignerConfig::Local { key_file }) => {
-            if genesis.preset == Preset::Professional {
-                bail!("the professional preset requires a Vault-backed signer; a local key file is refused");
-            }
-            Some(Arc::new(LocalSigner::from_file(&resolve(&home, key_file))?))
-        }
+        Some(s) => Some(open_signer(s, &home, &genesis).await?),
         None => None,
     };
     let node = Node::open(

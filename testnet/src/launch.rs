@@ -12,6 +12,8 @@ use nix::unistd::Pid;
 use rpc::client::RpcClient;
 use tokio::process::{Child, Command};
 
+use crate::openbao::OpenBao;
+use crate::signing::{self, KmsMode};
 use crate::Layout;
 
 #[derive(Debug, Clone)]
@@ -24,6 +26,29 @@ pub struct NetworkOptions {
     pub load_accounts: usize,
     /// Blocks per epoch (validator-set changes apply at epoch ends); the preset's when unset.
     pub epoch_length: Option<u64>,
+    /// Where the validators' keys live.
+    pub kms: KmsMode,
+    /// OpenBao's port (with `--kms vault` or `remote`).
+    pub vault_port: u16,
+    /// Validator i's `kms` daemon listens on this + i (with `--kms remote`).
+    pub kms_base_port: u16,
+}
+
+impl NetworkOptions {
+    /// Local keys, the default ports for OpenBao (8200) and kms daemons (26650 + i).
+    pub fn new(validators: usize, rpc_base_port: u16, p2p_base_port: u16, chain_id: &str) -> Self {
+        NetworkOptions {
+            validators,
+            rpc_base_port,
+            p2p_base_port,
+            chain_id: chain_id.into(),
+            load_accounts: 0,
+            epoch_length: None,
+            kms: KmsMode::Local,
+            vault_port: 8200,
+            kms_base_port: 26650,
+        }
+    }
 }
 
 /// What each extra load account holds at genesis.
@@ -35,6 +60,10 @@ pub struct Network {
     pub layout: Layout,
     pub genesis: Genesis,
     pub nodes: Vec<NodeProcess>,
+    /// The OpenBao server the validators sign through (`--kms vault|remote`).
+    pub openbao: Option<OpenBao>,
+    /// Each validator's `kms` daemon (`--kms remote`), in node order.
+    pub kms_daemons: Vec<Child>,
 }
 
 #[derive(Debug)]
@@ -52,6 +81,7 @@ impl Network {
         if opts.validators == 0 {
             bail!("--validators must be at least 1");
         }
+        let mut openbao = None;
         if !layout.genesis_file().exists() {
             let mut generated = genesis::generate(&NewGenesisOptions {
                 validators: opts.validators,
@@ -65,24 +95,45 @@ impl Network {
             if let Some(epoch) = opts.epoch_length {
                 generated.genesis.epoch_length = epoch;
             }
+            if opts.kms != KmsMode::Local {
+                openbao = Some(
+                    signing::prepare_vault(&layout, &mut generated, opts.kms, opts.vault_port, opts.kms_base_port)
+                        .await?,
+                );
+            }
             std::fs::create_dir_all(layout.genesis_dir())?;
             generated.write(&layout.genesis_dir())?;
+            if opts.kms != KmsMode::Local {
+                // The consensus keys live in OpenBao; the generated local ones are not theirs.
+                for v in &generated.genesis.validators {
+                    std::fs::remove_file(layout.validator_key(v.account_id.as_str()))?;
+                }
+            }
+        } else if opts.kms != KmsMode::Local {
+            bail!(
+                "{} already holds a testnet; --kms vault/remote needs a new --dir (the OpenBao dev server keeps its keys in memory only)",
+                layout.root.display()
+            );
         }
         let genesis = Genesis::load(&layout.genesis_file())?;
         let chain = Layout::chain_binary()?;
         let mut nodes = Vec::new();
+        let mut kms_daemons = Vec::new();
         for (i, v) in genesis.validators.iter().enumerate() {
             let account = v.account_id.to_string();
             let home = layout.node_home(&account);
             let port = usize::from(opts.rpc_base_port) + i;
             let listen: SocketAddr = format!("127.0.0.1:{port}").parse()?;
+            if opts.kms == KmsMode::Remote {
+                kms_daemons.push(signing::spawn_kms(&signing::kms_dir(&layout, &account)).await?);
+            }
             if !home.join("config.toml").exists() {
                 init_node(&layout, &account, listen, None)?;
             }
             let child = spawn_node(&chain, &home)?;
             nodes.push(NodeProcess { account, home, rpc: RpcClient::new(format!("http://{listen}")), child });
         }
-        let net = Network { layout, genesis, nodes };
+        let net = Network { layout, genesis, nodes, openbao, kms_daemons };
         net.write_pids()?;
         for node in &net.nodes {
             net.wait_ready(node).await?;
@@ -134,7 +185,9 @@ impl Network {
     }
 
     fn write_pids(&self) -> anyhow::Result<()> {
-        let pids: Vec<String> = self.nodes.iter().filter_map(|n| n.child.id()).map(|p| p.to_string()).collect();
+        let children = self.nodes.iter().map(|n| &n.child).chain(&self.kms_daemons);
+        let bao = self.openbao.as_ref().and_then(|b| b.pid());
+        let pids: Vec<String> = children.filter_map(|c| c.id()).chain(bao).map(|p| p.to_string()).collect();
         std::fs::write(self.layout.pids(), pids.join("\n") + "\n")?;
         Ok(())
     }
@@ -177,6 +230,12 @@ impl Network {
                 }
             }
         }
+        for kms in &mut self.kms_daemons {
+            let _ = kms.kill().await;
+        }
+        if let Some(bao) = self.openbao.as_mut() {
+            bao.stop().await?;
+        }
         let _ = std::fs::remove_file(self.layout.pids());
         Ok(())
     }
@@ -209,20 +268,17 @@ pub async fn down(layout: &Layout, grace: Duration) -> anyhow::Result<usize> {
     Ok(stopped)
 }
 
-/// `chain init` of `account`'s home with its keys from the layout.
+/// `chain init` of `account`'s home with its keys (or signer settings) from the layout.
 fn init_node(layout: &Layout, account: &str, rpc: SocketAddr, p2p_listen: Option<String>) -> anyhow::Result<()> {
     let mut cmd = std::process::Command::new(Layout::chain_binary()?);
-    cmd.arg("init")
-        .arg("--genesis")
-        .arg(layout.genesis_file())
-        .arg("--home")
-        .arg(layout.node_home(account))
-        .arg("--validator-key")
-        .arg(layout.validator_key(account))
-        .arg("--network-key")
-        .arg(layout.network_key(account))
-        .arg("--rpc-listen")
-        .arg(rpc.to_string());
+    cmd.arg("init").arg("--genesis").arg(layout.genesis_file()).arg("--home").arg(layout.node_home(account));
+    let signer = signing::signer_config(layout, account);
+    if signer.is_file() {
+        cmd.arg("--signer-config").arg(signer);
+    } else {
+        cmd.arg("--validator-key").arg(layout.validator_key(account));
+    }
+    cmd.arg("--network-key").arg(layout.network_key(account)).arg("--rpc-listen").arg(rpc.to_string());
     if let Some(p2p) = p2p_listen {
         cmd.arg("--p2p-listen").arg(p2p);
     }

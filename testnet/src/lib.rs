@@ -15,6 +15,8 @@
 pub mod bench;
 pub mod launch;
 pub mod layout;
+pub mod openbao;
+pub mod signing;
 pub mod workload;
 
 pub use launch::{Network, NetworkOptions};

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
+use testnet::signing::KmsMode;
 use testnet::{bench, launch, Layout, Network, NetworkOptions, Workload, WorkloadStats};
 use tokio::sync::watch;
 
@@ -39,6 +40,8 @@ enum Command {
         /// development preset's.
         #[arg(long)]
         epoch_length: Option<u64>,
+        #[command(flatten)]
+        kms: KmsArgs,
     },
     /// Benchmark: pre-signed transfers from many accounts through JSON-RPC; prints finalized
     /// tx/s, submit-to-final latency percentiles, block interval and peak memory, and writes
@@ -71,6 +74,8 @@ enum Command {
         rpc_base_port: u16,
         #[arg(long, default_value_t = 24560)]
         p2p_base_port: u16,
+        #[command(flatten)]
+        kms: KmsArgs,
     },
     /// Stop the nodes of a testnet whose `up` was interrupted.
     Down {
@@ -79,17 +84,31 @@ enum Command {
     },
 }
 
+/// Where the validators' keys live.
+#[derive(clap::Args)]
+struct KmsArgs {
+    /// local: key files; vault: each node signs through an OpenBao dev server (started
+    /// here, one Transit key per validator); remote: through a `kms` daemon per validator.
+    #[arg(long, value_enum, default_value_t = KmsMode::Local)]
+    kms: KmsMode,
+    /// OpenBao's port on 127.0.0.1.
+    #[arg(long, default_value_t = 8200)]
+    vault_port: u16,
+    /// Validator i's kms daemon listens on this + i.
+    #[arg(long, default_value_t = 26650)]
+    kms_base_port: u16,
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Command::Up { validators, dir, rpc_base_port, p2p_base_port, tps, duration, epoch_length } => {
+        Command::Up { validators, dir, rpc_base_port, p2p_base_port, tps, duration, epoch_length, kms } => {
             let opts = NetworkOptions {
-                validators,
-                rpc_base_port,
-                p2p_base_port,
-                chain_id: "testnet".into(),
-                load_accounts: 0,
                 epoch_length,
+                kms: kms.kms,
+                vault_port: kms.vault_port,
+                kms_base_port: kms.kms_base_port,
+                ..NetworkOptions::new(validators, rpc_base_port, p2p_base_port, "testnet")
             };
             up(Layout::new(dir), opts, tps, duration.map(Duration::from_secs)).await
         }
@@ -104,6 +123,7 @@ async fn main() -> anyhow::Result<()> {
             out,
             rpc_base_port,
             p2p_base_port,
+            kms,
         } => {
             let temp = tempfile::Builder::new().prefix("chain-bench-").tempdir()?;
             let dir = dir.unwrap_or_else(|| temp.path().join("testnet"));
@@ -117,6 +137,9 @@ async fn main() -> anyhow::Result<()> {
                 duration: Duration::from_secs(duration),
                 flat_txs,
                 connections,
+                kms: kms.kms,
+                vault_port: kms.vault_port,
+                kms_base_port: kms.kms_base_port,
             };
             let result = bench::run(&opts).await?;
             std::fs::write(&out, serde_json::to_string_pretty(&result)? + "\n")?;

@@ -89,14 +89,7 @@ fn start_load(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_validators_survive_kills_catch_up_and_agree() {
     let dir = tempfile::tempdir().unwrap();
-    let opts = NetworkOptions {
-        validators: 4,
-        rpc_base_port: free_port_range(4),
-        p2p_base_port: free_port_range(4),
-        chain_id: "multi".into(),
-        load_accounts: 0,
-        epoch_length: None,
-    };
+    let opts = NetworkOptions::new(4, free_port_range(4), free_port_range(4), "multi");
     let mut net = Network::up(Layout::new(dir.path()), &opts).await.expect("4 validators up");
     let rpcs: Vec<_> = net.nodes.iter().map(|n| n.rpc.clone()).collect();
     let keys = testnet::Workload::load_accounts(&net.layout).unwrap();

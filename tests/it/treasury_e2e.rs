@@ -111,12 +111,8 @@ async fn wait_all_sign(rpc: &RpcClient, from: u64, accounts: &[&str], secs: u64)
 async fn treasury_mints_a_tla_and_changes_the_validator_set_without_a_halt() {
     let dir = tempfile::tempdir().unwrap();
     let opts = NetworkOptions {
-        validators: 4,
-        rpc_base_port: free_port_range(4),
-        p2p_base_port: free_port_range(4),
-        chain_id: "treasury-e2e".into(),
-        load_accounts: 0,
         epoch_length: Some(EPOCH),
+        ..NetworkOptions::new(4, free_port_range(4), free_port_range(4), "treasury-e2e")
     };
     let mut net = Network::up(Layout::new(dir.path()), &opts).await.expect("4 validators up");
     let rpc = net.nodes[0].rpc.clone();

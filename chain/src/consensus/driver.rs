@@ -83,6 +83,9 @@ struct HeightRun<'a> {
     /// Signatures of every vote seen (own and peers'), for certificates and relaying.
     vote_sigs: HashMap<VoteKey, Signature>,
     own: Vec<NetMessage>,
+    /// Own proposals and votes the signer could not sign yet (backend down); retried on
+    /// every relay tick while this height runs.
+    unsigned: Vec<Output>,
     timers: BinaryHeap<Reverse<(Instant, u64, Timeout)>>,
     timer_seq: u64,
 }
@@ -103,7 +106,7 @@ enum Wake {
 }
 
 enum HeightEnd {
-    Decided(Decided),
+    Decided(Decided, CommitCertificate),
     Behind(PeerId),
     Shutdown,
 }
@@ -183,6 +186,7 @@ pub async fn run(
                     proposals: HashMap::new(),
                     vote_sigs: HashMap::new(),
                     own: Vec::new(),
+                    unsigned: Vec::new(),
                     timers: BinaryHeap::new(),
                     timer_seq: 0,
                 };
@@ -198,9 +202,9 @@ pub async fn run(
                 };
                 let started = Instant::now();
                 match run.drive(buffered, inbound.as_mut(), &mut future, &mut shutdown).await? {
-                    HeightEnd::Decided(d) => {
+                    HeightEnd::Decided(d, certificate) => {
                         tracing::debug!(target: "chain::consensus", height, round = d.round, ms = started.elapsed().as_secs_f64() * 1e3, "decided");
-                        run.commit(d)?;
+                        run.commit(d, certificate)?;
                         tracing::debug!(target: "chain::consensus", height, ms = started.elapsed().as_secs_f64() * 1e3, "height done");
                         last_block = Instant::now();
                         continue;
@@ -371,9 +375,18 @@ impl HeightRun<'_> {
         let mut relay = tokio::time::interval(RELAY_EVERY);
         relay.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_seen = (u32::MAX, CoreStep::Commit);
+        // A decision whose certificate lacks signatures (ours could not be made) waits here
+        // for more precommits, our signer, or a peer to sync the block from.
+        let mut decided: Option<Decided> = None;
         loop {
             if let Some(d) = self.handle(outputs).await? {
-                return Ok(HeightEnd::Decided(d));
+                decided = Some(d);
+            }
+            if let Some(d) = decided.take() {
+                match self.certificate(&d) {
+                    Some(c) => return Ok(HeightEnd::Decided(d, c)),
+                    None => decided = Some(d),
+                }
             }
             let next = self.timers.peek().map(|Reverse((at, _, _))| *at);
             let behind_at = ahead.map(|(_, since)| since + grace);
@@ -416,7 +429,7 @@ impl HeightRun<'_> {
                         self.relay();
                     }
                     last_seen = now;
-                    outputs = Vec::new();
+                    outputs = std::mem::take(&mut self.unsigned);
                 }
                 _ = shutdown.changed() => {
                     if *shutdown.borrow() {
@@ -523,7 +536,11 @@ impl HeightRun<'_> {
                     let Some(ex) = self.blocks.get(&p.value) else { continue };
                     let block = ex.block.clone();
                     let bytes = self.proposal_bytes(&p);
-                    let signature = self.sign(p.height, p.round, Step::Propose, bytes).await?;
+                    let Some(signature) =
+                        self.sign(p.height, p.round, Step::Propose, bytes, &Output::Propose(p.clone())).await?
+                    else {
+                        continue;
+                    };
                     self.wal.append(&WalEntry::Proposal { proposal: p.clone(), block: block.clone(), signature })?;
                     self.proposals.insert(p.round, (p.clone(), signature));
                     let m = NetMessage::Proposal { proposal: p, block, signature };
@@ -537,7 +554,10 @@ impl HeightRun<'_> {
                         VoteKind::Precommit => Step::Precommit,
                     };
                     let bytes = self.vote_bytes(&v);
-                    let signature = self.sign(v.height, v.round, step, bytes).await?;
+                    let Some(signature) = self.sign(v.height, v.round, step, bytes, &Output::Vote(v.clone())).await?
+                    else {
+                        continue;
+                    };
                     self.wal.append(&WalEntry::Vote { vote: v.clone(), signature })?;
                     self.vote_sigs.insert((v.kind, v.round, v.validator, v.value), signature);
                     let m = NetMessage::Vote { vote: v, signature };
@@ -573,30 +593,74 @@ impl HeightRun<'_> {
         Ok(None)
     }
 
-    async fn sign(&self, height: u64, round: Round, step: Step, bytes: Vec<u8>) -> Result<Signature, DriverError> {
+    /// Signs an own message. A signer failure does not stop the node: the message is missed
+    /// (as if the network lost it) and, when the failure may pass, `output` is kept to be
+    /// tried again on the next relay tick.
+    async fn sign(
+        &mut self,
+        height: u64,
+        round: Round,
+        step: Step,
+        bytes: Vec<u8>,
+        output: &Output,
+    ) -> Result<Option<Signature>, DriverError> {
         let signer = self.signer.ok_or(DriverError::NoSigner)?;
         let request = SignRequest { height, round, step, bytes };
-        let signature = signer.sign(&request).await?;
-        if !signer.public_key().verify(&request.bytes, &signature) {
-            return Err(SignerError::BadSignature.into());
+        let result = match signer.sign(&request).await {
+            Ok(sig) if signer.public_key().verify(&request.bytes, &sig) => Ok(sig),
+            Ok(_) => Err(SignerError::BadSignature),
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(signature) => Ok(Some(signature)),
+            Err(e) if e.is_retryable() => {
+                tracing::warn!(target: "chain::consensus", height, round, ?step, error = %e, "could not sign; the message is missed for now and retried");
+                self.unsigned.push(output.clone());
+                Ok(None)
+            }
+            Err(e) => {
+                tracing::warn!(target: "chain::consensus", height, round, ?step, error = %e, "signer refused; the message is missed");
+                Ok(None)
+            }
         }
-        Ok(signature)
     }
 
-    fn commit(mut self, d: Decided) -> Result<(), DriverError> {
+    /// The commit certificate for `d`: the precommits the state machine decided on, topped up
+    /// with any other precommits for the same block and round. `None` while short of a
+    /// quorum (our own precommit may be missing when the signer failed).
+    fn certificate(&self, d: &Decided) -> Option<CommitCertificate> {
         let height = self.core.height();
-        let ex = self.blocks.remove(&d.value).ok_or(DriverError::UnknownDecision(d.value))?;
-        let signatures = d
-            .precommits
-            .iter()
-            .filter_map(|v| {
+        let mut signers: Vec<ValidatorIndex> = d.precommits.iter().map(|v| v.validator).collect();
+        signers.extend(
+            self.vote_sigs
+                .keys()
+                .filter(|(kind, round, _, value)| {
+                    *kind == VoteKind::Precommit && *round == d.round && *value == Some(d.value)
+                })
+                .map(|(_, _, validator, _)| *validator),
+        );
+        signers.sort_unstable();
+        signers.dedup();
+        let signatures = signers
+            .into_iter()
+            .filter_map(|validator| {
                 self.vote_sigs
-                    .get(&(VoteKind::Precommit, v.round, v.validator, Some(d.value)))
-                    .map(|signature| CommitSignature { validator: v.validator, signature: *signature })
+                    .get(&(VoteKind::Precommit, d.round, validator, Some(d.value)))
+                    .map(|signature| CommitSignature { validator, signature: *signature })
             })
             .collect();
         let certificate = CommitCertificate { height, round: d.round, block_hash: d.value, signatures };
-        certificate.verify(self.chain_id(), height, d.value, &self.set.keys())?;
+        match certificate.verify(self.chain_id(), height, d.value, &self.set.keys()) {
+            Ok(()) => Some(certificate),
+            Err(e) => {
+                tracing::debug!(target: "chain::consensus", height, error = %e, "decided, waiting for a complete certificate");
+                None
+            }
+        }
+    }
+
+    fn commit(mut self, d: Decided, certificate: CommitCertificate) -> Result<(), DriverError> {
+        let ex = self.blocks.remove(&d.value).ok_or(DriverError::UnknownDecision(d.value))?;
         tokio::task::block_in_place(|| commit(self.node, ex, certificate))?;
         Ok(())
     }

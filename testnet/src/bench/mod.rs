@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context as _};
 use serde_json::{json, Value};
 
+use crate::signing::KmsMode;
 use crate::{Layout, Network, NetworkOptions, Workload};
 use load::{presign, submit, NOT_SENT};
 use observe::watch_finality;
@@ -42,6 +43,10 @@ pub struct BenchOptions {
     pub flat_txs: usize,
     /// Concurrent HTTP connections submitting.
     pub connections: usize,
+    /// Where the validators' keys live.
+    pub kms: KmsMode,
+    pub vault_port: u16,
+    pub kms_base_port: u16,
 }
 
 /// What one phase measured.
@@ -117,12 +122,11 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<Value> {
     );
 
     let net_opts = NetworkOptions {
-        validators: opts.validators,
-        rpc_base_port: opts.rpc_base_port,
-        p2p_base_port: opts.p2p_base_port,
-        chain_id: "bench".into(),
         load_accounts: opts.accounts,
-        epoch_length: None,
+        kms: opts.kms,
+        vault_port: opts.vault_port,
+        kms_base_port: opts.kms_base_port,
+        ..NetworkOptions::new(opts.validators, opts.rpc_base_port, opts.p2p_base_port, "bench")
     };
     println!(
         "starting {} validators with {} funded accounts in {}",

@@ -1,0 +1,128 @@
+//! `kms`: the remote signer daemon and its tools.
+//!
+//! - `kms serve --config kms.toml`: serves a guarded signer (Vault or a key file) over gRPC.
+//! - `kms watermark export|import`: moves the guard's watermark with a key.
+//! - `kms vault create-key`: a non-exportable ed25519 Transit key for a validator.
+//! - `kms bench`: sign latency of a signer configuration.
+
+mod bench;
+mod daemon;
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use kms::guard::{self, Imported, Watermark};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "kms",
+    version,
+    about = "Validator signing daemon (Vault/OpenBao Transit or a key file, behind a double-sign guard)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve the configured signer over gRPC until SIGINT/SIGTERM.
+    Serve {
+        /// The daemon's config (listen, chain_id, [signer]); relative paths are under its directory.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Export or import the guard's watermark.
+    #[command(subcommand)]
+    Watermark(WatermarkCommand),
+    /// Vault / OpenBao set-up.
+    #[command(subcommand)]
+    Vault(VaultCommand),
+    /// Measure sign latency (p50/p99) of a signer config. Uses a throw-away watermark for
+    /// guarded backends; never point it at a production remote signer.
+    Bench {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long, default_value_t = 2000)]
+        count: usize,
+        #[arg(long, default_value_t = 1)]
+        start_height: u64,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum WatermarkCommand {
+    /// Print the watermark in a state file as JSON (nothing if none yet).
+    Export {
+        #[arg(long)]
+        state: PathBuf,
+    },
+    /// Raise the state file's watermark to the exported one (never lowers it). The signer
+    /// using the state must be stopped.
+    Import {
+        #[arg(long)]
+        state: PathBuf,
+        /// A file written by `kms watermark export`.
+        #[arg(long)]
+        from: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum VaultCommand {
+    /// Create a non-exportable ed25519 Transit key and print its public key.
+    CreateKey {
+        #[arg(long, env = "VAULT_ADDR")]
+        address: String,
+        /// File holding a token allowed to create Transit keys.
+        #[arg(long)]
+        token_file: PathBuf,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "transit")]
+        mount: String,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    match cli.command {
+        Command::Serve { config } => {
+            daemon::init_logging();
+            runtime.block_on(daemon::serve(&config))
+        }
+        Command::Watermark(WatermarkCommand::Export { state }) => {
+            if let Some(w) = guard::read(&state)? {
+                println!("{}", serde_json::to_string_pretty(&w)?);
+            }
+            Ok(())
+        }
+        Command::Watermark(WatermarkCommand::Import { state, from }) => {
+            let text = std::fs::read_to_string(&from).with_context(|| format!("reading {}", from.display()))?;
+            let w: Watermark =
+                serde_json::from_str(&text).with_context(|| format!("{} is not a watermark", from.display()))?;
+            match guard::import(&state, w)? {
+                Imported::Written => println!("imported into {}", state.display()),
+                Imported::KeptExisting(w) => println!(
+                    "{} is already at height {} round {} {:?}; kept",
+                    state.display(),
+                    w.height,
+                    w.round,
+                    w.step
+                ),
+            }
+            Ok(())
+        }
+        Command::Vault(VaultCommand::CreateKey { address, token_file, name, mount }) => runtime.block_on(async {
+            let token =
+                std::fs::read_to_string(&token_file).with_context(|| format!("reading {}", token_file.display()))?;
+            let client = kms::vault::admin::client(&address, token.trim(), None)?;
+            let key = kms::vault::admin::create_key(&client, &mount, &name).await?;
+            println!("{key}");
+            Ok(())
+        }),
+        Command::Bench { config, count, start_height } => runtime.block_on(bench::run(&config, count, start_height)),
+    }
+}
