@@ -200,13 +200,12 @@ impl Network {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let log = std::fs::read_to_string(node.home.join("node.log")).unwrap_or_default();
-        let tail: Vec<&str> = log.lines().rev().take(20).collect();
-        bail!(
-            "node {} did not answer on {} within 30 s; log tail:\n{}",
-            node.account,
-            node.rpc.url(),
-            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-        )
+        // A node that stopped with an error: show the error, not its backtrace.
+        let shown: Vec<&str> = match log.rfind("Error: ") {
+            Some(i) => log[i..].lines().take(8).collect(),
+            None => log.lines().rev().take(20).collect::<Vec<_>>().into_iter().rev().collect(),
+        };
+        bail!("node {} did not answer on {} within 30 s; log tail:\n{}", node.account, node.rpc.url(), shown.join("\n"))
     }
 
     /// SIGTERM to every node, then SIGKILL to any still running after `grace`.

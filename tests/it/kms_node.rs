@@ -11,11 +11,7 @@ use genesis::{NewGenesisOptions, Preset};
 use kms::vault::admin;
 use rpc::client::RpcClient;
 use testnet::openbao::{write_secret, OpenBao, Storage};
-use tests::{binary, free_port};
-
-async fn height(rpc: &RpcClient) -> u64 {
-    rpc.status().await.map(|s| s["sync_info"]["latest_block_height"].as_u64().unwrap_or(0)).unwrap_or(0)
-}
+use tests::{binary, free_port, height, reach};
 
 /// `chain init` of `home` signing through Transit key `v0` at `address` with `token`.
 fn init(home: &Path, genesis: &Path, address: &str, token: &str, rpc_port: u16) {
@@ -110,15 +106,7 @@ async fn a_vault_outage_costs_votes_not_the_node() {
     init(&home, &genesis, &bao.address, &token, port);
     let mut node = spawn(&home);
     let rpc = RpcClient::new(format!("http://127.0.0.1:{port}"));
-    let mut h = 0;
-    for _ in 0..300 {
-        h = height(&rpc).await;
-        if h >= 3 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(h >= 3, "no blocks signed through Vault: {}", std::fs::read_to_string(home.join("node.log")).unwrap());
+    reach(&rpc, 3, 30).await;
 
     // OpenBao dies: no new blocks, the node stays up and says why.
     bao.stop().await.unwrap();
@@ -132,15 +120,7 @@ async fn a_vault_outage_costs_votes_not_the_node() {
 
     // OpenBao is back (restarted and unsealed): the node signs again.
     bao.restart().await.unwrap();
-    let mut resumed = 0;
-    for _ in 0..300 {
-        resumed = height(&rpc).await;
-        if resumed >= stalled + 3 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(resumed >= stalled + 3, "the node did not sign again after Vault came back");
+    reach(&rpc, stalled + 3, 30).await; // signs again after Vault came back
     let _ = node.kill();
     let _ = node.wait();
     let log = std::fs::read_to_string(home.join("node.log")).unwrap();

@@ -11,23 +11,7 @@ use rpc::client::RpcClient;
 use serde_json::{json, Value};
 use testnet::signing::{kms_dir, spawn_kms, KmsMode};
 use testnet::{Layout, Network, NetworkOptions};
-use tests::{free_port, free_port_range};
-
-async fn height(rpc: &RpcClient) -> u64 {
-    rpc.status().await.map(|s| s["sync_info"]["latest_block_height"].as_u64().unwrap_or(0)).unwrap_or(0)
-}
-
-/// Waits (bounded) until `rpc` reports at least `target`; returns the height.
-async fn reach(rpc: &RpcClient, target: u64, secs: u64) -> u64 {
-    for _ in 0..secs * 10 {
-        let h = height(rpc).await;
-        if h >= target {
-            return h;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("height {} did not reach {target} within {secs} s", height(rpc).await);
-}
+use tests::{free_port, free_port_range, height, reach};
 
 /// Whether validator `v` signed the commit certificate of any block in `from..=to`.
 async fn signed_any(rpc: &RpcClient, v: usize, from: u64, to: u64) -> bool {

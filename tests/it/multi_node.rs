@@ -14,11 +14,7 @@ use parking_lot::Mutex;
 use rpc::client::RpcClient;
 use serde_json::{json, Value};
 use testnet::{Layout, Network, NetworkOptions};
-use tests::{free_port_range, transfer};
-
-async fn height(rpc: &RpcClient) -> u64 {
-    rpc.status().await.map(|s| s["sync_info"]["latest_block_height"].as_u64().unwrap_or(0)).unwrap_or(0)
-}
+use tests::{free_port_range, height, transfer};
 
 async fn block(rpc: &RpcClient, h: u64) -> Value {
     rpc.call("block", json!({ "block_id": h })).await.unwrap_or(Value::Null)

@@ -209,3 +209,20 @@ pub async fn submit(rpc: &RpcClient, key: &KeyFile, receiver: &str, actions: Vec
         serde_json::from_slice(&bytes).expect("JSON success value")
     }
 }
+
+/// The node's head height (0 while it does not answer).
+pub async fn height(rpc: &RpcClient) -> u64 {
+    rpc.status().await.map(|s| s["sync_info"]["latest_block_height"].as_u64().unwrap_or(0)).unwrap_or(0)
+}
+
+/// Waits (bounded by `secs`) until `rpc` reports at least `target`; returns the height.
+pub async fn reach(rpc: &RpcClient, target: u64, secs: u64) -> u64 {
+    for _ in 0..secs * 10 {
+        let h = height(rpc).await;
+        if h >= target {
+            return h;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("height {} did not reach {target} within {secs} s", height(rpc).await);
+}
