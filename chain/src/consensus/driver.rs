@@ -93,7 +93,6 @@ struct HeightRun<'a> {
 struct Decided {
     round: Round,
     value: CryptoHash,
-    precommits: Vec<Vote>,
 }
 
 /// How waiting for, or running, a height ended.
@@ -581,9 +580,7 @@ impl HeightRun<'_> {
                     self.blocks.insert(value, ex);
                     queue.extend(self.core.apply(Input::ProposeValue { height, round, value }));
                 }
-                Output::Decide { round, value, precommits, .. } => {
-                    return Ok(Some(Decided { round, value, precommits }))
-                }
+                Output::Decide { round, value, .. } => return Ok(Some(Decided { round, value })),
                 Output::Evidence(e) => {
                     tracing::warn!(target: "chain::consensus", offender = e.offender(), evidence = ?e, "equivocation");
                     self.node.evidence.lock().push(e);
@@ -625,30 +622,20 @@ impl HeightRun<'_> {
         }
     }
 
-    /// The commit certificate for `d`: the precommits the state machine decided on, topped up
-    /// with any other precommits for the same block and round. `None` while short of a
-    /// quorum (our own precommit may be missing when the signer failed).
+    /// The commit certificate for `d`: every signed precommit seen for the decided block and
+    /// round (the ones the state machine decided on among them), by validator. `None` while
+    /// short of a quorum (our own precommit may be missing when the signer failed).
     fn certificate(&self, d: &Decided) -> Option<CommitCertificate> {
         let height = self.core.height();
-        let mut signers: Vec<ValidatorIndex> = d.precommits.iter().map(|v| v.validator).collect();
-        signers.extend(
-            self.vote_sigs
-                .keys()
-                .filter(|(kind, round, _, value)| {
-                    *kind == VoteKind::Precommit && *round == d.round && *value == Some(d.value)
-                })
-                .map(|(_, _, validator, _)| *validator),
-        );
-        signers.sort_unstable();
-        signers.dedup();
-        let signatures = signers
-            .into_iter()
-            .filter_map(|validator| {
-                self.vote_sigs
-                    .get(&(VoteKind::Precommit, d.round, validator, Some(d.value)))
-                    .map(|signature| CommitSignature { validator, signature: *signature })
+        let mut signatures: Vec<CommitSignature> = self
+            .vote_sigs
+            .iter()
+            .filter(|((kind, round, _, value), _)| {
+                *kind == VoteKind::Precommit && *round == d.round && *value == Some(d.value)
             })
+            .map(|((_, _, validator, _), signature)| CommitSignature { validator: *validator, signature: *signature })
             .collect();
+        signatures.sort_unstable_by_key(|s| s.validator);
         let certificate = CommitCertificate { height, round: d.round, block_hash: d.value, signatures };
         match certificate.verify(self.chain_id(), height, d.value, &self.set.keys()) {
             Ok(()) => Some(certificate),
