@@ -51,7 +51,8 @@ fn default_remote_timeout() -> u64 {
     DEFAULT_REMOTE_TIMEOUT_MS
 }
 
-fn under(base: &Path, p: &Path) -> PathBuf {
+/// `p` if absolute, else under `base`.
+pub(crate) fn under(base: &Path, p: &Path) -> PathBuf {
     if p.is_absolute() {
         p.to_owned()
     } else {
@@ -63,11 +64,6 @@ impl SignerConfig {
     /// A guarded key file with the default state file.
     pub fn local(key_file: PathBuf) -> Self {
         SignerConfig::Local { key_file, state_file: default_state_file(), max_height: None }
-    }
-
-    /// A guarded Transit key with the default state file.
-    pub fn vault(vault: VaultConfig) -> Self {
-        SignerConfig::Vault { vault, state_file: default_state_file(), max_height: None }
     }
 
     pub fn kind(&self) -> &'static str {

@@ -81,10 +81,6 @@ impl OpenBao {
         self.dir.join("tls").join("vault-ca.pem")
     }
 
-    pub fn is_running(&self) -> bool {
-        self.child.is_some()
-    }
-
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().and_then(|c| c.id())
     }

@@ -68,10 +68,6 @@ impl StateFile {
         self.current.as_ref()
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Makes `w` the watermark; returns only once it is on disk (file and directory synced).
     pub fn store(&mut self, w: Watermark) -> Result<(), SignerError> {
         write_synced(&self.path, &w)?;

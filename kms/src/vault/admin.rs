@@ -1,16 +1,17 @@
 //! Setting Vault up for validators (operators, the testnet and the tests use these): the
 //! Transit engine, non-exportable ed25519 keys, a least-privilege policy and an AppRole.
 
+use std::path::Path;
 use std::time::Duration;
 
 use chain_types::PublicKey;
 use vaultrs::api::auth::approle::requests::SetAppRoleRequestBuilder;
 use vaultrs::api::transit::requests::CreateKeyRequestBuilder;
 use vaultrs::api::transit::KeyType;
-use vaultrs::client::{VaultClient, VaultClientSettingsBuilder};
+use vaultrs::client::VaultClient;
 
-use super::session::describe;
-use super::{pinned_public_key, VaultConfig};
+use super::public_key_of;
+use super::session::{describe, vault_client};
 use crate::SignerError;
 
 fn failed(what: &str, e: &vaultrs::error::ClientError) -> SignerError {
@@ -19,18 +20,8 @@ fn failed(what: &str, e: &vaultrs::error::ClientError) -> SignerError {
 
 /// A client with an administrator's token (for set-up only); `ca_cert` for https with a
 /// private CA.
-pub fn client(address: &str, token: &str, ca_cert: Option<&std::path::Path>) -> Result<VaultClient, SignerError> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    url::Url::parse(address).map_err(|e| SignerError::Config(format!("Vault address `{address}`: {e}")))?;
-    let settings = VaultClientSettingsBuilder::default()
-        .address(address)
-        .token(token)
-        .timeout(Some(Duration::from_secs(10)))
-        .ca_certs(ca_cert.iter().map(|p| p.display().to_string()).collect())
-        .identity(None)
-        .build()
-        .map_err(|e| SignerError::Config(e.to_string()))?;
-    VaultClient::new(settings).map_err(|e| failed("Vault client", &e))
+pub fn client(address: &str, token: &str, ca_cert: Option<&Path>) -> Result<VaultClient, SignerError> {
+    vault_client(address, token, ca_cert, Duration::from_secs(10))
 }
 
 /// Mounts the Transit engine at `mount` unless something is mounted there already.
@@ -55,12 +46,7 @@ pub async fn create_key(client: &VaultClient, mount: &str, name: &str) -> Result
 
 /// The public key of version `version` of Transit key `name`.
 pub async fn public_key(client: &VaultClient, mount: &str, name: &str, version: u64) -> Result<PublicKey, SignerError> {
-    let c = VaultConfig {
-        mount: mount.into(),
-        key_version: version,
-        ..VaultConfig::with_token("http://unused", name, version, Default::default())
-    };
-    pinned_public_key(client, &c).await
+    public_key_of(client, mount, name, version).await
 }
 
 /// A policy that may only sign with `key` and read its public keys.

@@ -2,6 +2,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::under;
+
 /// Where the Transit key is and how to log in. Secrets are never inline: the token and the
 /// AppRole secret id are read from files (mode 0600 is the operator's duty).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,7 +72,7 @@ impl VaultConfig {
 
     /// The same config with relative file paths taken under `base`.
     pub fn resolved(&self, base: &Path) -> VaultConfig {
-        let under = |p: &Path| if p.is_absolute() { p.to_owned() } else { base.join(p) };
+        let under = |p: &Path| under(base, p);
         let auth = match &self.auth {
             VaultAuth::Token { token_file } => VaultAuth::Token { token_file: under(token_file) },
             VaultAuth::AppRole { role_id, secret_id_file, mount } => VaultAuth::AppRole {

@@ -126,48 +126,43 @@ fn parse_signature(text: &str, version: u64) -> Result<Signature, SignerError> {
     Ok(Signature(arr))
 }
 
-/// The public key of the configured version; refuses keys that are not ed25519 or that
-/// Vault would export.
-async fn pinned_public_key(client: &VaultClient, c: &VaultConfig) -> Result<PublicKey, SignerError> {
-    let key = vaultrs::transit::key::read(client, &c.mount, &c.key_name).await.map_err(|e| {
-        let err = classify(&e);
-        match err {
-            SignerError::Unavailable(m) => {
-                SignerError::Unavailable(format!("cannot reach Vault at {}: {m}", c.address))
-            }
-            _ => SignerError::Config(format!(
-                "cannot read Transit key `{}` at {} (mount `{}`): {}",
-                c.key_name,
-                c.address,
-                c.mount,
-                describe(&e)
-            )),
-        }
+/// The public key of version `version` of Transit key `name`; refuses keys that are not
+/// ed25519 or that Vault would export.
+async fn public_key_of(client: &VaultClient, mount: &str, name: &str, version: u64) -> Result<PublicKey, SignerError> {
+    let address = client.settings.address.as_str();
+    let key = vaultrs::transit::key::read(client, mount, name).await.map_err(|e| match classify(&e) {
+        SignerError::Unavailable(m) => SignerError::Unavailable(format!("cannot reach Vault at {address}: {m}")),
+        _ => SignerError::Config(format!(
+            "cannot read Transit key `{name}` at {address} (mount `{mount}`): {}",
+            describe(&e)
+        )),
     })?;
     if !matches!(key.key_type, KeyType::Ed25519) {
-        return Err(SignerError::Config(format!("Transit key `{}` is not ed25519", c.key_name)));
+        return Err(SignerError::Config(format!("Transit key `{name}` is not ed25519")));
     }
     if key.exportable {
         return Err(SignerError::Config(format!(
-            "Transit key `{}` is exportable; a validator key must never leave Vault (create it with exportable=false)",
-            c.key_name
+            "Transit key `{name}` is exportable; a validator key must never leave Vault (create it with exportable=false)"
         )));
     }
     let ReadKeyData::Asymmetric(versions) = key.keys else {
-        return Err(SignerError::Config(format!("Transit key `{}` has no public keys", c.key_name)));
+        return Err(SignerError::Config(format!("Transit key `{name}` has no public keys")));
     };
-    let entry = versions.get(&c.key_version.to_string()).ok_or_else(|| {
+    let entry = versions.get(&version.to_string()).ok_or_else(|| {
         SignerError::Config(format!(
-            "Transit key `{}` has no version {} (versions: {:?})",
-            c.key_name,
-            c.key_version,
+            "Transit key `{name}` has no version {version} (versions: {:?})",
             versions.keys().collect::<Vec<_>>()
         ))
     })?;
     public_key_from_base64(&entry.public_key)
 }
 
-pub(crate) fn public_key_from_base64(text: &str) -> Result<PublicKey, SignerError> {
+/// [`public_key_of`] the configured key and version.
+async fn pinned_public_key(client: &VaultClient, c: &VaultConfig) -> Result<PublicKey, SignerError> {
+    public_key_of(client, &c.mount, &c.key_name, c.key_version).await
+}
+
+fn public_key_from_base64(text: &str) -> Result<PublicKey, SignerError> {
     let bytes = B64.decode(text).map_err(|e| SignerError::Backend(format!("Transit public key: {e}")))?;
     let arr: [u8; 32] =
         bytes.try_into().map_err(|_| SignerError::Backend("Transit public key is not 32 bytes".into()))?;

@@ -1,6 +1,7 @@
 //! A logged-in Vault client and the task that keeps its token alive (vaultrs renews
 //! nothing by itself).
 
+use std::path::Path;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -49,7 +50,7 @@ pub(super) fn classify(e: &ClientError) -> SignerError {
 }
 
 /// Reads a secret from a file, trimmed; the secret itself never goes into an error.
-fn read_secret(path: &std::path::Path, what: &str) -> Result<String, SignerError> {
+fn read_secret(path: &Path, what: &str) -> Result<String, SignerError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| SignerError::Config(format!("cannot read the {what} file {}: {e}", path.display())))?;
     let secret = text.trim().to_owned();
@@ -59,25 +60,37 @@ fn read_secret(path: &std::path::Path, what: &str) -> Result<String, SignerError
     Ok(secret)
 }
 
-fn client(config: &VaultConfig, token: &str) -> Result<VaultClient, SignerError> {
+/// A Vault client for `address` with `token`, a per-request `timeout` and, for https with a
+/// private CA, `ca_cert`. Settings are all explicit: vaultrs's `VAULT_*` environment
+/// defaults are not used.
+pub(super) fn vault_client(
+    address: &str,
+    token: &str,
+    ca_cert: Option<&Path>,
+    timeout: Duration,
+) -> Result<VaultClient, SignerError> {
     // reqwest is built without a TLS crypto provider of its own; use ring (already in the
     // tree through libp2p) rather than building aws-lc.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let url = url::Url::parse(&config.address)
-        .map_err(|e| SignerError::Config(format!("Vault address `{}` is not a URL: {e}", config.address)))?;
+    let url = url::Url::parse(address)
+        .map_err(|e| SignerError::Config(format!("Vault address `{address}` is not a URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(SignerError::Config(format!("Vault address `{}` must be http:// or https://", config.address)));
+        return Err(SignerError::Config(format!("Vault address `{address}` must be http:// or https://")));
     }
     let mut settings = VaultClientSettingsBuilder::default();
     settings
         .address(url.as_str())
         .token(token)
-        .timeout(Some(Duration::from_millis(config.timeout_ms)))
-        .ca_certs(config.ca_cert.iter().map(|p| p.display().to_string()).collect())
+        .timeout(Some(timeout))
+        .ca_certs(ca_cert.iter().map(|p| p.display().to_string()).collect())
         .identity(None)
         .verify(true);
     let settings = settings.build().map_err(|e| SignerError::Config(format!("Vault client settings: {e}")))?;
     VaultClient::new(settings).map_err(|e| SignerError::Config(format!("Vault client: {}", describe(&e))))
+}
+
+fn client(config: &VaultConfig, token: &str) -> Result<VaultClient, SignerError> {
+    vault_client(&config.address, token, config.ca_cert.as_deref(), Duration::from_millis(config.timeout_ms))
 }
 
 /// A start-up error that says what was tried, never with the token.
