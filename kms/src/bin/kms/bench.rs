@@ -7,13 +7,14 @@ use anyhow::Context as _;
 use kms::sign_bytes::consensus_bytes;
 use kms::{SignRequest, SignerConfig, Step};
 
-use crate::daemon::{base_dir, DaemonConfig};
+use crate::daemon::base_dir;
 
 /// Signs `count` prevotes at increasing heights and prints latency percentiles. Guarded
 /// backends use a throw-away state file, so a real watermark is never touched.
 pub async fn run(config_path: &Path, count: usize, start_height: u64) -> anyhow::Result<()> {
     let config = bench_config(config_path)?;
-    let scratch = tempfile_dir()?;
+    let scratch = tempfile::Builder::new().prefix("kms-bench-").tempdir()?;
+    let scratch = scratch.path();
     let signer_config = match config.signer {
         SignerConfig::Local { key_file, max_height, .. } => {
             SignerConfig::Local { key_file, state_file: scratch.join("state.json"), max_height }
@@ -46,28 +47,18 @@ pub async fn run(config_path: &Path, count: usize, start_height: u64) -> anyhow:
         pct(1.0),
         count as f64 / total.as_secs_f64()
     );
-    let _ = std::fs::remove_dir_all(&scratch);
     Ok(())
 }
 
-/// The bench takes a daemon config, or a node-style file with `chain_id` and `[signer]`
-/// including `kind = "remote"`.
-fn bench_config(path: &Path) -> anyhow::Result<DaemonConfigLike> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    if let Ok(c) = toml::from_str::<DaemonConfig>(&text) {
-        return Ok(DaemonConfigLike { chain_id: c.chain_id, signer: c.signer });
-    }
-    toml::from_str(&text).with_context(|| format!("{}: needs chain_id and [signer]", path.display()))
-}
-
+/// What the bench reads from its config: a daemon's `kms.toml` (its `listen` is ignored)
+/// or a node-style file with `chain_id` and a `[signer]` of any kind, `remote` included.
 #[derive(Debug, serde::Deserialize)]
-struct DaemonConfigLike {
+struct BenchConfig {
     chain_id: String,
     signer: SignerConfig,
 }
 
-fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!("kms-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
+fn bench_config(path: &Path) -> anyhow::Result<BenchConfig> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("{}: needs chain_id and [signer]", path.display()))
 }
