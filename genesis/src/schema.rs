@@ -84,7 +84,8 @@ pub struct TreasurySpec {
     /// Blocks after which an unexecuted request expires.
     #[serde(default = "default_request_lifetime_blocks")]
     pub request_lifetime_blocks: u64,
-    /// Blocks after which any member may delete a pending request.
+    /// Blocks after which a request's proposer alone may delete it (others, and the
+    /// proposer before, need deletion votes from `confirmations` members).
     #[serde(default = "default_delete_cooldown_blocks")]
     pub delete_cooldown_blocks: u64,
 }

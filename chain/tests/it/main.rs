@@ -14,4 +14,5 @@ mod runtime_validation;
 mod staking;
 mod store_durability;
 mod treasury;
+mod treasury_pending;
 mod treasury_props;
