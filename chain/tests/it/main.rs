@@ -14,5 +14,6 @@ mod runtime_validation;
 mod staking;
 mod store_durability;
 mod treasury;
+mod treasury_members;
 mod treasury_pending;
 mod treasury_props;

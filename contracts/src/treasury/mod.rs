@@ -34,6 +34,8 @@
 //! - The request hash covers chain id, treasury id, request id and the actions.
 //! - A key member is exactly a function-call key on the treasury limited to
 //!   [`MEMBER_METHODS`]; adding or removing the member adds or removes the key.
+//! - An account member's account cannot be deleted while it is a member (the runtime asks
+//!   [`is_account_member`]): remove the member by request first.
 
 mod calls;
 mod execute;
@@ -104,6 +106,14 @@ fn live_ids_view(host: &dyn Host) -> Result<Vec<u32>, ModuleError> {
         }
     }
     Ok(live)
+}
+
+/// Whether `account` is a member of the treasury whose storage `host` reads (an account
+/// member; key members live on the treasury account itself). The runtime refuses to delete
+/// such an account: a parent could recreate it and inherit the membership.
+pub fn is_account_member(host: &dyn Host, account: &chain_types::AccountId) -> Result<bool, ModuleError> {
+    let member = MultisigMember::Account { account_id: account.clone() };
+    Ok(state::config_if_any(host)?.is_some_and(|c| c.is_member(&member)))
 }
 
 impl NativeModule for Treasury {
