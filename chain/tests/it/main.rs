@@ -5,6 +5,7 @@ mod block_sync;
 mod consensus_wal;
 mod fuzz_rpc;
 mod harness;
+mod mempool_quota;
 mod mempool_signatures;
 mod network;
 mod registrar;
