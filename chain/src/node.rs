@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chain_types::{
     verify_signatures_batch, AccessKey, Account, AccountId, Block, BlockHeader, BlockHeight, CommitCertificate,
-    CryptoHash, ExecutionOutcome, PublicKey, Signature, SignedTransaction,
+    CryptoHash, ExecutionOutcome, InvalidTxError, PublicKey, Signature, SignedTransaction,
 };
 use consensus::{Validator, ValidatorSet};
 use contracts::ModuleRegistry;
@@ -18,7 +18,7 @@ use rpc::{
 };
 use tokio::sync::watch;
 
-use crate::mempool::{InsertError, Mempool};
+use crate::mempool::{InsertError, Mempool, Spend};
 use crate::network::{NetMessage, NetworkHandle};
 use crate::runtime::{
     check_stateful, check_stateless, genesis_changes, ApplyError, BlockContext, Overlay, Runtime, ViewError,
@@ -101,6 +101,20 @@ impl GossipQueue {
     }
 }
 
+/// The RPC error for a transaction the mempool refused. The per-account limit has no error
+/// of its own in the RPC: it answers as a full mempool whose capacity is the account's
+/// share; pending spend beyond the balance is NEAR's `NotEnoughBalance` with the pending
+/// deposits counted in `cost`.
+fn refusal(e: InsertError) -> SubmitError {
+    match e {
+        InsertError::Full { capacity } => SubmitError::MempoolFull { capacity },
+        InsertError::AccountFull { limit, .. } => SubmitError::MempoolFull { capacity: limit },
+        InsertError::NotEnoughBalance { signer_id, balance, pending, cost } => {
+            InvalidTxError::NotEnoughBalance { signer_id, balance, cost: pending.saturating_add(cost) }.into()
+        }
+    }
+}
+
 /// The genesis block: height 0, committing to the genesis state; trusted by definition, so
 /// its certificate carries no signatures.
 pub fn genesis_block(g: &Genesis, state_root: CryptoHash) -> Block {
@@ -171,7 +185,8 @@ impl Node {
         check_head_root(&store)?;
         let validators = Validators::load(&store, genesis.treasury.account_id.clone())?;
         let runtime = Runtime::new(&genesis, modules);
-        let mempool = Mempool::new(usize::try_from(genesis.limits.mempool_capacity).unwrap_or(usize::MAX));
+        let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        let mempool = Mempool::new(size(genesis.limits.mempool_capacity), size(genesis.limits.mempool_per_account));
         let (head_tx, _) = watch::channel(head);
         Ok(Arc::new(Node {
             store,
@@ -270,13 +285,13 @@ impl Node {
             validity_blocks: self.genesis.transaction_validity_blocks,
             store: &self.store,
         };
-        match check_stateful(&Overlay::new(&self.store), &ctx, &tx) {
-            Ok(_) => {}
+        let spend = match check_stateful(&Overlay::new(&self.store), &ctx, &tx) {
+            Ok(v) => Spend { cost: v.cost, balance: v.signer.amount },
             Err(ApplyError::Invalid(e)) => return Err(e.into()),
             Err(ApplyError::Store(e)) => return Err(Self::internal(e).into()),
-        }
+        };
         let gossiped = (origin == Origin::Rpc).then(|| tx.clone());
-        match self.mempool.insert_hashed(tx, hash) {
+        match self.mempool.insert_hashed(tx, hash, spend) {
             Ok(true) => {
                 if let Some(tx) = gossiped {
                     self.gossip.push(tx);
@@ -284,7 +299,10 @@ impl Node {
                 Ok(hash)
             }
             Ok(false) => Ok(hash),
-            Err(InsertError::Full { capacity }) => Err(SubmitError::MempoolFull { capacity }),
+            Err(e) => {
+                tracing::debug!(target: "chain::mempool", %hash, error = %e, "transaction refused");
+                Err(refusal(e))
+            }
         }
     }
 

@@ -25,7 +25,7 @@ pub use keyfile::{KeyFile, NetworkKeyFile};
 pub use preset::{generate, Generated, GeneratedValidator, NewGenesisOptions, Preset};
 pub use schema::{
     split_stake, AccountSpec, ConsensusParams, Genesis, Limits, Organization, RegistrarSpec, TreasuryMember,
-    TreasurySpec, ValidatorSpec, WorkspaceSpec,
+    TreasurySpec, ValidatorSpec, WorkspaceSpec, DEFAULT_MEMPOOL_PER_ACCOUNT,
 };
 pub use validate::validate;
 

@@ -141,7 +141,12 @@ pub fn generate(opts: &NewGenesisOptions) -> Result<Generated, GenesisError> {
             timeout_max_ms: 10_000,
         },
         transaction_validity_blocks: if professional { 600 } else { 1200 },
-        limits: Limits { max_tx_bytes: 64 * 1024, max_block_transactions: 1000, mempool_capacity: 100_000 },
+        limits: Limits {
+            max_tx_bytes: 64 * 1024,
+            max_block_transactions: 1000,
+            mempool_capacity: 100_000,
+            mempool_per_account: DEFAULT_MEMPOOL_PER_ACCOUNT,
+        },
     };
     let problems = crate::validate(&genesis);
     if !problems.is_empty() {

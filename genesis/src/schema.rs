@@ -84,7 +84,8 @@ pub struct TreasurySpec {
     /// Blocks after which an unexecuted request expires.
     #[serde(default = "default_request_lifetime_blocks")]
     pub request_lifetime_blocks: u64,
-    /// Blocks after which any member may delete a pending request.
+    /// Blocks after which a request's proposer alone may delete it (others, and the
+    /// proposer before, need deletion votes from `confirmations` members).
     #[serde(default = "default_delete_cooldown_blocks")]
     pub delete_cooldown_blocks: u64,
 }
@@ -155,6 +156,22 @@ pub struct Limits {
     pub max_tx_bytes: u64,
     pub max_block_transactions: u64,
     pub mempool_capacity: u64,
+    /// Most transactions one signer account may have pending in a node's mempool. The
+    /// default ([`DEFAULT_MEMPOOL_PER_ACCOUNT`]) is not serialized, so genesis files written
+    /// before this field existed keep their hash.
+    #[serde(default = "default_mempool_per_account", skip_serializing_if = "is_default_mempool_per_account")]
+    pub mempool_per_account: u64,
+}
+
+/// Pending transactions per signer account when the genesis file names no limit.
+pub const DEFAULT_MEMPOOL_PER_ACCOUNT: u64 = 256;
+
+fn default_mempool_per_account() -> u64 {
+    DEFAULT_MEMPOOL_PER_ACCOUNT
+}
+
+fn is_default_mempool_per_account(v: &u64) -> bool {
+    *v == DEFAULT_MEMPOOL_PER_ACCOUNT
 }
 
 impl Genesis {

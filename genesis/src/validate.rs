@@ -62,6 +62,7 @@ fn check_chain(g: &Genesis, p: &mut Vec<Problem>) {
         ("max_tx_bytes", g.limits.max_tx_bytes),
         ("max_block_transactions", g.limits.max_block_transactions),
         ("mempool_capacity", g.limits.mempool_capacity),
+        ("mempool_per_account", g.limits.mempool_per_account),
     ] {
         if v == 0 {
             p.push(Problem::new(format!("limits.{name}"), "must be greater than 0"));

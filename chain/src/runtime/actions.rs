@@ -1,11 +1,15 @@
 //! The actions' effects. Called inside an overlay layer the caller discards on failure.
+//!
+//! `DeleteAccount` is refused for an account holding stake (`DeleteAccountStaking`) and for
+//! an account that is a treasury member (`DeleteAccountTreasuryMember`): members are named
+//! by account id, so a parent recreating the id would otherwise inherit the seat.
 
 use std::collections::BTreeSet;
 
 use chain_types::{is_implicit, Account, AccountId, Action, ActionErrorKind, Balance, PublicKey, SignedTransaction};
 
 use super::error::ActionFailure;
-use super::host::{module_of, CallFrame, ModuleHost};
+use super::host::{is_treasury_member, module_of, CallFrame, ModuleHost};
 use super::{BlockContext, Overlay, Runtime};
 use crate::store::StateKey;
 
@@ -135,6 +139,13 @@ fn apply_action(
             let acc = account(ov, receiver)?;
             if acc.locked > 0 {
                 return Err(ActionErrorKind::DeleteAccountStaking { account_id: receiver.clone() }.into());
+            }
+            if is_treasury_member(env.rt, ov, env.ctx, receiver)? {
+                return Err(ActionErrorKind::DeleteAccountTreasuryMember {
+                    account_id: receiver.clone(),
+                    treasury_id: env.rt.treasury.clone(),
+                }
+                .into());
             }
             if &del.beneficiary_id == receiver {
                 return Err(ActionErrorKind::ActorNoPermission {

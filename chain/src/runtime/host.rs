@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use chain_types::{is_implicit, AccessKey, Account, AccountId, Balance, BlockHeight, PublicKey};
+use chain_types::{is_implicit, AccessKey, Account, AccountId, ActionErrorKind, Balance, BlockHeight, PublicKey};
 use contracts::{AtomicFn, Host, ModuleError, NativeModule};
 
 use super::error::ActionFailure;
@@ -45,6 +45,21 @@ pub(super) fn module_of(
 ) -> Result<Option<std::sync::Arc<dyn NativeModule>>, StoreError> {
     let name = ov.get(&StateKey::module(account))?;
     Ok(name.as_deref().and_then(|n| std::str::from_utf8(n).ok()).and_then(|n| rt.modules.get(n).cloned()))
+}
+
+/// Whether `account` is a member (by account id) of the treasury, as the treasury module
+/// reads its own config.
+pub(super) fn is_treasury_member(
+    rt: &Runtime,
+    ov: &mut Overlay<'_>,
+    ctx: &BlockContext<'_>,
+    account: &AccountId,
+) -> Result<bool, ActionFailure> {
+    let (mut logs, mut created) = (Vec::new(), BTreeSet::new());
+    let host = ModuleHost::new(rt, ov, ctx, super::system_frame(&rt.treasury), &mut logs, &mut created);
+    let member = contracts::treasury::is_account_member(&host, account);
+    host.finish()?;
+    member.map_err(|e| ActionErrorKind::FunctionCallError { message: format!("treasury config: {e}") }.into())
 }
 
 impl<'o, 'a> ModuleHost<'o, 'a> {

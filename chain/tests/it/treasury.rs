@@ -129,19 +129,6 @@ fn expired_requests_cannot_be_confirmed_and_are_deletable_at_once() {
 }
 
 #[test]
-fn any_member_deletes_after_the_cooldown_only() {
-    let mut c = chain(|t| t.delete_cooldown_blocks = 3);
-    let id = propose(&mut c, "alice.acme", transfer_request("acme", 1));
-    let m = refused(&call(&mut c, "bob.acme", "delete_request", json!({"request_id": id})));
-    assert!(m.contains("can be deleted from height"), "{m}");
-    assert!(refused(&call(&mut c, "acme", "delete_request", json!({"request_id": id}))).contains("not a member"));
-    c.block(vec![]);
-    ok(&call(&mut c, "bob.acme", "delete_request", json!({"request_id": id})));
-    assert!(refused(&confirm(&mut c, "carol.acme", id)).contains("no request"));
-    assert_eq!(c.view(TREASURY, "list_request_ids", json!({})).unwrap(), json!([]));
-}
-
-#[test]
 fn each_member_has_an_active_request_limit() {
     let mut c = chain(|t| t.active_requests_limit = 2);
     propose(&mut c, "alice.acme", transfer_request("acme", 1));

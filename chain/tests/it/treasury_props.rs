@@ -1,8 +1,12 @@
 //! Property: any sequence of requests, confirmations, member changes and deletions keeps
-//! `1 <= K <= N`, and the treasury's balance moves only when a request executes with
-//! confirmations from at least K of the members as they were just before it ran.
+//! `1 <= K <= N`; leaves no live request pending with confirmations (or deletion votes)
+//! from K current members; and the treasury's balance or config moves only when requests
+//! execute, each with confirmations from at least K of the members as they were just before
+//! it ran: the confirmed request against the config before the call, and the requests a
+//! config change released (lowest id first, as the module re-checks) against the config as
+//! the earlier ones left it.
 
-use contracts::treasury::Config;
+use contracts::treasury::{Config, MultisigMember};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
@@ -75,6 +79,57 @@ fn executed_now(c: &TestChain, request: u32) -> Option<Value> {
     (r["outcome"]["status"] == "executed" && r["outcome"]["height"] == json!(height)).then_some(r)
 }
 
+fn members(v: &Value) -> Vec<MultisigMember> {
+    serde_json::from_value(v.clone()).unwrap()
+}
+
+/// The live pending requests as the views show them.
+fn pending(c: &TestChain) -> Vec<Value> {
+    let ids: Vec<u32> = serde_json::from_value(c.view(TREASURY, "list_request_ids", json!({})).unwrap()).unwrap();
+    ids.into_iter().map(|id| c.view(TREASURY, "get_request", json!({"request_id": id})).unwrap()).collect()
+}
+
+/// What an executed request did to the config.
+fn apply(config: &mut Config, request: &Value) {
+    let action = &request["actions"][0];
+    match action["type"].as_str() {
+        Some("AddMember") => config.members.push(serde_json::from_value(action["member"].clone()).unwrap()),
+        Some("DeleteMember") => {
+            let gone: MultisigMember = serde_json::from_value(action["member"].clone()).unwrap();
+            config.members.retain(|m| *m != gone);
+        }
+        Some("SetNumConfirmations") => config.num_confirmations = action["num_confirmations"].as_u64().unwrap() as u32,
+        _ => {}
+    }
+}
+
+/// Checks the requests a config change released at this height: repeatedly, the lowest id
+/// with K current deletion votes is deleted, else the lowest with K current confirmations
+/// ran. `config` is the config after the confirmed request; returns it as the released
+/// requests left it.
+fn check_released(c: &TestChain, mut config: Config, mut waiting: Vec<Value>) -> Result<Config, TestCaseError> {
+    let height = c.head().block.header.height;
+    waiting.retain(|r| r["expires_after_height"].as_u64().unwrap() >= height);
+    loop {
+        let reached = |r: &Value, field: &str| config.reached(config.count_members(&members(&r[field])));
+        let Some(pos) = waiting.iter().position(|r| reached(r, "deletion_votes") || reached(r, "confirmations")) else {
+            return Ok(config);
+        };
+        let r = waiting.remove(pos);
+        let id = r["request_id"].as_u64().unwrap();
+        let now = c.view(TREASURY, "get_request", json!({"request_id": id}));
+        if reached(&r, "deletion_votes") {
+            prop_assert!(now.is_err(), "request {id} should have been deleted: {now:?}");
+            continue;
+        }
+        let now = now.map_err(TestCaseError::fail)?;
+        prop_assert_eq!(&now["outcome"]["height"], &json!(height), "request {} should have run: {}", id, now);
+        if now["outcome"]["status"] == "executed" {
+            apply(&mut config, &now);
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
@@ -87,6 +142,7 @@ proptest! {
         });
         for op in ops {
             let before = config(&c);
+            let waiting = pending(&c);
             let balance = c.balance(TREASURY);
             let confirmed = match &op {
                 Op::Propose { by, what } => {
@@ -110,13 +166,23 @@ proptest! {
             let n = after.members.len() as u32;
             prop_assert!(1 <= after.num_confirmations && after.num_confirmations <= n, "K={} N={n}", after.num_confirmations);
             let ran = confirmed.and_then(|r| executed_now(&c, r));
-            if c.balance(TREASURY) != balance || after != before {
-                let r = ran.ok_or_else(|| TestCaseError::fail(format!("state moved without an execution: {op:?}")))?;
-                let confirmations: Vec<contracts::treasury::MultisigMember> =
-                    serde_json::from_value(r["confirmations"].clone()).unwrap();
-                let valid = confirmations.iter().filter(|m| before.is_member(m)).count();
+            if let Some(r) = &ran {
+                let valid = before.count_members(&members(&r["confirmations"]));
                 prop_assert!(valid >= before.num_confirmations as usize,
                     "request {r} ran with {valid} current confirmations, needs {}", before.num_confirmations);
+                let mut config = before.clone();
+                apply(&mut config, r);
+                let others = waiting.into_iter().filter(|w| w["request_id"] != r["request_id"]).collect();
+                let released = check_released(&c, config, others)?;
+                prop_assert_eq!(&released, &after, "the config is what the requests that ran made it");
+            } else {
+                prop_assert!(c.balance(TREASURY) == balance && after == before, "state moved without an execution: {op:?}");
+            }
+            for r in pending(&c) {
+                for field in ["confirmations", "deletion_votes"] {
+                    let have = after.count_members(&members(&r[field]));
+                    prop_assert!(!after.reached(have), "request {} pending with {have} current {field}", r["request_id"]);
+                }
             }
             prop_assert_eq!(c.total_balance(), c.generated.genesis.total_supply);
         }

@@ -99,6 +99,10 @@ pub enum ActionErrorKind {
     FunctionCallError { message: String },
     #[error("balance overflow")]
     BalanceOverflow,
+    /// The account is a member of the treasury (members are named by account id, so a
+    /// recreated account would inherit the seat). Appended last: borsh tags stay stable.
+    #[error("{account_id} is a member of the treasury {treasury_id}: remove the member by a treasury request before deleting the account")]
+    DeleteAccountTreasuryMember { account_id: AccountId, treasury_id: AccountId },
 }
 
 #[cfg(test)]

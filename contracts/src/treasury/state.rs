@@ -11,6 +11,7 @@ const CONFIG_KEY: &[u8] = b"config";
 const NONCE_KEY: &[u8] = b"nonce";
 const REQUEST_PREFIX: &[u8] = b"req/";
 const PENDING_KEY: &[u8] = b"pending";
+const DELETE_VOTES_PREFIX: &[u8] = b"del/";
 
 /// Members, threshold and limits. `1 <= num_confirmations <= members.len()` always holds.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
@@ -19,9 +20,11 @@ pub struct Config {
     pub num_confirmations: u32,
     /// Most pending (unexpired) requests one member may have proposed.
     pub active_requests_limit: u32,
-    /// A request not executed within this many blocks of being added expires.
+    /// A request not executed within this many blocks of being added expires (and is
+    /// dropped the next time the module touches the pending list).
     pub request_lifetime_blocks: u64,
-    /// Blocks after which any member may delete a pending request.
+    /// Blocks after which a request's proposer alone may delete it; before that (and for
+    /// anyone else) deletion takes `num_confirmations` deletion votes.
     pub delete_cooldown_blocks: u64,
     /// The registrar that top-level `CreateAccount` actions go through.
     pub registrar: AccountId,
@@ -30,6 +33,16 @@ pub struct Config {
 impl Config {
     pub fn is_member(&self, m: &MultisigMember) -> bool {
         self.members.contains(m)
+    }
+
+    /// How many of `votes` (confirmations or deletion votes) come from current members.
+    pub fn count_members(&self, votes: &[MultisigMember]) -> usize {
+        votes.iter().filter(|m| self.is_member(m)).count()
+    }
+
+    /// Whether that many current members' votes reach the threshold.
+    pub fn reached(&self, votes: usize) -> bool {
+        votes >= self.num_confirmations as usize
     }
 
     /// The threshold rule, checked at genesis and after every change.
@@ -86,7 +99,7 @@ impl RequestRecord {
 
     /// Confirmations from those who are members now.
     pub fn current_confirmations(&self, config: &Config) -> usize {
-        self.confirmations.iter().filter(|m| config.is_member(m)).count()
+        config.count_members(&self.confirmations)
     }
 }
 
@@ -95,9 +108,12 @@ fn decode<T: BorshDeserialize>(bytes: &[u8], what: &str) -> Result<T, ModuleErro
 }
 
 pub fn config(host: &dyn Host) -> Result<Config, ModuleError> {
-    let bytes =
-        host.storage_read(CONFIG_KEY).ok_or_else(|| ModuleError::Rejected("the treasury is not configured".into()))?;
-    decode(&bytes, "config")
+    config_if_any(host)?.ok_or_else(|| ModuleError::Rejected("the treasury is not configured".into()))
+}
+
+/// The config, `None` on an account whose treasury was never configured.
+pub fn config_if_any(host: &dyn Host) -> Result<Option<Config>, ModuleError> {
+    host.storage_read(CONFIG_KEY).map(|b| decode(&b, "config")).transpose()
 }
 
 pub fn write_config(host: &mut dyn Host, config: &Config) -> Result<(), ModuleError> {
@@ -130,11 +146,37 @@ pub fn write_request(host: &mut dyn Host, id: u32, record: &RequestRecord) {
     host.storage_write(&request_key(id), &chain_types::to_borsh(record));
 }
 
+/// Removes a request and its deletion votes (it must also leave the pending list).
 pub fn remove_request(host: &mut dyn Host, id: u32) {
     host.storage_remove(&request_key(id));
+    clear_delete_votes(host, id);
 }
 
-/// Ids of the requests not yet executed, deleted or failed, in id order.
+fn delete_votes_key(id: u32) -> Vec<u8> {
+    let mut k = DELETE_VOTES_PREFIX.to_vec();
+    k.extend_from_slice(&id.to_be_bytes());
+    k
+}
+
+/// Members who voted to delete a pending request, in vote order. Kept apart from the
+/// request record so records keep their layout.
+pub fn delete_votes(host: &dyn Host, id: u32) -> Result<Vec<MultisigMember>, ModuleError> {
+    host.storage_read(&delete_votes_key(id))
+        .map(|b| decode(&b, "deletion votes"))
+        .transpose()
+        .map(Option::unwrap_or_default)
+}
+
+pub fn set_delete_votes(host: &mut dyn Host, id: u32, votes: &[MultisigMember]) {
+    host.storage_write(&delete_votes_key(id), &chain_types::to_borsh(votes));
+}
+
+pub fn clear_delete_votes(host: &mut dyn Host, id: u32) {
+    host.storage_remove(&delete_votes_key(id));
+}
+
+/// Ids of the requests not yet executed, deleted or failed, in id order. May still hold
+/// expired ones: use [`super::pending::live_ids`] to read it when acting.
 pub fn pending_ids(host: &dyn Host) -> Result<Vec<u32>, ModuleError> {
     host.storage_read(PENDING_KEY).map(|b| decode(&b, "pending list")).transpose().map(Option::unwrap_or_default)
 }
