@@ -66,7 +66,7 @@ pub async fn serve<N: NodeApi>(
 
 async fn handle<N: NodeApi>(
     State(state): State<Arc<AppState<N>>>,
-    principal: Option<Extension<Principal>>,
+    Extension(principal): Extension<Principal>,
     body: Bytes,
 ) -> Response {
     let request: Value = match serde_json::from_slice(&body) {
@@ -77,10 +77,8 @@ async fn handle<N: NodeApi>(
     let Some(method) = request.get("method").and_then(Value::as_str) else {
         return reply(id, Err(RpcError::parse("request has no `method` string")));
     };
-    if let Some(Extension(p)) = principal {
-        if let Err(r) = p.require(access::json_rpc_role(method)) {
-            return r.into_http();
-        }
+    if let Err(r) = principal.require(access::json_rpc_role(method)) {
+        return r.into_http();
     }
     let params = request.get("params").cloned().unwrap_or(Value::Array(Vec::new()));
     let result = methods::dispatch(state.node.as_ref(), method, params, state.tx_timeout).await;

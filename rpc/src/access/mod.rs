@@ -2,6 +2,9 @@
 //! limits per credential and per node, and a cap on open connections.
 //!
 //! # Invariants
+//! - What a request may do is decided by its HTTP method and path ([`Endpoint`]), never by a
+//!   header the client chooses; a path that is neither `POST /` (JSON-RPC) nor a listed gRPC
+//!   method is refused before any credential is looked at.
 //! - With credentials required, no request but a gRPC health check reaches a handler
 //!   without a username and password that verify against the credentials file as it is now
 //!   (a revoked credential stops working within a second).
@@ -13,14 +16,13 @@
 mod config;
 mod connections;
 pub mod credentials;
+mod endpoints;
 mod gate;
+mod guard;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use serde_json::json;
@@ -28,7 +30,9 @@ use serde_json::json;
 pub use config::AccessConfig;
 pub use connections::CappedListener;
 pub use credentials::{CredentialError, CredentialFile, Role};
+pub use endpoints::{json_rpc_role, Endpoint};
 pub use gate::Gate;
+pub use guard::guard;
 
 /// Who a request runs as; in the request's extensions once admitted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,10 +77,17 @@ impl Rejection {
         Rejection { status: StatusCode::TOO_MANY_REQUESTS, message: message.into(), retry_after: Some(retry_after) }
     }
 
+    /// A path that is not served (404), or `/` with a method other than POST (405).
+    pub fn not_served(status: StatusCode, message: impl Into<String>) -> Self {
+        Rejection { status, message: message.into(), retry_after: None }
+    }
+
     fn error_name(&self) -> &'static str {
         match self.status {
             StatusCode::UNAUTHORIZED => "unauthorized",
             StatusCode::FORBIDDEN => "forbidden",
+            StatusCode::NOT_FOUND => "not_found",
+            StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
             _ => "rate_limited",
         }
     }
@@ -106,61 +117,9 @@ impl Rejection {
         let code = match self.status {
             StatusCode::UNAUTHORIZED => tonic::Code::Unauthenticated,
             StatusCode::FORBIDDEN => tonic::Code::PermissionDenied,
+            StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => tonic::Code::Unimplemented,
             _ => tonic::Code::ResourceExhausted,
         };
         tonic::Status::new(code, self.message).into_http::<Body>()
-    }
-}
-
-/// The role a gRPC method needs, by its path; `None` for ones open to all (health).
-fn grpc_role(path: &str) -> Option<Role> {
-    if path.starts_with("/grpc.health.v1.Health/") {
-        None
-    } else if path == "/chain.v1.Node/SubmitTransaction" {
-        Some(Role::Submit)
-    } else {
-        Some(Role::Read)
-    }
-}
-
-/// The role a JSON-RPC method needs.
-pub fn json_rpc_role(method: &str) -> Role {
-    match method {
-        "send_tx" | "broadcast_tx_async" | "broadcast_tx_commit" => Role::Submit,
-        m if m.starts_with("admin_") => Role::Admin,
-        _ => Role::Read,
-    }
-}
-
-fn is_grpc(req: &Request) -> bool {
-    req.headers()
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/grpc"))
-}
-
-/// Middleware: admits the request through the gate and records its [`Principal`]. gRPC
-/// roles are checked here by path; JSON-RPC roles by method once the body is parsed.
-pub async fn guard(State(gate): State<Arc<Gate>>, mut req: Request, next: Next) -> Response {
-    let grpc = is_grpc(&req);
-    let needed = if grpc { grpc_role(req.uri().path()) } else { Some(Role::Read) };
-    let Some(needed) = needed else {
-        return next.run(req).await;
-    };
-    let admitted =
-        gate.admit(req.headers()).await.and_then(|p| if grpc { p.require(needed).map(|()| p) } else { Ok(p) });
-    match admitted {
-        Ok(principal) => {
-            req.extensions_mut().insert(principal);
-            next.run(req).await
-        }
-        Err(r) => {
-            tracing::debug!(target: "rpc", status = %r.status, message = %r.message, "request refused");
-            if grpc {
-                r.into_grpc()
-            } else {
-                r.into_http()
-            }
-        }
     }
 }
