@@ -60,8 +60,12 @@ pub async fn serve<N: NodeApi>(
         credentials = cfg.access.require_credentials,
         "json-rpc and grpc listening"
     );
-    let listener = CappedListener::new(listener, cfg.access.max_connections);
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    // `tap_io` makes the peer's address available as `ConnectInfo<SocketAddr>` (the
+    // per-address limits count it).
+    let listener = axum::serve::ListenerExt::tap_io(CappedListener::new(listener, cfg.access.max_connections), |_| {});
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 async fn handle<N: NodeApi>(

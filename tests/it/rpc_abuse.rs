@@ -1,5 +1,7 @@
 //! The RPC port against abusive clients, on a node process: a `read` credential calling a
-//! `submit` gRPC method under another content type.
+//! `submit` gRPC method under another content type; password guessing.
+
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use rpc::client::RpcClient;
@@ -85,4 +87,85 @@ async fn a_read_credential_cannot_submit_whatever_the_content_type() {
     };
     let done = grpc.submit_transaction(authed(submit, user, password)).await.unwrap().into_inner();
     assert!(done.outcome.is_some(), "{done:?}");
+}
+
+/// The JSON-RPC `status` call with `user:password` from `client`: the HTTP status, the time
+/// taken and the body.
+async fn login(client: &reqwest::Client, url: &str, user: &str, password: &str) -> (u16, Duration, serde_json::Value) {
+    let started = Instant::now();
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "status", "params": []});
+    let r = client.post(url).basic_auth(user, Some(password)).json(&body).send().await.unwrap();
+    let status = r.status().as_u16();
+    let body = r.json().await.unwrap_or_default();
+    (status, started.elapsed(), body)
+}
+
+fn from(ip: &str) -> reqwest::Client {
+    reqwest::Client::builder().local_address(ip.parse::<std::net::IpAddr>().unwrap()).build().unwrap()
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_guessing_is_bounded_and_costs_honest_clients_nothing() {
+    let (node, passwords) =
+        node_with(&[("explorer", "read"), ("wallet", "read")], &[("node_requests_per_sec", "20")]).await;
+    let url = node.rpc.url().to_owned();
+
+    // 40 wrong passwords at once from one address: a few are checked (401), the rest are
+    // turned away at once (429), none waits in line for argon2.
+    let attacker = from("127.0.0.2");
+    let burst: Vec<_> = (0..40)
+        .map(|_| {
+            let (attacker, url) = (attacker.clone(), url.clone());
+            tokio::spawn(async move { login(&attacker, &url, "explorer", "wrong").await })
+        })
+        .collect();
+    let mut replies = Vec::new();
+    for reply in burst {
+        replies.push(reply.await.unwrap());
+    }
+    let checked = replies.iter().filter(|(s, ..)| *s == 401).count();
+    for (status, _, body) in &replies {
+        let message = body["message"].as_str().unwrap_or_default();
+        assert!(*status == 401 || (*status == 429 && !message.contains("the node is over")), "{status} {body}");
+    }
+    assert!(checked <= 30 && checked < replies.len(), "{checked} of 40 checked");
+    // The node's 20 a second were not spent by them: an honest client elsewhere is served.
+    let (status, _, body) = login(&from("127.0.0.3"), &url, "wallet", &passwords[1]).await;
+    assert_eq!(status, 200, "{body}");
+
+    // Keep guessing: within the address's 30 a minute the pre-auth limiter answers 429.
+    let mut limited = None;
+    for _ in 0..40 {
+        let (status, _, body) = login(&attacker, &url, "explorer", "wrong").await;
+        if status == 429 && body["message"].as_str().is_some_and(|m| m.contains("too many failed authentications")) {
+            limited = Some(body);
+            break;
+        }
+    }
+    let body = limited.expect("the address runs out of attempts");
+    assert!(body["message"].as_str().unwrap().contains("127.0.0.2"), "{body}");
+    let (status, ..) = login(&attacker, &url, "explorer", &passwords[0]).await;
+    assert_eq!(status, 429, "not even the right password is checked from there for now");
+    let (status, ..) = login(&from("127.0.0.3"), &url, "explorer", &passwords[0]).await;
+    assert_eq!(status, 200, "the credential itself is not locked");
+
+    // An unknown username costs what a wrong password costs (no user enumeration).
+    let mut unknown = Vec::new();
+    let mut wrong = Vec::new();
+    for _ in 0..5 {
+        let (s, t, _) = login(&from("127.0.0.4"), &url, "nobody", "wrong").await;
+        assert_eq!(s, 401);
+        unknown.push(t);
+        let (s, t, _) = login(&from("127.0.0.5"), &url, "explorer", "wrong").await;
+        assert_eq!(s, 401);
+        wrong.push(t);
+    }
+    let (unknown, wrong) = (median(unknown), median(wrong));
+    let ratio = unknown.as_secs_f64() / wrong.as_secs_f64();
+    assert!((0.33..3.0).contains(&ratio), "unknown user {unknown:?} vs wrong password {wrong:?}");
 }

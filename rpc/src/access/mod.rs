@@ -1,5 +1,6 @@
 //! Access control in front of both APIs: application credentials with roles, request-rate
-//! limits per credential and per node, and a cap on open connections.
+//! limits per credential and per node, bounded password checks, and a cap on open
+//! connections.
 //!
 //! # Invariants
 //! - What a request may do is decided by its HTTP method and path ([`Endpoint`]), never by a
@@ -8,6 +9,10 @@
 //! - With credentials required, no request but a gRPC health check reaches a handler
 //!   without a username and password that verify against the credentials file as it is now
 //!   (a revoked credential stops working within a second).
+//! - A password is checked with argon2 only when the client's address has failed attempts
+//!   left (`failed_auths_per_ip_per_min`) and one of `max_password_checks` slots is free;
+//!   otherwise 429 at once. Unknown usernames cost one check too (a dummy hash). Failed
+//!   logins never spend the per-credential or node-wide request budgets.
 //! - Rejections say why: HTTP 401 / 403 / 429 with a JSON body `{"error", "message"}` for
 //!   JSON-RPC, and UNAUTHENTICATED / PERMISSION_DENIED / RESOURCE_EXHAUSTED with the same
 //!   message for gRPC. 429s carry `Retry-After`.
@@ -17,9 +22,12 @@ mod config;
 mod connections;
 pub mod credentials;
 mod endpoints;
+mod failures;
 mod gate;
 mod guard;
+mod passwords;
 
+use std::net::{IpAddr, Ipv6Addr};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -121,5 +129,30 @@ impl Rejection {
             _ => tonic::Code::ResourceExhausted,
         };
         tonic::Status::new(code, self.message).into_http::<Body>()
+    }
+}
+
+/// The key a client is counted under by the per-address limits: its IPv4 address (an
+/// IPv4-mapped IPv6 address counts as IPv4), or its IPv6 /64, the block one host usually has.
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !u128::from(u64::MAX))),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clients_are_counted_by_ipv4_address_or_ipv6_64() {
+        let key = |s: &str| client_key(s.parse().unwrap()).to_string();
+        assert_eq!(key("127.0.0.2"), "127.0.0.2");
+        assert_eq!(key("::ffff:10.1.2.3"), "10.1.2.3");
+        assert_eq!(key("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::");
     }
 }
