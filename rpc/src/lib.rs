@@ -24,4 +24,4 @@ pub use api::{
     ValidatorsView, ViewCallError, WaitUntil,
 };
 pub use error::RpcError;
-pub use server::{router, serve, RpcConfig};
+pub use server::{router, serve, serve_app, RpcConfig};

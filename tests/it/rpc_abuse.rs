@@ -1,12 +1,16 @@
 //! The RPC port against abusive clients, on a node process: a `read` credential calling a
-//! `submit` gRPC method under another content type; password guessing.
+//! `submit` gRPC method under another content type; sockets held open from one address;
+//! password guessing.
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use rpc::client::RpcClient;
 use rpc::grpc::proto::{self, node_client::NodeClient};
 use tests::{reach, transfer, TestNode};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::{TcpSocket, TcpStream};
 use tonic::codegen::{http, Context, Poll, Service};
 use tonic::transport::Channel;
 use tonic::Code;
@@ -87,6 +91,49 @@ async fn a_read_credential_cannot_submit_whatever_the_content_type() {
     };
     let done = grpc.submit_transaction(authed(submit, user, password)).await.unwrap().into_inner();
     assert!(done.outcome.is_some(), "{done:?}");
+}
+
+/// A connection to `to` from the loopback address `from` (all of 127.0.0.0/8 is loopback).
+async fn connect_from(from: &str, to: SocketAddr) -> TcpStream {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{from}:0").parse().unwrap()).unwrap();
+    socket.connect(to).await.unwrap()
+}
+
+/// A JSON-RPC client whose connections come from the loopback address `from`.
+fn client_from(from: &str, url: &str) -> RpcClient {
+    let http = reqwest::Client::builder().local_address(from.parse::<std::net::IpAddr>().unwrap()).build().unwrap();
+    RpcClient::new(url).with_http(http)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sockets_held_open_from_one_address_neither_lock_out_others_nor_stay() {
+    // Only the total cap is set: the per-address cap (an eighth of it) and the 10 s header
+    // timeout are the defaults.
+    let mut node = TestNode::init();
+    node.set_access("max_connections", "8");
+    node.spawn().await;
+    let addr = node.rpc_addr();
+    let mut idle = Vec::new();
+    for _ in 0..8 {
+        idle.push(connect_from("127.0.0.2", addr).await);
+    }
+    let mut partial = connect_from("127.0.0.4", addr).await;
+    partial.write_all(b"POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n").await.unwrap();
+    let started = Instant::now();
+    client_from("127.0.0.3", node.rpc.url())
+        .status()
+        .await
+        .expect("another address is answered while 127.0.0.2 holds its sockets");
+
+    // Every socket that sent nothing, or half a header, is closed by the node.
+    idle.push(partial);
+    for (i, s) in idle.iter_mut().enumerate() {
+        let mut rest = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(20), s.read_to_end(&mut rest)).await;
+        assert!(read.is_ok(), "socket {i} still open after {:?}", started.elapsed());
+    }
+    client_from("127.0.0.2", node.rpc.url()).status().await.expect("the address is served again");
 }
 
 /// The JSON-RPC `status` call with `user:password` from `client`: the HTTP status, the time

@@ -1,6 +1,6 @@
 //! Access control in front of both APIs: application credentials with roles, request-rate
-//! limits per credential and per node, bounded password checks, and a cap on open
-//! connections.
+//! limits per credential and per node, bounded password checks, and caps on connections
+//! (total and per client address).
 //!
 //! # Invariants
 //! - What a request may do is decided by its HTTP method and path ([`Endpoint`]), never by a
@@ -36,7 +36,7 @@ use http::StatusCode;
 use serde_json::json;
 
 pub use config::AccessConfig;
-pub use connections::CappedListener;
+pub use connections::{refuse, ConnectionLimits, Refused, Slot};
 pub use credentials::{CredentialError, CredentialFile, Role};
 pub use endpoints::{json_rpc_role, Endpoint};
 pub use gate::Gate;

@@ -1,5 +1,10 @@
 //! The HTTP server: one POST endpoint taking JSON-RPC 2.0 requests, and the gRPC services
-//! (HTTP/2, prior knowledge) on the same port.
+//! (HTTP/2, prior knowledge) on the same port, served by our own accept loop ([`accept`])
+//! so that connection caps and timeouts apply before any request is read.
+
+mod accept;
+mod activity;
+mod connection;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -13,7 +18,7 @@ use axum::routing::post;
 use axum::{Extension, Json, Router};
 use serde_json::{json, Value};
 
-use crate::access::{self, AccessConfig, CappedListener, CredentialError, Gate, Principal};
+use crate::access::{self, AccessConfig, CredentialError, Gate, Principal};
 use crate::{methods, NodeApi, RpcError};
 
 #[derive(Debug, Clone)]
@@ -23,7 +28,7 @@ pub struct RpcConfig {
     pub max_body_bytes: usize,
     /// How long `send_tx` and friends wait for an outcome before a TIMEOUT_ERROR.
     pub tx_timeout: Duration,
-    /// Credentials, rate limits and the connection cap.
+    /// Credentials, rate limits, connection caps and timeouts.
     pub access: AccessConfig,
 }
 
@@ -60,12 +65,18 @@ pub async fn serve<N: NodeApi>(
         credentials = cfg.access.require_credentials,
         "json-rpc and grpc listening"
     );
-    // `tap_io` makes the peer's address available as `ConnectInfo<SocketAddr>` (the
-    // per-address limits count it).
-    let listener = axum::serve::ListenerExt::tap_io(CappedListener::new(listener, cfg.access.max_connections), |_| {});
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_app(listener, app, cfg.access, shutdown).await
+}
+
+/// Serves any router the way [`serve`] serves the node's: connection caps, timeouts, the
+/// peer's address in each request's [`axum::extract::ConnectInfo`].
+pub async fn serve_app(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    access: AccessConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    accept::run(listener, app, access, shutdown).await
 }
 
 async fn handle<N: NodeApi>(
