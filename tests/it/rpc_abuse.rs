@@ -1,6 +1,6 @@
 //! The RPC port against abusive clients, on a node process: a `read` credential calling a
 //! `submit` gRPC method under another content type; sockets held open from one address;
-//! password guessing.
+//! password guessing; subscriptions without end or from genesis.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -11,6 +11,7 @@ use rpc::grpc::proto::{self, node_client::NodeClient};
 use tests::{reach, transfer, TestNode};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpSocket, TcpStream};
+use tokio_stream::StreamExt as _;
 use tonic::codegen::{http, Context, Poll, Service};
 use tonic::transport::Channel;
 use tonic::Code;
@@ -215,4 +216,43 @@ async fn password_guessing_is_bounded_and_costs_honest_clients_nothing() {
     let (unknown, wrong) = (median(unknown), median(wrong));
     let ratio = unknown.as_secs_f64() / wrong.as_secs_f64();
     assert!((0.33..3.0).contains(&ratio), "unknown user {unknown:?} vs wrong password {wrong:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_are_capped_per_credential_and_in_how_far_back_they_start() {
+    let access = [("max_subscriptions_per_credential", "2"), ("max_replay_blocks", "3")];
+    let (node, passwords) = node_with(&[("indexer", "read"), ("explorer", "read")], &access).await;
+    let (indexer, explorer) = (&passwords[0], &passwords[1]);
+    reach(&node.rpc, 6, 30).await;
+    let mut grpc = NodeClient::connect(node.rpc.url().to_owned()).await.unwrap();
+    let blocks = |from: Option<u64>| proto::SubscribeBlocksRequest { from_height: from };
+    let outcomes = proto::SubscribeOutcomesRequest { accounts: vec!["alice.acme".into()], from_height: None };
+
+    let first = grpc.subscribe_blocks(authed(blocks(None), "indexer", indexer)).await.unwrap().into_inner();
+    let _second = grpc.subscribe_outcomes(authed(outcomes, "indexer", indexer)).await.unwrap().into_inner();
+    let e = grpc.subscribe_blocks(authed(blocks(None), "indexer", indexer)).await.unwrap_err();
+    assert_eq!(e.code(), Code::ResourceExhausted, "{e:?}");
+    assert!(e.message().contains("credential `indexer` has 2 subscriptions open"), "{e:?}");
+
+    // Another credential has its own; from genesis is too far back, within the cap works.
+    let e = grpc.subscribe_blocks(authed(blocks(Some(1)), "explorer", explorer)).await.unwrap_err();
+    assert_eq!(e.code(), Code::OutOfRange, "{e:?}");
+    assert!(e.message().contains("at most 3 blocks back") && e.message().contains("GetBlock"), "{e:?}");
+    let head = tests::height(&node.rpc).await;
+    let mut recent =
+        grpc.subscribe_blocks(authed(blocks(Some(head - 2)), "explorer", explorer)).await.unwrap().into_inner();
+    let b = tokio::time::timeout(Duration::from_secs(10), recent.next()).await.unwrap().unwrap().unwrap();
+    assert_eq!(b.height, head - 2);
+
+    // A closed subscription gives its slot back.
+    drop(first);
+    let mut reopened = false;
+    for _ in 0..50 {
+        if grpc.subscribe_blocks(authed(blocks(None), "indexer", indexer)).await.is_ok() {
+            reopened = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(reopened, "the slot came back within 5 s");
 }

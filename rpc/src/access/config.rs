@@ -1,6 +1,6 @@
 //! Access settings: the node config's `[rpc.access]` table, as written and read. Everything a
 //! client may take from the node is bounded here: connections (total, per address, and how
-//! long they may sit idle), password checks and request rates.
+//! long they may sit idle), password checks, request rates and subscriptions.
 
 use std::num::{NonZeroU32, NonZeroU64, NonZeroUsize};
 use std::path::PathBuf;
@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 /// Absent from the config: no credentials and no rate or connection-count limits (the
-/// development default); timeouts and password-check bounds always apply.
+/// development default); timeouts, password-check bounds and subscription caps always apply.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccessConfig {
@@ -54,6 +54,15 @@ pub struct AccessConfig {
     /// answered 429 at once. Verified passwords are remembered, so honest clients check once.
     #[serde(default = "default_max_password_checks")]
     pub max_password_checks: NonZeroUsize,
+    /// gRPC subscriptions open at once on the node, and per credential (per client address
+    /// when credentials are not required).
+    #[serde(default = "default_max_subscriptions")]
+    pub max_subscriptions: NonZeroUsize,
+    #[serde(default = "default_max_subscriptions_per_credential")]
+    pub max_subscriptions_per_credential: NonZeroUsize,
+    /// How far behind the head a subscription may start; older blocks are paged with GetBlock.
+    #[serde(default = "default_max_replay_blocks")]
+    pub max_replay_blocks: u64,
 }
 
 impl Default for AccessConfig {
@@ -71,6 +80,9 @@ impl Default for AccessConfig {
             http2_keepalive_timeout_ms: default_keepalive_timeout_ms(),
             failed_auths_per_ip_per_min: default_failed_auths_per_ip_per_min(),
             max_password_checks: default_max_password_checks(),
+            max_subscriptions: default_max_subscriptions(),
+            max_subscriptions_per_credential: default_max_subscriptions_per_credential(),
+            max_replay_blocks: default_max_replay_blocks(),
         }
     }
 }
@@ -151,6 +163,18 @@ fn default_failed_auths_per_ip_per_min() -> NonZeroU32 {
 
 fn default_max_password_checks() -> NonZeroUsize {
     nzu(4)
+}
+
+fn default_max_subscriptions() -> NonZeroUsize {
+    nzu(1_024)
+}
+
+fn default_max_subscriptions_per_credential() -> NonZeroUsize {
+    nzu(16)
+}
+
+fn default_max_replay_blocks() -> u64 {
+    10_000
 }
 
 #[cfg(test)]

@@ -28,7 +28,7 @@ pub struct RpcConfig {
     pub max_body_bytes: usize,
     /// How long `send_tx` and friends wait for an outcome before a TIMEOUT_ERROR.
     pub tx_timeout: Duration,
-    /// Credentials, rate limits, connection caps and timeouts.
+    /// Credentials, rate limits, connection caps and timeouts, subscription caps.
     pub access: AccessConfig,
 }
 
@@ -41,7 +41,7 @@ struct AppState<N> {
 /// behind the access gate. Fails if the credentials file cannot be read.
 pub async fn router<N: NodeApi>(node: Arc<N>, cfg: &RpcConfig) -> Result<Router, CredentialError> {
     let gate = Arc::new(Gate::new(cfg.access.clone())?);
-    let grpc = crate::grpc::routes(node.clone(), cfg.tx_timeout).await;
+    let grpc = crate::grpc::routes(node.clone(), cfg.tx_timeout, &cfg.access).await;
     let state = Arc::new(AppState { node, tx_timeout: cfg.tx_timeout });
     Ok(Router::new()
         .route("/", post(handle::<N>))
