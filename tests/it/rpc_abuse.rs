@@ -219,40 +219,60 @@ async fn password_guessing_is_bounded_and_costs_honest_clients_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn subscriptions_are_capped_per_credential_and_in_how_far_back_they_start() {
-    let access = [("max_subscriptions_per_credential", "2"), ("max_replay_blocks", "3")];
-    let (node, passwords) = node_with(&[("indexer", "read"), ("explorer", "read")], &access).await;
+async fn subscriptions_past_the_per_credential_cap_are_refused() {
+    // The default cap: 16 per credential.
+    let (node, passwords) = node_with(&[("indexer", "read"), ("explorer", "read")], &[]).await;
     let (indexer, explorer) = (&passwords[0], &passwords[1]);
-    reach(&node.rpc, 6, 30).await;
     let mut grpc = NodeClient::connect(node.rpc.url().to_owned()).await.unwrap();
-    let blocks = |from: Option<u64>| proto::SubscribeBlocksRequest { from_height: from };
+    let blocks = proto::SubscribeBlocksRequest { from_height: None };
     let outcomes = proto::SubscribeOutcomesRequest { accounts: vec!["alice.acme".into()], from_height: None };
 
-    let first = grpc.subscribe_blocks(authed(blocks(None), "indexer", indexer)).await.unwrap().into_inner();
-    let _second = grpc.subscribe_outcomes(authed(outcomes, "indexer", indexer)).await.unwrap().into_inner();
-    let e = grpc.subscribe_blocks(authed(blocks(None), "indexer", indexer)).await.unwrap_err();
+    let (mut open_blocks, mut open_outcomes) = (Vec::new(), Vec::new());
+    for _ in 0..8 {
+        open_blocks.push(grpc.subscribe_blocks(authed(blocks, "indexer", indexer)).await.unwrap().into_inner());
+        let req = authed(outcomes.clone(), "indexer", indexer);
+        open_outcomes.push(grpc.subscribe_outcomes(req).await.unwrap().into_inner());
+    }
+    let e = grpc.subscribe_blocks(authed(blocks, "indexer", indexer)).await.unwrap_err();
     assert_eq!(e.code(), Code::ResourceExhausted, "{e:?}");
-    assert!(e.message().contains("credential `indexer` has 2 subscriptions open"), "{e:?}");
+    assert!(e.message().contains("credential `indexer` has 16 subscriptions open"), "{e:?}");
+    let e = grpc.subscribe_outcomes(authed(outcomes, "indexer", indexer)).await.unwrap_err();
+    assert_eq!(e.code(), Code::ResourceExhausted, "{e:?}");
 
-    // Another credential has its own; from genesis is too far back, within the cap works.
-    let e = grpc.subscribe_blocks(authed(blocks(Some(1)), "explorer", explorer)).await.unwrap_err();
-    assert_eq!(e.code(), Code::OutOfRange, "{e:?}");
-    assert!(e.message().contains("at most 3 blocks back") && e.message().contains("GetBlock"), "{e:?}");
-    let head = tests::height(&node.rpc).await;
-    let mut recent =
-        grpc.subscribe_blocks(authed(blocks(Some(head - 2)), "explorer", explorer)).await.unwrap().into_inner();
-    let b = tokio::time::timeout(Duration::from_secs(10), recent.next()).await.unwrap().unwrap().unwrap();
-    assert_eq!(b.height, head - 2);
-
-    // A closed subscription gives its slot back.
-    drop(first);
+    // Another credential has its own; a closed subscription gives its slot back.
+    let mut other = grpc.subscribe_blocks(authed(blocks, "explorer", explorer)).await.unwrap().into_inner();
+    tokio::time::timeout(Duration::from_secs(10), other.next()).await.unwrap().unwrap().unwrap();
+    drop(open_blocks.pop());
     let mut reopened = false;
     for _ in 0..50 {
-        if grpc.subscribe_blocks(authed(blocks(None), "indexer", indexer)).await.is_ok() {
+        if grpc.subscribe_blocks(authed(blocks, "indexer", indexer)).await.is_ok() {
             reopened = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(reopened, "the slot came back within 5 s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscription_may_not_start_too_far_behind_the_head() {
+    let (node, passwords) = node_with(&[("explorer", "read")], &[("max_replay_blocks", "3")]).await;
+    let explorer = &passwords[0];
+    reach(&node.rpc, 6, 30).await;
+    let mut grpc = NodeClient::connect(node.rpc.url().to_owned()).await.unwrap();
+    let blocks = |from: Option<u64>| proto::SubscribeBlocksRequest { from_height: from };
+
+    let e = grpc.subscribe_blocks(authed(blocks(Some(1)), "explorer", explorer)).await.unwrap_err();
+    assert_eq!(e.code(), Code::OutOfRange, "{e:?}");
+    assert!(e.message().contains("at most 3 blocks back") && e.message().contains("GetBlock"), "{e:?}");
+    let outcomes = proto::SubscribeOutcomesRequest { accounts: vec!["alice.acme".into()], from_height: Some(1) };
+    let e = grpc.subscribe_outcomes(authed(outcomes, "explorer", explorer)).await.unwrap_err();
+    assert_eq!(e.code(), Code::OutOfRange, "{e:?}");
+
+    // Within the cap it replays from where it was asked.
+    let head = tests::height(&node.rpc).await;
+    let mut recent =
+        grpc.subscribe_blocks(authed(blocks(Some(head - 2)), "explorer", explorer)).await.unwrap().into_inner();
+    let b = tokio::time::timeout(Duration::from_secs(10), recent.next()).await.unwrap().unwrap().unwrap();
+    assert_eq!(b.height, head - 2);
 }
