@@ -48,7 +48,8 @@ pub struct RpcSection {
     /// How long transaction methods wait for an outcome.
     #[serde(default = "default_tx_timeout")]
     pub tx_timeout_ms: u64,
-    /// Credentials, rate limits and the connection cap (JSON-RPC and gRPC alike).
+    /// Credentials, rate limits, connection caps and timeouts, password-check bounds and
+    /// subscription caps (JSON-RPC and gRPC alike): `[rpc.access]`.
     #[serde(default)]
     pub access: AccessConfig,
 }

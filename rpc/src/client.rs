@@ -48,8 +48,19 @@ impl RpcClient {
         self
     }
 
+    /// Sends through `http` (a client bound to a local address, with other timeouts).
+    pub fn with_http(mut self, http: reqwest::Client) -> Self {
+        self.http = http;
+        self
+    }
+
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The HTTP Basic credentials sent with every call, if any.
+    pub fn basic_auth(&self) -> Option<(&str, &str)> {
+        self.auth.as_ref().map(|(u, p)| (u.as_str(), p.as_str()))
     }
 
     pub async fn call(&self, method: &str, params: Value) -> Result<Value, ClientError> {

@@ -14,6 +14,7 @@ mod kms_testnet;
 mod kms_vault;
 mod multi_node;
 mod node_rpc;
+mod rpc_abuse;
 mod rpc_queries;
 mod treasury_e2e;
 mod wallet_near_api_js;

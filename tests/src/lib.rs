@@ -57,6 +57,14 @@ pub struct TestNode {
 impl TestNode {
     /// Generates a development genesis, runs `chain init` and starts the node.
     pub async fn start() -> TestNode {
+        let mut node = TestNode::init();
+        node.spawn().await;
+        node
+    }
+
+    /// Generates a development genesis and runs `chain init`; the node is not started (set
+    /// up its config, then [`TestNode::spawn`]).
+    pub fn init() -> TestNode {
         let dir = tempfile::tempdir().expect("tempdir");
         let generated = genesis::generate(&NewGenesisOptions {
             validators: 1,
@@ -82,10 +90,35 @@ impl TestNode {
             .output()
             .expect("chain init");
         assert!(out.status.success(), "chain init failed: {}", String::from_utf8_lossy(&out.stderr));
-        let mut node =
-            TestNode { dir, generated, rpc: RpcClient::new(format!("http://127.0.0.1:{port}")), child: None };
-        node.spawn().await;
-        node
+        TestNode { dir, generated, rpc: RpcClient::new(format!("http://127.0.0.1:{port}")), child: None }
+    }
+
+    /// The RPC's `host:port`.
+    pub fn rpc_addr(&self) -> std::net::SocketAddr {
+        self.rpc.url().trim_start_matches("http://").parse().expect("rpc address")
+    }
+
+    /// Sets `key = value` (TOML) in the `[rpc.access]` table of the config; takes effect at
+    /// the next start.
+    pub fn set_access(&self, key: &str, value: &str) {
+        let path = self.home().join("config.toml");
+        let config = std::fs::read_to_string(&path).expect("config.toml");
+        let mut lines: Vec<String> =
+            config.lines().filter(|l| !l.starts_with(&format!("{key} ="))).map(str::to_owned).collect();
+        let table = lines.iter().position(|l| l == "[rpc.access]").expect("an [rpc.access] table");
+        lines.insert(table + 1, format!("{key} = {value}"));
+        std::fs::write(&path, lines.join("\n") + "\n").expect("write config.toml");
+    }
+
+    /// `chain credentials add` on this node's home; returns the password it printed.
+    pub fn add_credential(&self, user: &str, role: &str, extra: &[&str]) -> String {
+        let mut args = vec!["credentials", "add", "--username", user, "--role", role];
+        args.extend_from_slice(extra);
+        let out = Command::new(binary("chain")).args(&args).arg("--home").arg(self.home()).output().expect("chain");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let password = String::from_utf8(out.stdout).expect("utf-8").trim().to_owned();
+        assert_eq!(password.len(), 32, "stdout is the password alone");
+        password
     }
 
     pub fn home(&self) -> PathBuf {

@@ -1,108 +1,127 @@
-//! A listener that holds at most `max` connections open. Past the cap, a new connection is
-//! answered `429` with a JSON body and closed, so the node never queues sockets it cannot
-//! serve and existing clients are unaffected.
+//! Connection caps: at most `max_connections` open at once, and at most
+//! `max_connections_per_ip` from one client address, so one address cannot take every slot.
+//! Past a cap a new connection is answered `429` with a JSON body and closed, so the node
+//! never queues sockets it cannot serve and existing clients are unaffected.
 
-use std::io;
-use std::pin::Pin;
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use parking_lot::Mutex;
+use tokio::io::AsyncWriteExt as _;
+use tokio::net::TcpStream;
+
+use super::{client_key, AccessConfig};
 
 #[derive(Debug)]
-pub struct CappedListener {
-    inner: TcpListener,
-    /// `None`: no cap.
-    slots: Option<(usize, Arc<Semaphore>)>,
+pub struct ConnectionLimits {
+    max_total: Option<usize>,
+    max_per_ip: Option<usize>,
+    open: Mutex<Open>,
 }
 
-/// A connection holding one slot until it closes.
+#[derive(Debug, Default)]
+struct Open {
+    total: usize,
+    per_ip: HashMap<IpAddr, usize>,
+}
+
+/// A connection's place under the caps, given back when it is dropped.
 #[derive(Debug)]
-pub struct Counted {
-    stream: TcpStream,
-    _slot: Option<OwnedSemaphorePermit>,
+pub struct Slot {
+    limits: Arc<ConnectionLimits>,
+    key: IpAddr,
 }
 
-impl CappedListener {
-    pub fn new(inner: TcpListener, max: Option<usize>) -> Self {
-        CappedListener { inner, slots: max.map(|m| (m, Arc::new(Semaphore::new(m)))) }
+/// Why a connection was turned away.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    #[error("the node holds at most {max} connections open; retry later")]
+    NodeFull { max: usize },
+    #[error("at most {max} connections may be open from one address; close one or retry later")]
+    AddressFull { max: usize },
+}
+
+impl ConnectionLimits {
+    pub fn new(config: &AccessConfig) -> Self {
+        ConnectionLimits {
+            max_total: config.max_connections,
+            max_per_ip: config.connections_per_ip(),
+            open: Mutex::new(Open::default()),
+        }
+    }
+
+    /// Takes a slot for a connection from `peer`, or says which cap is reached.
+    pub fn admit(self: &Arc<Self>, peer: IpAddr) -> Result<Slot, Refused> {
+        let key = client_key(peer);
+        let mut open = self.open.lock();
+        if let Some(max) = self.max_total.filter(|m| open.total >= *m) {
+            return Err(Refused::NodeFull { max });
+        }
+        let from_peer = open.per_ip.get(&key).copied().unwrap_or(0);
+        if let Some(max) = self.max_per_ip.filter(|m| from_peer >= *m) {
+            return Err(Refused::AddressFull { max });
+        }
+        open.total += 1;
+        open.per_ip.insert(key, from_peer + 1);
+        Ok(Slot { limits: self.clone(), key })
     }
 }
 
-/// Tells an over-the-cap client why, then closes.
-async fn refuse(mut stream: TcpStream, max: usize) {
-    let body = serde_json::json!({
-        "error": "too_many_connections",
-        "message": format!("the node holds at most {max} connections open; retry later"),
-    })
-    .to_string();
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut open = self.limits.open.lock();
+        open.total = open.total.saturating_sub(1);
+        if let Some(n) = open.per_ip.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                open.per_ip.remove(&self.key);
+            }
+        }
+    }
+}
+
+/// Tells an over-the-cap client why (an HTTP/1.1 429 with a JSON body), then closes.
+pub async fn refuse(mut stream: TcpStream, why: Refused) {
+    let body = serde_json::json!({ "error": "too_many_connections", "message": why.to_string() }).to_string();
     let reply = format!(
         "HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\ncontent-length: {}\r\nretry-after: 1\r\nconnection: close\r\n\r\n{body}",
         body.len()
     );
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), async {
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
         let _ = stream.write_all(reply.as_bytes()).await;
         let _ = stream.shutdown().await;
     })
     .await;
 }
 
-impl axum::serve::Listener for CappedListener {
-    type Io = Counted;
-    type Addr = std::net::SocketAddr;
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::num::NonZeroUsize;
 
-    async fn accept(&mut self) -> (Counted, std::net::SocketAddr) {
-        loop {
-            let (stream, addr) = axum::serve::Listener::accept(&mut self.inner).await;
-            let _ = stream.set_nodelay(true);
-            let Some((max, slots)) = &self.slots else {
-                return (Counted { stream, _slot: None }, addr);
-            };
-            match slots.clone().try_acquire_owned() {
-                Ok(slot) => return (Counted { stream, _slot: Some(slot) }, addr),
-                Err(_) => {
-                    tracing::debug!(target: "rpc", %addr, max, "connection refused: at the cap");
-                    tokio::spawn(refuse(stream, *max));
-                }
-            }
-        }
-    }
-
-    fn local_addr(&self) -> io::Result<std::net::SocketAddr> {
-        self.inner.local_addr()
-    }
-}
-
-impl AsyncRead for Counted {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for Counted {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_shutdown(cx)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.stream.is_write_vectored()
+    #[test]
+    fn one_address_cannot_take_every_slot() {
+        let limits = Arc::new(ConnectionLimits::new(&AccessConfig {
+            max_connections: Some(3),
+            max_connections_per_ip: NonZeroUsize::new(2),
+            ..AccessConfig::default()
+        }));
+        let (a, b, c): (IpAddr, IpAddr, IpAddr) =
+            ("127.0.0.2".parse().unwrap(), "127.0.0.3".parse().unwrap(), "127.0.0.4".parse().unwrap());
+        let held = [limits.admit(a).unwrap(), limits.admit(a).unwrap()];
+        assert_eq!(limits.admit(a).unwrap_err(), Refused::AddressFull { max: 2 });
+        let other = limits.admit(b).unwrap();
+        assert_eq!(limits.admit(c).unwrap_err(), Refused::NodeFull { max: 3 });
+        drop(held);
+        drop(other);
+        assert_eq!(limits.open.lock().total, 0);
+        assert!(limits.open.lock().per_ip.is_empty(), "nothing kept for closed connections");
+        // IPv6: one /64 is one client.
+        let v6 = |s: &str| s.parse::<IpAddr>().unwrap();
+        let _x = [limits.admit(v6("2001:db8::1")).unwrap(), limits.admit(v6("2001:db8::2")).unwrap()];
+        assert!(limits.admit(v6("2001:db8::ffff:3")).is_err());
+        limits.admit(v6("2001:db8:0:1::1")).expect("another /64");
     }
 }

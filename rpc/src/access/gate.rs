@@ -1,13 +1,17 @@
-//! The gate every request passes: the node-wide rate limit, then (when credentials are
-//! required) HTTP Basic credentials checked against the credentials file, then the
-//! credential's own rate limit.
+//! The gate every request passes. With credentials required: HTTP Basic credentials checked
+//! against the credentials file (under the bounds of [`PasswordChecks`]), then the
+//! credential's own rate limit, then the node-wide one; failed logins never reach the rate
+//! limits, so they cannot spend the budget of honest clients. Without credentials: the
+//! node-wide limit alone.
 //!
 //! The file is re-read when it changes (checked at most once a second), so `chain
 //! credentials add|revoke` takes effect on a running node without a restart. A password is
-//! verified with argon2 once; later requests with the same password are matched against a
-//! keyed digest kept in memory (never the password), dropped whenever the file changes.
+//! verified with argon2 once; later requests with the same username and password are matched
+//! against a keyed digest of both kept in memory (never the password), dropped whenever the
+//! file changes.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -19,8 +23,9 @@ use http::HeaderMap;
 use parking_lot::Mutex;
 use sha3::{Digest as _, Sha3_256};
 
+use super::passwords::PasswordChecks;
 use super::{AccessConfig, Principal, Rejection};
-use crate::access::credentials::{verify_password, CredentialFile, Role};
+use crate::access::credentials::{CredentialFile, Role};
 
 /// How often the credentials file is checked for changes.
 const RELOAD_EVERY: Duration = Duration::from_secs(1);
@@ -46,6 +51,8 @@ pub struct Gate {
     loaded: Mutex<Loaded>,
     /// Random per process: digests of passwords are useless outside it.
     digest_key: [u8; 32],
+    /// `None` when credentials are not required.
+    checks: Option<PasswordChecks>,
 }
 
 impl std::fmt::Debug for Gate {
@@ -79,7 +86,8 @@ impl Gate {
         let node_limiter = config.node_requests_per_sec.map(|r| (r.get(), limiter(r)));
         let mut digest_key = [0u8; 32];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut digest_key);
-        Ok(Gate { config, node_limiter, loaded: Mutex::new(loaded), digest_key })
+        let checks = config.require_credentials.then(|| PasswordChecks::new(&config)).transpose()?;
+        Ok(Gate { config, node_limiter, loaded: Mutex::new(loaded), digest_key, checks })
     }
 
     /// Builds the entries, keeping the limiter state of credentials whose limit is unchanged.
@@ -140,37 +148,52 @@ impl Gate {
         })
     }
 
-    /// Admits a request or says why not.
-    pub async fn admit(&self, headers: &HeaderMap) -> Result<Principal, Rejection> {
-        if let Some((rate, l)) = &self.node_limiter {
-            Self::over_limit(l, *rate, || "the node".into())?;
+    fn node_limit(&self) -> Result<(), Rejection> {
+        match &self.node_limiter {
+            Some((rate, l)) => Self::over_limit(l, *rate, || "the node".into()),
+            None => Ok(()),
         }
-        if !self.config.require_credentials {
+    }
+
+    /// Admits a request from `client` (the peer's address, when known) or says why not.
+    pub async fn admit(&self, headers: &HeaderMap, client: Option<IpAddr>) -> Result<Principal, Rejection> {
+        let Some(checks) = &self.checks else {
+            self.node_limit()?;
             return Ok(Principal { username: None, role: Role::Admin });
-        }
+        };
         let (username, password) = basic_credentials(headers)?;
         let digest = self.digest(&username, &password);
         // One look under the lock: the role and limiter of the credential as it is now, and
         // its hash only if this password has not verified before.
-        let (role, limiter, unverified_hash) = {
+        let found = {
             let mut loaded = self.loaded.lock();
             self.reload_if_changed(&mut loaded);
-            let Some(entry) = loaded.entries.get(&username) else {
-                return Err(Rejection::unauthorized("unknown username or wrong password"));
-            };
-            let unverified = (loaded.verified.get(&username) != Some(&digest)).then(|| entry.password_hash.clone());
-            (entry.role, entry.limiter.clone(), unverified)
+            loaded.entries.get(&username).map(|entry| {
+                let unverified = (loaded.verified.get(&username) != Some(&digest)).then(|| entry.password_hash.clone());
+                (entry.role, entry.limiter.clone(), unverified)
+            })
         };
-        if let Some(hash) = unverified_hash {
-            let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false);
-            if !ok {
-                return Err(Rejection::unauthorized("unknown username or wrong password"));
+        let wrong = || Rejection::unauthorized("unknown username or wrong password");
+        let client = client.map(super::client_key);
+        let (role, limiter) = match found {
+            None => {
+                // The same work as a wrong password: no answer tells which usernames exist.
+                checks.verify(client, password, None).await?;
+                return Err(wrong());
             }
-            self.loaded.lock().verified.insert(username.clone(), digest);
-        }
+            Some((role, limiter, Some(hash))) => {
+                if !checks.verify(client, password, Some(hash)).await? {
+                    return Err(wrong());
+                }
+                self.loaded.lock().verified.insert(username.clone(), digest);
+                (role, limiter)
+            }
+            Some((role, limiter, None)) => (role, limiter),
+        };
         if let Some((rate, l)) = limiter {
             Self::over_limit(&l, rate, || format!("credential `{username}`"))?;
         }
+        self.node_limit()?;
         Ok(Principal { username: Some(username), role })
     }
 }
@@ -221,15 +244,15 @@ mod tests {
         })
         .unwrap();
 
-        let refused = gate.admit(&HeaderMap::new()).await.unwrap_err();
+        let refused = gate.admit(&HeaderMap::new(), None).await.unwrap_err();
         assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
         assert!(refused.message.contains("credentials required"), "{}", refused.message);
         for (user, password) in [("reader", "wrong"), ("nobody", reader.as_str()), ("wallet", reader.as_str())] {
-            let e = gate.admit(&basic(user, password)).await.unwrap_err();
+            let e = gate.admit(&basic(user, password), None).await.unwrap_err();
             assert_eq!((e.status, e.body()["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthorized")));
         }
 
-        let p = gate.admit(&basic("reader", &reader)).await.unwrap();
+        let p = gate.admit(&basic("reader", &reader), None).await.unwrap();
         assert_eq!((p.username.as_deref(), p.role), (Some("reader"), Role::Read));
         p.require(Role::Read).unwrap();
         let e = p.require(Role::Submit).unwrap_err();
@@ -238,15 +261,15 @@ mod tests {
 
         // The wallet's own limit (3 a second, a burst of 3): the next is refused, with a wait.
         for _ in 0..3 {
-            gate.admit(&basic("wallet", &wallet)).await.unwrap();
+            gate.admit(&basic("wallet", &wallet), None).await.unwrap();
         }
-        let e = gate.admit(&basic("wallet", &wallet)).await.unwrap_err();
+        let e = gate.admit(&basic("wallet", &wallet), None).await.unwrap_err();
         assert_eq!(e.status, StatusCode::TOO_MANY_REQUESTS);
         assert!(e.message.contains("credential `wallet` is over its limit of 3"), "{}", e.message);
         assert!(e.body()["retry_after_ms"].as_u64().is_some_and(|ms| ms >= 1), "{}", e.body());
         // Limits are per credential: the reader has none.
         for _ in 0..10 {
-            gate.admit(&basic("reader", &reader)).await.unwrap();
+            gate.admit(&basic("reader", &reader), None).await.unwrap();
         }
 
         // Revoked in the file: refused once the gate has looked again (within a second).
@@ -254,7 +277,7 @@ mod tests {
         file.revoke("reader").unwrap();
         file.save(&path).unwrap();
         tokio::time::sleep(RELOAD_EVERY + Duration::from_millis(100)).await;
-        let e = gate.admit(&basic("reader", &reader)).await.unwrap_err();
+        let e = gate.admit(&basic("reader", &reader), None).await.unwrap_err();
         assert_eq!(e.status, StatusCode::UNAUTHORIZED);
     }
 
@@ -263,11 +286,44 @@ mod tests {
         let gate =
             Gate::new(AccessConfig { node_requests_per_sec: NonZeroU32::new(2), ..AccessConfig::default() }).unwrap();
         for _ in 0..2 {
-            assert_eq!(gate.admit(&HeaderMap::new()).await.unwrap().role, Role::Admin, "open: anyone is admin");
+            assert_eq!(gate.admit(&HeaderMap::new(), None).await.unwrap().role, Role::Admin, "open: anyone is admin");
         }
-        let e = gate.admit(&HeaderMap::new()).await.unwrap_err();
+        let e = gate.admit(&HeaderMap::new(), None).await.unwrap_err();
         assert_eq!(e.status, StatusCode::TOO_MANY_REQUESTS);
         assert!(e.message.contains("the node is over its limit of 2"), "{}", e.message);
+    }
+
+    #[tokio::test]
+    async fn failed_logins_spend_neither_the_node_budget_nor_a_cached_credential() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("credentials.json");
+        let mut file = CredentialFile::default();
+        let reader = file.add("reader", Role::Read, None, 0).unwrap();
+        file.save(&path).unwrap();
+        let gate = Gate::new(AccessConfig {
+            require_credentials: true,
+            credentials_file: path,
+            node_requests_per_sec: NonZeroU32::new(2),
+            failed_auths_per_ip_per_min: NonZeroU32::new(2).unwrap(),
+            ..AccessConfig::default()
+        })
+        .unwrap();
+        let attacker = Some("10.0.0.66".parse().unwrap());
+        let honest = Some("10.0.0.7".parse().unwrap());
+        for user in ["reader", "nobody"] {
+            let e = gate.admit(&basic(user, "wrong"), attacker).await.unwrap_err();
+            assert_eq!(e.status, StatusCode::UNAUTHORIZED, "{}", e.message);
+        }
+        let e = gate.admit(&basic("reader", "wrong"), attacker).await.unwrap_err();
+        assert_eq!(e.status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(e.message.contains("failed authentications from 10.0.0.66"), "{}", e.message);
+        // The node's 2 a second are all there for the honest client.
+        for _ in 0..2 {
+            gate.admit(&basic("reader", &reader), honest).await.unwrap();
+        }
+        // Verified once, the credential is cached: no check, even from the refused address.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        gate.admit(&basic("reader", &reader), attacker).await.unwrap();
     }
 
     #[test]

@@ -1,10 +1,18 @@
 //! Access control in front of both APIs: application credentials with roles, request-rate
-//! limits per credential and per node, and a cap on open connections.
+//! limits per credential and per node, bounded password checks, and caps on connections
+//! (total and per client address).
 //!
 //! # Invariants
+//! - What a request may do is decided by its HTTP method and path ([`Endpoint`]), never by a
+//!   header the client chooses; a path that is neither `POST /` (JSON-RPC) nor a listed gRPC
+//!   method is refused before any credential is looked at.
 //! - With credentials required, no request but a gRPC health check reaches a handler
 //!   without a username and password that verify against the credentials file as it is now
 //!   (a revoked credential stops working within a second).
+//! - A password is checked with argon2 only when the client's address has failed attempts
+//!   left (`failed_auths_per_ip_per_min`) and one of `max_password_checks` slots is free;
+//!   otherwise 429 at once. Unknown usernames cost one check too (a dummy hash). Failed
+//!   logins never spend the per-credential or node-wide request budgets.
 //! - Rejections say why: HTTP 401 / 403 / 429 with a JSON body `{"error", "message"}` for
 //!   JSON-RPC, and UNAUTHENTICATED / PERMISSION_DENIED / RESOURCE_EXHAUSTED with the same
 //!   message for gRPC. 429s carry `Retry-After`.
@@ -13,22 +21,26 @@
 mod config;
 mod connections;
 pub mod credentials;
+mod endpoints;
+mod failures;
 mod gate;
+mod guard;
+mod passwords;
 
-use std::sync::Arc;
+use std::net::{IpAddr, Ipv6Addr};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use serde_json::json;
 
 pub use config::AccessConfig;
-pub use connections::CappedListener;
+pub use connections::{refuse, ConnectionLimits, Refused, Slot};
 pub use credentials::{CredentialError, CredentialFile, Role};
+pub use endpoints::{json_rpc_role, Endpoint};
 pub use gate::Gate;
+pub use guard::guard;
 
 /// Who a request runs as; in the request's extensions once admitted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,10 +85,17 @@ impl Rejection {
         Rejection { status: StatusCode::TOO_MANY_REQUESTS, message: message.into(), retry_after: Some(retry_after) }
     }
 
+    /// A path that is not served (404), or `/` with a method other than POST (405).
+    pub fn not_served(status: StatusCode, message: impl Into<String>) -> Self {
+        Rejection { status, message: message.into(), retry_after: None }
+    }
+
     fn error_name(&self) -> &'static str {
         match self.status {
             StatusCode::UNAUTHORIZED => "unauthorized",
             StatusCode::FORBIDDEN => "forbidden",
+            StatusCode::NOT_FOUND => "not_found",
+            StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
             _ => "rate_limited",
         }
     }
@@ -106,61 +125,34 @@ impl Rejection {
         let code = match self.status {
             StatusCode::UNAUTHORIZED => tonic::Code::Unauthenticated,
             StatusCode::FORBIDDEN => tonic::Code::PermissionDenied,
+            StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => tonic::Code::Unimplemented,
             _ => tonic::Code::ResourceExhausted,
         };
         tonic::Status::new(code, self.message).into_http::<Body>()
     }
 }
 
-/// The role a gRPC method needs, by its path; `None` for ones open to all (health).
-fn grpc_role(path: &str) -> Option<Role> {
-    if path.starts_with("/grpc.health.v1.Health/") {
-        None
-    } else if path == "/chain.v1.Node/SubmitTransaction" {
-        Some(Role::Submit)
-    } else {
-        Some(Role::Read)
+/// The key a client is counted under by the per-address limits: its IPv4 address (an
+/// IPv4-mapped IPv6 address counts as IPv4), or its IPv6 /64, the block one host usually has.
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !u128::from(u64::MAX))),
+        },
     }
 }
 
-/// The role a JSON-RPC method needs.
-pub fn json_rpc_role(method: &str) -> Role {
-    match method {
-        "send_tx" | "broadcast_tx_async" | "broadcast_tx_commit" => Role::Submit,
-        m if m.starts_with("admin_") => Role::Admin,
-        _ => Role::Read,
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn is_grpc(req: &Request) -> bool {
-    req.headers()
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/grpc"))
-}
-
-/// Middleware: admits the request through the gate and records its [`Principal`]. gRPC
-/// roles are checked here by path; JSON-RPC roles by method once the body is parsed.
-pub async fn guard(State(gate): State<Arc<Gate>>, mut req: Request, next: Next) -> Response {
-    let grpc = is_grpc(&req);
-    let needed = if grpc { grpc_role(req.uri().path()) } else { Some(Role::Read) };
-    let Some(needed) = needed else {
-        return next.run(req).await;
-    };
-    let admitted =
-        gate.admit(req.headers()).await.and_then(|p| if grpc { p.require(needed).map(|()| p) } else { Ok(p) });
-    match admitted {
-        Ok(principal) => {
-            req.extensions_mut().insert(principal);
-            next.run(req).await
-        }
-        Err(r) => {
-            tracing::debug!(target: "rpc", status = %r.status, message = %r.message, "request refused");
-            if grpc {
-                r.into_grpc()
-            } else {
-                r.into_http()
-            }
-        }
+    #[test]
+    fn clients_are_counted_by_ipv4_address_or_ipv6_64() {
+        let key = |s: &str| client_key(s.parse().unwrap()).to_string();
+        assert_eq!(key("127.0.0.2"), "127.0.0.2");
+        assert_eq!(key("::ffff:10.1.2.3"), "10.1.2.3");
+        assert_eq!(key("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::");
     }
 }

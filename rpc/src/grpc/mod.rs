@@ -5,13 +5,16 @@
 mod convert;
 mod service;
 mod streams;
+mod subscriptions;
 mod treasury;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use service::NodeService;
+pub use subscriptions::Subscriptions;
 
+use crate::access::AccessConfig;
 use crate::NodeApi;
 
 /// Generated messages, server and client.
@@ -23,12 +26,14 @@ pub mod proto {
     pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("node_descriptor");
 }
 
-/// The gRPC services as routes of the node's HTTP server (HTTP/2), beside JSON-RPC.
-pub async fn routes<N: NodeApi>(node: Arc<N>, tx_timeout: Duration) -> axum::Router {
+/// The gRPC services as routes of the node's HTTP server (HTTP/2), beside JSON-RPC, with the
+/// subscription caps of `access`.
+pub async fn routes<N: NodeApi>(node: Arc<N>, tx_timeout: Duration, access: &AccessConfig) -> axum::Router {
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter.set_serving::<proto::node_server::NodeServer<NodeService<N>>>().await;
-    let mut routes = tonic::service::Routes::new(health)
-        .add_service(proto::node_server::NodeServer::new(NodeService::new(node, tx_timeout)));
+    let mut routes = tonic::service::Routes::new(health).add_service(proto::node_server::NodeServer::new(
+        NodeService::new(node, tx_timeout, Arc::new(Subscriptions::new(access))),
+    ));
     // Both descriptor sets are compiled in; building from them cannot fail at run time.
     match tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)

@@ -6,6 +6,7 @@ use std::time::Duration;
 use tonic::{Request, Response, Status};
 
 use super::streams::{self, Subscription};
+use super::subscriptions::{self, Subscriptions};
 use super::{convert, proto, treasury};
 use crate::api::{outcome_or_wait, submit_and_wait, SendError};
 use crate::NodeApi;
@@ -14,11 +15,19 @@ use crate::NodeApi;
 pub struct NodeService<N> {
     node: Arc<N>,
     tx_timeout: Duration,
+    subscriptions: Arc<Subscriptions>,
 }
 
-impl<N> NodeService<N> {
-    pub fn new(node: Arc<N>, tx_timeout: Duration) -> Self {
-        NodeService { node, tx_timeout }
+impl<N: NodeApi> NodeService<N> {
+    pub fn new(node: Arc<N>, tx_timeout: Duration, subscriptions: Arc<Subscriptions>) -> Self {
+        NodeService { node, tx_timeout, subscriptions }
+    }
+
+    /// A slot for a subscription from `from` by whoever sent `req`, or why not.
+    fn subscribe<T>(&self, req: &Request<T>, from: Option<u64>) -> Result<subscriptions::Slot, Status> {
+        let head = *self.node.subscribe_head().borrow();
+        self.subscriptions.check_start(from, head)?;
+        self.subscriptions.open(subscriptions::holder(req))
     }
 }
 
@@ -160,7 +169,9 @@ impl<N: NodeApi> proto::node_server::Node for NodeService<N> {
         &self,
         req: Request<proto::SubscribeBlocksRequest>,
     ) -> Reply<Self::SubscribeBlocksStream> {
-        Ok(Response::new(streams::blocks(self.node.clone(), req.into_inner().from_height)))
+        let from = req.get_ref().from_height;
+        let slot = self.subscribe(&req, from)?;
+        Ok(Response::new(streams::blocks(self.node.clone(), slot, from)))
     }
 
     type SubscribeOutcomesStream = Subscription<proto::TransactionOutcome>;
@@ -169,11 +180,13 @@ impl<N: NodeApi> proto::node_server::Node for NodeService<N> {
         &self,
         req: Request<proto::SubscribeOutcomesRequest>,
     ) -> Reply<Self::SubscribeOutcomesStream> {
-        let req = req.into_inner();
-        if req.accounts.is_empty() {
+        let body = req.get_ref();
+        if body.accounts.is_empty() {
             return Err(Status::invalid_argument("name at least one account to follow"));
         }
-        let accounts = req.accounts.iter().map(|a| convert::account_id(a)).collect::<Result<_, _>>()?;
-        Ok(Response::new(streams::outcomes(self.node.clone(), accounts, req.from_height)))
+        let accounts = body.accounts.iter().map(|a| convert::account_id(a)).collect::<Result<_, _>>()?;
+        let from = body.from_height;
+        let slot = self.subscribe(&req, from)?;
+        Ok(Response::new(streams::outcomes(self.node.clone(), slot, accounts, from)))
     }
 }

@@ -1,7 +1,8 @@
 //! Server-streamed subscriptions. Each follows the committed head and reads blocks from the
 //! store in height order, so a slow reader is never handed a gap: it falls behind and
 //! catches up (the channel is bounded, so the follower waits for the reader). The follower
-//! stops when the client goes away or the node shuts down.
+//! stops when the client goes away or the node shuts down, and gives back its subscription
+//! slot then.
 
 use std::collections::HashSet;
 use std::pin::Pin;
@@ -13,6 +14,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::Stream;
 use tonic::Status;
 
+use super::subscriptions::Slot;
 use super::{convert, proto};
 use crate::{BlockRef, NodeApi};
 
@@ -23,7 +25,7 @@ const BUFFER: usize = 32;
 
 /// Calls `emit` for every committed block from `from` (default: the block after the head)
 /// on, sending what it returns, until the client or the node goes away.
-fn follow<N, T, F>(node: Arc<N>, from: Option<BlockHeight>, emit: F) -> Subscription<T>
+fn follow<N, T, F>(node: Arc<N>, slot: Slot, from: Option<BlockHeight>, emit: F) -> Subscription<T>
 where
     N: NodeApi,
     T: Send + 'static,
@@ -33,6 +35,7 @@ where
     let mut heads = node.subscribe_head();
     let mut next = from.unwrap_or_else(|| heads.borrow().saturating_add(1));
     tokio::spawn(async move {
+        let _slot = slot;
         loop {
             let head = *heads.borrow_and_update();
             while next <= head {
@@ -62,8 +65,8 @@ where
     Box::pin(ReceiverStream::new(rx))
 }
 
-pub fn blocks<N: NodeApi>(node: Arc<N>, from: Option<BlockHeight>) -> Subscription<proto::BlockView> {
-    follow(node, from, |node, b| {
+pub fn blocks<N: NodeApi>(node: Arc<N>, slot: Slot, from: Option<BlockHeight>) -> Subscription<proto::BlockView> {
+    follow(node, slot, from, |node, b| {
         let approvals = node.approvals(b.header.height).map_err(convert::node_error)?;
         Ok(vec![convert::block(b, &approvals)])
     })
@@ -71,10 +74,11 @@ pub fn blocks<N: NodeApi>(node: Arc<N>, from: Option<BlockHeight>) -> Subscripti
 
 pub fn outcomes<N: NodeApi>(
     node: Arc<N>,
+    slot: Slot,
     accounts: HashSet<AccountId>,
     from: Option<BlockHeight>,
 ) -> Subscription<proto::TransactionOutcome> {
-    follow(node, from, move |node, b| {
+    follow(node, slot, from, move |node, b| {
         let mut out = Vec::new();
         for t in &b.transactions {
             let (signer, receiver) = (&t.transaction.signer_id, &t.transaction.receiver_id);

@@ -1,5 +1,10 @@
 //! The HTTP server: one POST endpoint taking JSON-RPC 2.0 requests, and the gRPC services
-//! (HTTP/2, prior knowledge) on the same port.
+//! (HTTP/2, prior knowledge) on the same port, served by our own accept loop ([`accept`])
+//! so that connection caps and timeouts apply before any request is read.
+
+mod accept;
+mod activity;
+mod connection;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -13,7 +18,7 @@ use axum::routing::post;
 use axum::{Extension, Json, Router};
 use serde_json::{json, Value};
 
-use crate::access::{self, AccessConfig, CappedListener, CredentialError, Gate, Principal};
+use crate::access::{self, AccessConfig, CredentialError, Gate, Principal};
 use crate::{methods, NodeApi, RpcError};
 
 #[derive(Debug, Clone)]
@@ -23,7 +28,7 @@ pub struct RpcConfig {
     pub max_body_bytes: usize,
     /// How long `send_tx` and friends wait for an outcome before a TIMEOUT_ERROR.
     pub tx_timeout: Duration,
-    /// Credentials, rate limits and the connection cap.
+    /// Credentials, rate limits, connection caps and timeouts, subscription caps.
     pub access: AccessConfig,
 }
 
@@ -36,7 +41,7 @@ struct AppState<N> {
 /// behind the access gate. Fails if the credentials file cannot be read.
 pub async fn router<N: NodeApi>(node: Arc<N>, cfg: &RpcConfig) -> Result<Router, CredentialError> {
     let gate = Arc::new(Gate::new(cfg.access.clone())?);
-    let grpc = crate::grpc::routes(node.clone(), cfg.tx_timeout).await;
+    let grpc = crate::grpc::routes(node.clone(), cfg.tx_timeout, &cfg.access).await;
     let state = Arc::new(AppState { node, tx_timeout: cfg.tx_timeout });
     Ok(Router::new()
         .route("/", post(handle::<N>))
@@ -60,13 +65,23 @@ pub async fn serve<N: NodeApi>(
         credentials = cfg.access.require_credentials,
         "json-rpc and grpc listening"
     );
-    let listener = CappedListener::new(listener, cfg.access.max_connections);
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    serve_app(listener, app, cfg.access, shutdown).await
+}
+
+/// Serves any router the way [`serve`] serves the node's: connection caps, timeouts, the
+/// peer's address in each request's [`axum::extract::ConnectInfo`].
+pub async fn serve_app(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    access: AccessConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    accept::run(listener, app, access, shutdown).await
 }
 
 async fn handle<N: NodeApi>(
     State(state): State<Arc<AppState<N>>>,
-    principal: Option<Extension<Principal>>,
+    Extension(principal): Extension<Principal>,
     body: Bytes,
 ) -> Response {
     let request: Value = match serde_json::from_slice(&body) {
@@ -77,10 +92,8 @@ async fn handle<N: NodeApi>(
     let Some(method) = request.get("method").and_then(Value::as_str) else {
         return reply(id, Err(RpcError::parse("request has no `method` string")));
     };
-    if let Some(Extension(p)) = principal {
-        if let Err(r) = p.require(access::json_rpc_role(method)) {
-            return r.into_http();
-        }
+    if let Err(r) = principal.require(access::json_rpc_role(method)) {
+        return r.into_http();
     }
     let params = request.get("params").cloned().unwrap_or(Value::Array(Vec::new()));
     let result = methods::dispatch(state.node.as_ref(), method, params, state.tx_timeout).await;
