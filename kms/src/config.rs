@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::guard::{Guard, GuardConfig};
 use crate::remote::{RemoteSigner, DEFAULT_REMOTE_TIMEOUT_MS};
-use crate::vault::{VaultConfig, VaultSigner};
+use crate::vault::{check_address, VaultConfig, VaultSigner};
 use crate::{LocalSigner, Signer, SignerError};
 
 pub const DEFAULT_STATE_FILE: &str = "signer_state.json";
@@ -83,13 +83,24 @@ impl SignerConfig {
         }
     }
 
-    /// Opens the signer for `chain_id`, relative paths taken under `base`: loads or logs in,
-    /// checks the key, and takes the guard's state file.
+    /// What can be checked without the network or the key: plain http:// to Vault only on
+    /// loopback.
+    pub fn check(&self) -> Result<(), SignerError> {
+        match self {
+            SignerConfig::Local { .. } | SignerConfig::Remote { .. } => Ok(()),
+            SignerConfig::Vault { vault, .. } => check_address(&vault.address).map(|_| ()),
+        }
+    }
+
+    /// Opens the signer for `chain_id`, relative paths taken under `base`: checks it
+    /// ([`SignerConfig::check`]), loads or logs in, checks the key, and takes the guard's
+    /// state file.
     pub async fn open(&self, base: &Path, chain_id: &str) -> Result<Arc<dyn Signer>, SignerError> {
         let guarded = |backend: Arc<dyn Signer>, state_file: &Path, max_height: Option<u64>| {
             let config = GuardConfig { state_file: under(base, state_file), max_height };
             Guard::open(backend, chain_id, &config).map(|g| Arc::new(g) as Arc<dyn Signer>)
         };
+        self.check()?;
         match self {
             SignerConfig::Local { key_file, state_file, max_height } => {
                 let key = LocalSigner::from_file(&under(base, key_file))?;

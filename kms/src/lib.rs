@@ -14,15 +14,25 @@
 //! - Only the configured chain's consensus sign bytes are signed by a guarded key.
 //! - Secret key material, Vault tokens and AppRole secret ids are never logged or shown by
 //!   `Debug`.
+//! - Vault over `http://` is allowed only to loopback hosts (127.0.0.0/8, ::1, `localhost`)
+//!   and refused at start otherwise ([`loopback`]): the token never crosses a network in clear.
+//! - Secret files (Vault token, AppRole secret id, local key file) are
+//!   refused when group or others may access them, and every writer in the repository
+//!   writes them 0600 ([`secret_file`]).
 
 mod config;
+pub mod error;
 pub mod guard;
 mod local;
+pub mod loopback;
 pub mod remote;
+pub mod secret_file;
 pub mod sign_bytes;
 mod signer;
 pub mod vault;
 
 pub use config::{SignerConfig, DEFAULT_STATE_FILE};
+pub use error::TransportError;
 pub use local::LocalSigner;
+pub use secret_file::SecretFileError;
 pub use signer::{HealthFuture, SignFuture, SignRequest, Signer, SignerError, Step};

@@ -116,9 +116,8 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Vault(VaultCommand::CreateKey { address, token_file, name, mount }) => runtime.block_on(async {
-            let token =
-                std::fs::read_to_string(&token_file).with_context(|| format!("reading {}", token_file.display()))?;
-            let client = kms::vault::admin::client(&address, token.trim(), None)?;
+            let token = kms::secret_file::read_trimmed(&token_file)?;
+            let client = kms::vault::admin::client(&address, &token, None)?;
             let key = kms::vault::admin::create_key(&client, &mount, &name).await?;
             println!("{key}");
             Ok(())
