@@ -32,7 +32,7 @@ mod signer;
 pub mod vault;
 
 pub use config::{SignerConfig, DEFAULT_STATE_FILE};
-pub use error::TransportError;
+pub use error::{CertError, TransportError};
 pub use local::LocalSigner;
 pub use secret_file::SecretFileError;
 pub use signer::{HealthFuture, SignFuture, SignRequest, Signer, SignerError, Step};

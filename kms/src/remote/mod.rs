@@ -1,9 +1,11 @@
 //! The remote signer: the `kms` daemon serves a guarded signer over gRPC
 //! (`kms.v1.RemoteSigner`), and [`RemoteSigner`] is the validator's side of it.
 
+mod certs;
 mod client;
 mod server;
 
+pub use certs::init as init_certs;
 pub use client::{RemoteSigner, DEFAULT_REMOTE_TIMEOUT_MS};
 pub use server::SignerService;
 

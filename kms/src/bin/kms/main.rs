@@ -1,6 +1,7 @@
 //! `kms`: the remote signer daemon and its tools.
 //!
 //! - `kms serve --config kms.toml`: serves a guarded signer (Vault or a key file) over gRPC.
+//! - `kms tls init`: a CA, the daemon's server certificate and nodes' client certificates.
 //! - `kms watermark export|import`: moves the guard's watermark with a key.
 //! - `kms vault create-key`: a non-exportable ed25519 Transit key for a validator.
 //! - `kms bench`: sign latency of a signer configuration.
@@ -33,6 +34,9 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Certificates for mutual TLS between nodes and the daemon.
+    #[command(subcommand)]
+    Tls(TlsCommand),
     /// Export or import the guard's watermark.
     #[command(subcommand)]
     Watermark(WatermarkCommand),
@@ -70,6 +74,26 @@ enum WatermarkCommand {
 }
 
 #[derive(Subcommand, Debug)]
+enum TlsCommand {
+    /// Write a new CA, a server certificate and client certificates into DIR (private keys
+    /// 0600; existing files are never overwritten).
+    Init {
+        #[arg(long)]
+        out: PathBuf,
+        /// A DNS name or IP address nodes dial the daemon at (repeat for several).
+        #[arg(long = "server-name", required = true)]
+        server_names: Vec<String>,
+        /// A client (node) certificate to issue, written as NAME.pem and NAME-key.pem
+        /// (repeat for several).
+        #[arg(long = "client", default_value = "node")]
+        clients: Vec<String>,
+        /// Validity of every certificate, in days.
+        #[arg(long, default_value_t = 825)]
+        days: u32,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 enum VaultCommand {
     /// Create a non-exportable ed25519 Transit key and print its public key.
     CreateKey {
@@ -92,6 +116,13 @@ fn main() -> anyhow::Result<()> {
         Command::Serve { config } => {
             daemon::init_logging();
             runtime.block_on(daemon::serve(&config))
+        }
+        Command::Tls(TlsCommand::Init { out, server_names, clients, days }) => {
+            let files = kms::remote::init_certs(&out, &server_names, &clients, days)?;
+            for f in &files {
+                println!("wrote {}", f.display());
+            }
+            Ok(())
         }
         Command::Watermark(WatermarkCommand::Export { state }) => {
             if let Some(w) = guard::read(&state)? {
