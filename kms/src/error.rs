@@ -17,6 +17,34 @@ pub enum TransportError {
          (use https://, with ca_cert for a private CA)"
     )]
     PlaintextVault { address: String, host: String },
+    /// The node would talk to its kms daemon in plaintext across a network.
+    #[error(
+        "refusing the kms daemon at {address}: expected https:// with a [tls] section, a unix: socket, \
+         or http:// to 127.0.0.1, ::1 or localhost; found plaintext http:// to the non-loopback host {host} \
+         (see `kms tls init`)"
+    )]
+    PlaintextRemote { address: String, host: String },
+    /// The daemon would serve signatures in plaintext on a non-loopback address.
+    #[error(
+        "refusing to listen on {listen} without TLS: expected a loopback address (127.0.0.0/8, ::1), \
+         a unix: socket, or a [tls] section (see `kms tls init`); found the non-loopback address {listen}"
+    )]
+    PlaintextListen { listen: String },
+    /// The address and the TLS settings do not go together.
+    #[error("{what} `{address}`: expected {expected}, found {found}")]
+    TlsMismatch { what: &'static str, address: String, expected: &'static str, found: &'static str },
+    #[error("{what} `{address}`: expected {expected}, found {found}")]
+    BadAddress { what: &'static str, address: String, expected: &'static str, found: String },
+    #[error("cannot listen on {listen}: {source}")]
+    Bind { listen: String, source: std::io::Error },
+    /// Another process answers on the socket: two daemons must not serve one validator.
+    #[error("expected no process on the socket {}, found one answering (another kms daemon?)", path.display())]
+    SocketInUse { path: PathBuf },
+    /// A certificate or key file that does not hold what it should.
+    #[error("{}: expected {expected}, found {found}", path.display())]
+    Pem { path: PathBuf, expected: &'static str, found: String },
+    #[error(transparent)]
+    SecretFile(#[from] SecretFileError),
 }
 
 /// `kms tls init` could not make or write the certificates.

@@ -14,9 +14,13 @@
 //! - Only the configured chain's consensus sign bytes are signed by a guarded key.
 //! - Secret key material, Vault tokens and AppRole secret ids are never logged or shown by
 //!   `Debug`.
-//! - Vault over `http://` is allowed only to loopback hosts (127.0.0.0/8, ::1, `localhost`)
-//!   and refused at start otherwise ([`loopback`]): the token never crosses a network in clear.
-//! - Secret files (Vault token, AppRole secret id, local key file) are
+//! - Nothing secret or signable crosses a network in plaintext: Vault over `http://` and the
+//!   node–daemon channel without TLS are allowed only to loopback hosts (127.0.0.0/8, ::1,
+//!   `localhost`) or a Unix socket, and refused at start otherwise ([`loopback`]).
+//! - The `kms` daemon reachable over a network serves only clients with a certificate signed
+//!   by its configured CA (mutual TLS, checked in the handshake and on every call); the node
+//!   trusts a daemon's public key only over such a channel, a Unix socket or loopback.
+//! - Secret files (Vault token, AppRole secret id, local key file, TLS private keys) are
 //!   refused when group or others may access them, and every writer in the repository
 //!   writes them 0600 ([`secret_file`]).
 

@@ -1,6 +1,7 @@
 //! `kms`: the remote signer daemon and its tools.
 //!
-//! - `kms serve --config kms.toml`: serves a guarded signer (Vault or a key file) over gRPC.
+//! - `kms serve --config kms.toml`: serves a guarded signer (Vault or a key file) over gRPC,
+//!   on a Unix socket, loopback, or mutual TLS (plaintext on a non-loopback address refused).
 //! - `kms tls init`: a CA, the daemon's server certificate and nodes' client certificates.
 //! - `kms watermark export|import`: moves the guard's watermark with a key.
 //! - `kms vault create-key`: a non-exportable ed25519 Transit key for a validator.
@@ -30,7 +31,8 @@ struct Cli {
 enum Command {
     /// Serve the configured signer over gRPC until SIGINT/SIGTERM.
     Serve {
-        /// The daemon's config (listen, chain_id, [signer]); relative paths are under its directory.
+        /// The daemon's config (listen, chain_id, [tls], [signer]); relative paths are under
+        /// its directory.
         #[arg(long)]
         config: PathBuf,
     },
@@ -122,6 +124,7 @@ fn main() -> anyhow::Result<()> {
             for f in &files {
                 println!("wrote {}", f.display());
             }
+            println!("{}", tls_howto(&out, &server_names[0], &clients[0]));
             Ok(())
         }
         Command::Watermark(WatermarkCommand::Export { state }) => {
@@ -155,4 +158,15 @@ fn main() -> anyhow::Result<()> {
         }),
         Command::Bench { config, count, start_height } => runtime.block_on(bench::run(&config, count, start_height)),
     }
+}
+
+/// Where the files `kms tls init` wrote go, as config snippets.
+fn tls_howto(out: &std::path::Path, server: &str, client: &str) -> String {
+    let d = out.display();
+    format!(
+        "\nOn the daemon's host (kms.toml; keep ca-key.pem offline, it only issues certificates):\n\
+         listen = \"0.0.0.0:26650\"\n[tls]\nca_cert = \"{d}/ca.pem\"\ncert = \"{d}/server.pem\"\nkey = \"{d}/server-key.pem\"\n\n\
+         On the node (its [signer]; copy {client}.pem and {client}-key.pem with mode 0600):\n\
+         kind = \"remote\"\naddress = \"https://{server}:26650\"\n[tls]\nca_cert = \"ca.pem\"\ncert = \"{client}.pem\"\nkey = \"{client}-key.pem\""
+    )
 }
