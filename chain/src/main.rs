@@ -165,9 +165,14 @@ enum Signing {
     Config(SignerConfig),
 }
 
+/// Reads a `[signer]` file and checks it as far as possible without the network (plaintext
+/// to a non-loopback Vault or kms daemon, TLS settings that do not fit the address).
 fn load_signer_config(path: &Path) -> anyhow::Result<SignerConfig> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    toml::from_str(&text).with_context(|| format!("{} is not a [signer] section", path.display()))
+    let config: SignerConfig =
+        toml::from_str(&text).with_context(|| format!("{} is not a [signer] section", path.display()))?;
+    config.check().with_context(|| format!("{}", path.display()))?;
+    Ok(config)
 }
 
 fn init(

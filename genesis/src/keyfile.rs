@@ -95,8 +95,30 @@ pub(crate) fn save_secret_json<T: Serialize>(path: &Path, value: &T) -> Result<(
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
         let mut f = opts.open(&tmp).map_err(err)?;
+        // `mode` applies only when the file is created; a leftover temporary file keeps its own.
+        #[cfg(unix)]
+        f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600)).map_err(err)?;
         f.write_all(text.as_bytes()).map_err(err)?;
         f.sync_all().map_err(err)?;
     }
     std::fs::rename(&tmp, path).map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use super::*;
+
+    #[test]
+    fn key_files_are_written_0600_even_over_a_loose_leftover() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("consensus_key.json");
+        let key = KeyFile::new("v0.acme".parse().unwrap(), SecretKey::from_seed([1; 32]));
+        std::fs::write(path.with_extension("tmp"), "leftover").unwrap();
+        std::fs::set_permissions(path.with_extension("tmp"), std::fs::Permissions::from_mode(0o644)).unwrap();
+        key.save(&path).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(KeyFile::load(&path).unwrap().public_key, key.public_key);
+    }
 }

@@ -8,8 +8,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::guard::{Guard, GuardConfig};
-use crate::remote::{RemoteSigner, DEFAULT_REMOTE_TIMEOUT_MS};
-use crate::vault::{VaultConfig, VaultSigner};
+use crate::remote::{DaemonTarget, RemoteSigner, TlsFiles, DEFAULT_REMOTE_TIMEOUT_MS};
+use crate::vault::{check_address, VaultConfig, VaultSigner};
 use crate::{LocalSigner, Signer, SignerError};
 
 pub const DEFAULT_STATE_FILE: &str = "signer_state.json";
@@ -36,10 +36,15 @@ pub enum SignerConfig {
     },
     /// A `kms` daemon, which holds the backend and the guard.
     Remote {
-        /// `http://host:port` of the daemon.
+        /// `unix:PATH` (relative to the node home), `https://host:port` with `tls`, or
+        /// `http://host:port` to a loopback host only.
         address: String,
         #[serde(default = "default_remote_timeout")]
         timeout_ms: u64,
+        /// Mutual TLS (with `https://`): the node's certificate and key, and the CA the
+        /// daemon's certificate must be signed by.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tls: Option<TlsFiles>,
     },
 }
 
@@ -83,13 +88,27 @@ impl SignerConfig {
         }
     }
 
-    /// Opens the signer for `chain_id`, relative paths taken under `base`: loads or logs in,
-    /// checks the key, and takes the guard's state file.
+    /// What can be checked without the network or the key: plaintext only to loopback (Vault
+    /// and the kms daemon), TLS settings that go with the address.
+    pub fn check(&self) -> Result<(), SignerError> {
+        match self {
+            SignerConfig::Local { .. } => Ok(()),
+            SignerConfig::Vault { vault, .. } => check_address(&vault.address).map(|_| ()),
+            SignerConfig::Remote { address, tls, .. } => {
+                DaemonTarget::parse(address, tls.as_ref(), Path::new(".")).map(|_| ()).map_err(Into::into)
+            }
+        }
+    }
+
+    /// Opens the signer for `chain_id`, relative paths taken under `base`: checks it
+    /// ([`SignerConfig::check`]), loads or logs in, checks the key, and takes the guard's
+    /// state file.
     pub async fn open(&self, base: &Path, chain_id: &str) -> Result<Arc<dyn Signer>, SignerError> {
         let guarded = |backend: Arc<dyn Signer>, state_file: &Path, max_height: Option<u64>| {
             let config = GuardConfig { state_file: under(base, state_file), max_height };
             Guard::open(backend, chain_id, &config).map(|g| Arc::new(g) as Arc<dyn Signer>)
         };
+        self.check()?;
         match self {
             SignerConfig::Local { key_file, state_file, max_height } => {
                 let key = LocalSigner::from_file(&under(base, key_file))?;
@@ -99,8 +118,9 @@ impl SignerConfig {
                 let signer = VaultSigner::connect(&vault.resolved(base)).await?;
                 guarded(Arc::new(signer), state_file, *max_height)
             }
-            SignerConfig::Remote { address, timeout_ms } => {
-                let signer = RemoteSigner::connect(address, Duration::from_millis(*timeout_ms), chain_id).await?;
+            SignerConfig::Remote { address, timeout_ms, tls } => {
+                let target = DaemonTarget::parse(address, tls.as_ref(), base)?;
+                let signer = RemoteSigner::connect(&target, Duration::from_millis(*timeout_ms), chain_id).await?;
                 Ok(Arc::new(signer))
             }
         }

@@ -3,7 +3,7 @@ use std::path::Path;
 use chain_types::{PublicKey, SecretKey};
 use serde::Deserialize;
 
-use crate::{SignFuture, SignRequest, Signer, SignerError};
+use crate::{secret_file, SignFuture, SignRequest, Signer, SignerError};
 
 /// Signs with an ed25519 key read from a NEAR credentials file
 /// (`{"account_id","public_key","secret_key"}`).
@@ -23,10 +23,12 @@ impl LocalSigner {
         LocalSigner { key }
     }
 
+    /// Reads the key file, refusing it if group or others may access it (see
+    /// [`crate::secret_file`]).
     pub fn from_file(path: &Path) -> Result<Self, SignerError> {
         let err = |message: String| SignerError::KeyFile { path: path.display().to_string(), message };
-        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-        let file: CredentialsFile = serde_json::from_str(&text).map_err(|e| err(e.to_string()))?;
+        let bytes = secret_file::read(path)?;
+        let file: CredentialsFile = serde_json::from_slice(&bytes).map_err(|e| err(e.to_string()))?;
         if file.secret_key.public_key() != file.public_key {
             return Err(err("public_key does not match secret_key".into()));
         }
@@ -51,14 +53,13 @@ mod tests {
     use crate::Step;
 
     #[test]
-    fn signs_verifiably_and_rejects_mismatched_file() {
-        let dir = std::env::temp_dir().join(format!("kms-local-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+    fn signs_verifiably_and_rejects_mismatched_or_loose_file() {
+        let dir = tempfile::tempdir().unwrap();
         let key = SecretKey::from_seed([3; 32]);
-        let path = dir.join("k.json");
+        let path = dir.path().join("k.json");
         let json =
             serde_json::json!({"account_id": "v0", "public_key": key.public_key(), "secret_key": key.to_string()});
-        std::fs::write(&path, json.to_string()).unwrap();
+        secret_file::write(&path, json.to_string().as_bytes()).unwrap();
         let signer = LocalSigner::from_file(&path).unwrap();
         let req = SignRequest { height: 1, round: 0, step: Step::Precommit, bytes: b"vote".to_vec() };
         let sig = futures_lite_block_on(signer.sign(&req)).unwrap();
@@ -67,9 +68,15 @@ mod tests {
         let other = SecretKey::from_seed([4; 32]);
         let bad =
             serde_json::json!({"account_id": "v0", "public_key": other.public_key(), "secret_key": key.to_string()});
-        std::fs::write(&path, bad.to_string()).unwrap();
+        secret_file::write(&path, bad.to_string().as_bytes()).unwrap();
         assert!(matches!(LocalSigner::from_file(&path), Err(SignerError::KeyFile { .. })));
-        std::fs::remove_dir_all(&dir).unwrap();
+
+        // A key file others may read is refused, with the fix in the message.
+        secret_file::write(&path, json.to_string().as_bytes()).unwrap();
+        let loose = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o644);
+        std::fs::set_permissions(&path, loose).unwrap();
+        let e = LocalSigner::from_file(&path).unwrap_err().to_string();
+        assert!(e.contains("permissions 0644") && e.contains("chmod 600"), "{e}");
     }
 
     /// The local signer's future is ready at once; poll it once.

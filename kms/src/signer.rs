@@ -49,6 +49,13 @@ pub enum SignerError {
     /// Bad settings, found at start-up.
     #[error("signer configuration: {0}")]
     Config(String),
+    /// An unsafe or malformed transport (plaintext across a network, TLS settings), found at
+    /// start-up before anything is sent.
+    #[error(transparent)]
+    Transport(#[from] crate::error::TransportError),
+    /// A secret file that group or others may read, or that cannot be read.
+    #[error(transparent)]
+    SecretFile(#[from] crate::secret_file::SecretFileError),
 }
 
 impl SignerError {

@@ -88,7 +88,8 @@ enum Command {
 #[derive(clap::Args)]
 struct KmsArgs {
     /// local: key files; vault: each node signs through an OpenBao dev server (started
-    /// here, one Transit key per validator); remote: through a `kms` daemon per validator.
+    /// here, one Transit key per validator); remote: through a `kms` daemon per validator
+    /// (mutual TLS on loopback, one CA per validator).
     #[arg(long, value_enum, default_value_t = KmsMode::Local)]
     kms: KmsMode,
     /// OpenBao's port on 127.0.0.1.

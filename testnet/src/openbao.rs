@@ -154,15 +154,11 @@ impl OpenBao {
     async fn init_and_unseal(&mut self) -> anyhow::Result<()> {
         let client = admin::client(&self.address, "", None)?;
         if self.unseal_key.is_none() {
-            let init = vaultrs::sys::start_initialization(&client, 1, 1, None)
-                .await
-                .map_err(|e| anyhow::anyhow!("initialising OpenBao: {e}"))?;
+            let init = vaultrs::sys::start_initialization(&client, 1, 1, None).await.context("initialising OpenBao")?;
             self.root_token = init.root_token;
             self.unseal_key = init.keys_base64.into_iter().next();
         }
-        vaultrs::sys::unseal(&client, self.unseal_key.clone(), None, None)
-            .await
-            .map_err(|e| anyhow::anyhow!("unsealing OpenBao: {e}"))?;
+        vaultrs::sys::unseal(&client, self.unseal_key.clone(), None, None).await.context("unsealing OpenBao")?;
         Ok(())
     }
 
@@ -212,17 +208,7 @@ impl OpenBao {
     }
 }
 
-/// Writes a secret to a new file readable only by its owner.
+/// Writes a secret to a file readable only by its owner (0600, also over a looser file).
 pub fn write_secret(path: &Path, secret: &str) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(true)
-        .write(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    f.write_all(secret.as_bytes())?;
-    Ok(())
+    Ok(kms::secret_file::write(path, secret.as_bytes())?)
 }

@@ -1,6 +1,10 @@
 //! How a testnet's validators sign: local key files (the default), Vault (each node talks to
 //! an OpenBao dev server with its own least-privilege token), or remote (each validator has
 //! a `kms` daemon that holds the token; the node holds no Vault credentials).
+//!
+//! Remote daemons serve mutual TLS on loopback, as they would across hosts: each validator
+//! gets its own CA (`kms tls init`), the daemon a server certificate for 127.0.0.1 and the
+//! node a client certificate, so a node can reach only its own daemon.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -8,6 +12,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use genesis::Generated;
+use kms::remote::{DaemonConfig, Listen};
 use tokio::process::{Child, Command};
 
 use crate::openbao::{write_secret, OpenBao, Storage};
@@ -64,13 +69,14 @@ pub async fn prepare_vault(
                 std::fs::create_dir_all(&dir)?;
                 write_secret(&dir.join("vault-token"), &token)?;
                 let port = usize::from(kms_base_port) + i;
+                issue_certificates(&dir, &node_home)?;
                 let daemon = format!(
-                    "listen = \"127.0.0.1:{port}\"\nchain_id = \"{}\"\n\n[signer]\nkind = \"vault\"\n\n{}",
+                    "listen = \"127.0.0.1:{port}\"\nchain_id = \"{}\"\n\n{TLS_DAEMON}\n[signer]\nkind = \"vault\"\n\n{}",
                     generated.genesis.chain_id,
                     vault.replace("[vault", "[signer.vault")
                 );
                 std::fs::write(dir.join("kms.toml"), daemon)?;
-                format!("kind = \"remote\"\naddress = \"http://127.0.0.1:{port}\"\n")
+                format!("kind = \"remote\"\naddress = \"https://127.0.0.1:{port}\"\n\n{TLS_NODE}")
             }
         };
         let path = signer_config(layout, &account);
@@ -80,6 +86,24 @@ pub async fn prepare_vault(
         std::fs::write(path, node_signer)?;
     }
     Ok(bao)
+}
+
+/// The daemon's `[tls]`: its certificate, and the CA of the node's client certificate.
+const TLS_DAEMON: &str = "[tls]\nca_cert = \"tls/ca.pem\"\ncert = \"tls/server.pem\"\nkey = \"tls/server-key.pem\"\n";
+/// The node's `[tls]` (under its home): its client certificate, and the daemon's CA.
+const TLS_NODE: &str = "[tls]\nca_cert = \"kms-ca.pem\"\ncert = \"kms-client.pem\"\nkey = \"kms-client-key.pem\"\n";
+
+/// A CA, a server certificate for 127.0.0.1 in `kms_dir/tls`, and a client certificate
+/// moved into `node_home` (its key 0600), with the CA the node checks the daemon against.
+fn issue_certificates(kms_dir: &Path, node_home: &Path) -> anyhow::Result<()> {
+    let tls = kms_dir.join("tls");
+    kms::remote::init_certs(&tls, &["127.0.0.1".into(), "localhost".into()], &["node".into()], 30)?;
+    std::fs::copy(tls.join("ca.pem"), node_home.join("kms-ca.pem"))?;
+    std::fs::rename(tls.join("node.pem"), node_home.join("kms-client.pem"))?;
+    let key = kms::secret_file::read(&tls.join("node-key.pem"))?;
+    kms::secret_file::write(&node_home.join("kms-client-key.pem"), &key)?;
+    std::fs::remove_file(tls.join("node-key.pem"))?;
+    Ok(())
 }
 
 /// The `[signer]` file `chain init --signer-config` takes for `account`.
@@ -103,17 +127,13 @@ pub fn kms_binary() -> anyhow::Result<PathBuf> {
 }
 
 /// Starts `kms serve` for the daemon config in `dir` (log in `dir/kms.log`) and waits until
-/// its port answers.
+/// its port or socket answers.
 pub async fn spawn_kms(dir: &Path) -> anyhow::Result<Child> {
     let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("kms.log"))?;
     let config = dir.join("kms.toml");
     let text = std::fs::read_to_string(&config).with_context(|| format!("reading {}", config.display()))?;
-    let table: toml::Table = text.parse().with_context(|| format!("{}", config.display()))?;
-    let listen = table
-        .get("listen")
-        .and_then(|l| l.as_str())
-        .with_context(|| format!("{} has no listen address", config.display()))?
-        .to_owned();
+    let daemon: DaemonConfig = toml::from_str(&text).with_context(|| format!("{}", config.display()))?;
+    let listen = daemon.resolved(dir).listen;
     let mut child = Command::new(kms_binary()?)
         .arg("serve")
         .arg("--config")
@@ -124,7 +144,11 @@ pub async fn spawn_kms(dir: &Path) -> anyhow::Result<Child> {
         .spawn()
         .context("starting kms serve")?;
     for _ in 0..200 {
-        if tokio::net::TcpStream::connect(&listen).await.is_ok() {
+        let answers = match &listen {
+            Listen::Tcp(addr) => tokio::net::TcpStream::connect(addr).await.is_ok(),
+            Listen::Unix(path) => tokio::net::UnixStream::connect(path).await.is_ok(),
+        };
+        if answers {
             return Ok(child);
         }
         if let Some(status) = child.try_wait()? {

@@ -1,14 +1,16 @@
-//! The `kms` daemon (remote signer) with an OpenBao Transit backend, killed with SIGKILL
-//! while a validator-like client streams sign requests: no position ever gets two different
-//! signatures, the daemon refuses to sign other bytes where it already signed, and the
-//! client signs again once the daemon is back.
+//! The `kms` daemon (remote signer) on a Unix socket with an OpenBao Transit backend, killed
+//! with SIGKILL while a validator-like client streams sign requests: no position ever gets
+//! two different signatures, the daemon refuses to sign other bytes where it already signed,
+//! and the client signs again once the daemon is back (on the socket file the killed daemon
+//! left behind).
 
 use std::collections::HashMap;
+use std::os::unix::fs::PermissionsExt as _;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chain_types::Signature;
-use kms::remote::RemoteSigner;
+use kms::remote::{DaemonTarget, RemoteSigner};
 use kms::sign_bytes::consensus_bytes;
 use kms::vault::admin;
 use kms::{SignRequest, Signer, SignerError, Step};
@@ -37,20 +39,22 @@ async fn the_guard_holds_across_a_kill_9_of_the_daemon_mid_stream() {
     std::fs::create_dir_all(&kms_dir).unwrap();
     let token = admin::token(&admin, "v0", "1h").await.unwrap();
     write_secret(&kms_dir.join("vault-token"), &token).unwrap();
-    let port = free_port();
     std::fs::write(
         kms_dir.join("kms.toml"),
         format!(
-            "listen = \"127.0.0.1:{port}\"\nchain_id = \"{CHAIN}\"\n\n[signer]\nkind = \"vault\"\n\n[signer.vault]\naddress = \"{}\"\nkey_name = \"v0\"\nkey_version = 1\n\n[signer.vault.auth]\nmethod = \"token\"\ntoken_file = \"vault-token\"\n",
+            "listen = \"unix:kms.sock\"\nchain_id = \"{CHAIN}\"\n\n[signer]\nkind = \"vault\"\n\n[signer.vault]\naddress = \"{}\"\nkey_name = \"v0\"\nkey_version = 1\n\n[signer.vault.auth]\nmethod = \"token\"\ntoken_file = \"vault-token\"\n",
             bao.address
         ),
     )
     .unwrap();
     let mut daemon = spawn_kms(&kms_dir).await.unwrap();
-    let address = format!("http://127.0.0.1:{port}");
-    let signer = RemoteSigner::connect(&address, Duration::from_millis(250), CHAIN).await.unwrap();
+    let socket = kms_dir.join("kms.sock");
+    assert_eq!(std::fs::metadata(&socket).unwrap().permissions().mode() & 0o777, 0o600, "only its owner connects");
+    let target = DaemonTarget::parse("unix:kms.sock", None, &kms_dir).unwrap();
+    assert_eq!(target, DaemonTarget::Unix(socket.clone()));
+    let signer = RemoteSigner::connect(&target, Duration::from_millis(250), CHAIN).await.unwrap();
     assert_eq!(signer.public_key(), key);
-    let e = RemoteSigner::connect(&address, Duration::from_millis(250), "other-chain").await.unwrap_err();
+    let e = RemoteSigner::connect(&target, Duration::from_millis(250), "other-chain").await.unwrap_err();
     assert!(e.to_string().contains("signs for chain `kms-e2e`"), "{e}");
 
     // The stream: every position once, in order, as a validator signs; failures (while the
@@ -81,6 +85,7 @@ async fn the_guard_holds_across_a_kill_9_of_the_daemon_mid_stream() {
     let before = wait_for_signatures(&seen, 30).await;
     daemon.kill().await.unwrap(); // SIGKILL, mid-stream
     tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(socket.exists(), "a killed daemon leaves its socket file; the next one replaces it");
     let _daemon = spawn_kms(&kms_dir).await.unwrap();
     let after = wait_for_signatures(&seen, before + 30).await;
     let _ = stop_tx.send(true);

@@ -1,14 +1,16 @@
 //! The Transit signer against a real OpenBao (started here on a free loopback port):
 //! signing and verifying, export refused, rotation with a pinned version, a hung server,
 //! AppRole login with token renewal and re-login, TLS with a custom CA, and clear start-up
-//! errors that never carry the token.
+//! errors that never carry the token; plain http:// to a non-loopback host and secret files
+//! that group or others may read are refused at start.
 
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use kms::sign_bytes::consensus_bytes;
 use kms::vault::{admin, VaultAuth, VaultConfig, VaultSigner};
-use kms::{SignRequest, Signer, SignerError, Step};
+use kms::{SecretFileError, SignRequest, Signer, SignerConfig, SignerError, Step, TransportError};
 use nix::sys::signal::Signal;
 use testnet::openbao::{write_secret, OpenBao, Storage};
 use tests::free_port;
@@ -153,5 +155,71 @@ async fn tls_with_a_custom_ca() {
     assert!(e.contains("cannot log in to Vault") && e.contains("TLS"), "without the CA: {e}");
     let signer = VaultSigner::connect(&VaultConfig { ca_cert: Some(bao.ca_cert()), ..config }).await.unwrap();
     assert!(key.verify(&request(1).bytes, &signer.sign(&request(1)).await.unwrap()));
+    bao.stop().await.unwrap();
+}
+
+fn chmod(path: &Path, mode: u32) {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// A loose secret file's refusal: the ssh-like message with the fix, never the secret.
+fn assert_too_open(r: Result<VaultSigner, SignerError>, path: &Path, mode: u32, secret: &str) {
+    let e = match r {
+        Err(e @ SignerError::SecretFile(SecretFileError::TooOpen { .. })) => e.to_string(),
+        other => panic!("expected a refusal of {}, got {:?}", path.display(), other.map(|s| s.public_key())),
+    };
+    let shown = path.display();
+    assert!(e.contains(&format!("permissions {mode:04o} for {shown} are too open; chmod 600 {shown}")), "{e}");
+    assert!(!e.contains(secret), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plaintext_to_a_remote_vault_and_loose_secret_files_are_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    // Refused before anything is sent (nothing answers at that address).
+    write_secret(&dir.path().join("token"), "hvs.never-sent").unwrap();
+    let remote = VaultConfig::with_token("http://10.1.2.3:8200", "v0", 1, dir.path().join("token"));
+    let started = Instant::now();
+    match VaultSigner::connect(&remote).await {
+        Err(SignerError::Transport(e @ TransportError::PlaintextVault { .. })) => {
+            let e = e.to_string();
+            assert!(e.contains("refusing Vault at http://10.1.2.3:8200") && e.contains("https://"), "{e}");
+        }
+        other => panic!("expected a refusal, got {:?}", other.map(|s| s.public_key())),
+    }
+    assert!(started.elapsed() < Duration::from_secs(1), "refused at once, not after a timeout");
+    let node_signer = SignerConfig::Vault { vault: remote, state_file: "state.json".into(), max_height: None };
+    assert!(matches!(node_signer.check(), Err(SignerError::Transport(TransportError::PlaintextVault { .. }))));
+
+    // Plain http:// to loopback is accepted, by address and as localhost.
+    let mut bao = OpenBao::start(&dir.path().join("bao"), free_port(), Storage::Dev).await.unwrap();
+    let admin = bao.admin().await.unwrap();
+    admin::create_key(&admin, "transit", "v0").await.unwrap();
+    let config = token_config(&bao, &admin, "v0", dir.path()).await;
+    assert!(config.address.starts_with("http://127.0.0.1:"));
+    VaultSigner::connect(&config).await.unwrap();
+    let localhost = VaultConfig { address: config.address.replace("127.0.0.1", "localhost"), ..config.clone() };
+    VaultSigner::connect(&localhost).await.unwrap();
+
+    // A token file others may read: refused with the chmod hint; 0600 accepted.
+    let token_file = dir.path().join("v0-token");
+    let token = std::fs::read_to_string(&token_file).unwrap();
+    chmod(&token_file, 0o644);
+    assert_too_open(VaultSigner::connect(&config).await, &token_file, 0o644, &token);
+    chmod(&token_file, 0o600);
+    VaultSigner::connect(&config).await.unwrap();
+
+    // The AppRole secret id likewise.
+    let (role_id, secret_id) = admin::approle(&admin, "approle", "validator", &["v0"], 60).await.unwrap();
+    let secret_file = dir.path().join("secret-id");
+    write_secret(&secret_file, &secret_id).unwrap();
+    let approle = VaultConfig {
+        auth: VaultAuth::AppRole { role_id, secret_id_file: secret_file.clone(), mount: "approle".into() },
+        ..config
+    };
+    chmod(&secret_file, 0o640);
+    assert_too_open(VaultSigner::connect(&approle).await, &secret_file, 0o640, &secret_id);
+    chmod(&secret_file, 0o600);
+    VaultSigner::connect(&approle).await.unwrap();
     bao.stop().await.unwrap();
 }

@@ -11,6 +11,7 @@ mod grpc_api;
 mod kms_node;
 mod kms_remote;
 mod kms_testnet;
+mod kms_tls;
 mod kms_vault;
 mod multi_node;
 mod node_rpc;

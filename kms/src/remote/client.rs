@@ -1,12 +1,13 @@
 use std::time::Duration;
 
 use chain_types::{PublicKey, Signature};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tonic::Code;
 
 use super::proto::remote_signer_client::RemoteSignerClient;
 use super::proto::{GetPublicKeyRequest, SignRequest as ProtoSignRequest};
 use super::step_to_proto;
+use super::target::DaemonTarget;
 use crate::{HealthFuture, SignFuture, SignRequest, Signer, SignerError};
 
 /// Default deadline of one remote sign call: the daemon's Vault timeout (200 ms) plus the hop,
@@ -14,7 +15,8 @@ use crate::{HealthFuture, SignFuture, SignRequest, Signer, SignerError};
 pub const DEFAULT_REMOTE_TIMEOUT_MS: u64 = 250;
 
 /// A validator's signer that asks a `kms` daemon. Reconnects by itself when the daemon comes
-/// back; verifies every signature under the public key it was given at start-up.
+/// back; verifies every signature under the public key it was given at start-up (over TLS,
+/// by a daemon whose certificate its CA signed).
 #[derive(Debug, Clone)]
 pub struct RemoteSigner {
     client: RemoteSignerClient<Channel>,
@@ -23,21 +25,36 @@ pub struct RemoteSigner {
 }
 
 fn unavailable(address: &str, status: &tonic::Status) -> SignerError {
-    SignerError::Unavailable(format!("kms daemon at {address}: {}: {}", status.code(), status.message()))
+    SignerError::Unavailable(format!("kms daemon at {address}: {}", describe(status)))
+}
+
+/// A status with the causes of a transport error (a refused TLS handshake says why).
+fn describe(status: &tonic::Status) -> String {
+    let mut text = format!("{}: {}", status.code(), status.message());
+    let mut source = std::error::Error::source(status);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 impl RemoteSigner {
-    /// Connects to the daemon at `address` (`http://host:port`) and learns its public key;
-    /// fails if it cannot be reached or serves another chain.
-    pub async fn connect(address: &str, timeout: Duration, chain_id: &str) -> Result<RemoteSigner, SignerError> {
-        let endpoint = Endpoint::from_shared(address.to_owned())
-            .map_err(|e| SignerError::Config(format!("kms address `{address}`: {e}")))?
-            .connect_timeout(timeout)
-            .timeout(timeout);
+    /// Connects to the daemon at `target` and learns its public key; fails if it cannot be
+    /// reached, the TLS handshake fails, or it serves another chain.
+    pub async fn connect(
+        target: &DaemonTarget,
+        timeout: Duration,
+        chain_id: &str,
+    ) -> Result<RemoteSigner, SignerError> {
+        let endpoint = target.endpoint(timeout)?;
+        let address = target.to_string();
         let mut client = RemoteSignerClient::new(endpoint.connect_lazy());
-        let answer = client.get_public_key(GetPublicKeyRequest {}).await.map_err(|s| {
-            SignerError::Config(format!("cannot reach the kms daemon at {address}: {}: {}", s.code(), s.message()))
-        })?;
+        let answer = client
+            .get_public_key(GetPublicKeyRequest {})
+            .await
+            .map_err(|s| SignerError::Config(format!("cannot reach the kms daemon at {address}: {}", describe(&s))))?;
         let answer = answer.into_inner();
         let key: [u8; 32] = answer
             .public_key
@@ -49,7 +66,7 @@ impl RemoteSigner {
                 answer.chain_id
             )));
         }
-        Ok(RemoteSigner { client, public_key: PublicKey(key), address: address.into() })
+        Ok(RemoteSigner { client, public_key: PublicKey(key), address })
     }
 
     async fn sign_remote(&self, request: &SignRequest) -> Result<Signature, SignerError> {

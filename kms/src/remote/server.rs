@@ -11,6 +11,8 @@ use crate::{SignRequest, Signer, SignerError};
 pub struct SignerService {
     signer: Arc<dyn Signer>,
     chain_id: String,
+    /// Serve only calls that came over TLS with a verified client certificate.
+    require_client_certificate: bool,
 }
 
 impl std::fmt::Debug for SignerService {
@@ -20,8 +22,24 @@ impl std::fmt::Debug for SignerService {
 }
 
 impl SignerService {
+    /// A service for a Unix socket or loopback listener (no client certificates).
     pub fn new(signer: Arc<dyn Signer>, chain_id: &str) -> Self {
-        SignerService { signer, chain_id: chain_id.into() }
+        SignerService { signer, chain_id: chain_id.into(), require_client_certificate: false }
+    }
+
+    /// A service behind mutual TLS: a call without a verified client certificate is refused
+    /// (the handshake already refuses them; this holds even if a listener were misbuilt).
+    pub fn with_client_certificates(signer: Arc<dyn Signer>, chain_id: &str) -> Self {
+        SignerService { require_client_certificate: true, ..Self::new(signer, chain_id) }
+    }
+
+    fn authorize<T>(&self, request: &Request<T>) -> Result<(), Status> {
+        let verified = request.peer_certs().is_some_and(|certs| !certs.is_empty());
+        if self.require_client_certificate && !verified {
+            tracing::warn!(target: "kms::remote", peer = ?request.remote_addr(), "call without a client certificate refused");
+            return Err(Status::unauthenticated("a client certificate signed by the daemon's CA is required"));
+        }
+        Ok(())
     }
 }
 
@@ -37,8 +55,9 @@ fn status(e: SignerError) -> Status {
 impl RemoteSignerApi for SignerService {
     async fn get_public_key(
         &self,
-        _request: Request<GetPublicKeyRequest>,
+        request: Request<GetPublicKeyRequest>,
     ) -> Result<Response<GetPublicKeyResponse>, Status> {
+        self.authorize(&request)?;
         Ok(Response::new(GetPublicKeyResponse {
             public_key: self.signer.public_key().0.to_vec(),
             chain_id: self.chain_id.clone(),
@@ -46,6 +65,7 @@ impl RemoteSignerApi for SignerService {
     }
 
     async fn sign(&self, request: Request<ProtoSignRequest>) -> Result<Response<SignResponse>, Status> {
+        self.authorize(&request)?;
         let r = request.into_inner();
         let step = r
             .step

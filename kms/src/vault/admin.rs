@@ -18,10 +18,14 @@ fn failed(what: &str, e: &vaultrs::error::ClientError) -> SignerError {
     SignerError::Backend(format!("{what}: {}", describe(e)))
 }
 
+/// How long one set-up request may take: initialising raft storage fsyncs a lot and takes
+/// over 10 s on a loaded disk; nothing here is on the signing path.
+const ADMIN_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// A client with an administrator's token (for set-up only); `ca_cert` for https with a
 /// private CA.
 pub fn client(address: &str, token: &str, ca_cert: Option<&Path>) -> Result<VaultClient, SignerError> {
-    vault_client(address, token, ca_cert, Duration::from_secs(10))
+    vault_client(address, token, ca_cert, ADMIN_TIMEOUT)
 }
 
 /// Mounts the Transit engine at `mount` unless something is mounted there already.

@@ -3,13 +3,18 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::config::under;
+use crate::error::TransportError;
+use crate::loopback::is_loopback_host;
+use crate::SignerError;
 
 /// Where the Transit key is and how to log in. Secrets are never inline: the token and the
-/// AppRole secret id are read from files (mode 0600 is the operator's duty).
+/// AppRole secret id are read from files, refused if group or others may read them. Plain
+/// `http://` is accepted only to a loopback host.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VaultConfig {
-    /// `http(s)://host:port` of Vault or OpenBao.
+    /// `https://host:port` of Vault or OpenBao (`http://` only to 127.0.0.0/8, ::1 or
+    /// localhost).
     pub address: String,
     /// Mount path of the Transit engine.
     #[serde(default = "default_mount")]
@@ -82,5 +87,39 @@ impl VaultConfig {
             },
         };
         VaultConfig { ca_cert: self.ca_cert.as_deref().map(under), auth, ..self.clone() }
+    }
+}
+
+/// Parses a Vault address: `https://`, or `http://` to a loopback host only (a token sent
+/// over plain http to another host crosses the network in clear).
+pub(crate) fn check_address(address: &str) -> Result<url::Url, SignerError> {
+    let url = url::Url::parse(address)
+        .map_err(|e| SignerError::Config(format!("Vault address `{address}` is not a URL: {e}")))?;
+    match (url.scheme(), url.host()) {
+        ("https", Some(_)) => Ok(url),
+        ("http", Some(host)) if is_loopback_host(&host) => Ok(url),
+        ("http", Some(host)) => {
+            Err(TransportError::PlaintextVault { address: address.to_owned(), host: host.to_string() }.into())
+        }
+        _ => Err(SignerError::Config(format!("Vault address `{address}` must be https://host:port"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_only_to_loopback() {
+        for ok in ["http://127.0.0.1:8200", "http://localhost:8200", "http://[::1]:8200", "https://10.1.2.3:8200"] {
+            assert!(check_address(ok).is_ok(), "{ok}");
+        }
+        for remote in ["http://10.1.2.3:8200", "http://vault.internal:8200", "http://0.0.0.0:8200"] {
+            let e = check_address(remote).unwrap_err();
+            assert!(matches!(e, SignerError::Transport(TransportError::PlaintextVault { .. })), "{e}");
+            assert!(e.to_string().contains(&format!("refusing Vault at {remote}")), "{e}");
+        }
+        assert!(matches!(check_address("ftp://127.0.0.1"), Err(SignerError::Config(_))));
+        assert!(matches!(check_address("vault"), Err(SignerError::Config(_))));
     }
 }

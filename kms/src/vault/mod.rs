@@ -20,6 +20,7 @@ use vaultrs::api::transit::responses::ReadKeyData;
 use vaultrs::api::transit::KeyType;
 use vaultrs::client::VaultClient;
 
+pub(crate) use config::check_address;
 pub use config::{VaultAuth, VaultConfig, DEFAULT_TIMEOUT_MS};
 use session::{classify, describe, keep_alive, Session};
 

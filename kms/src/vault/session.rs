@@ -9,7 +9,8 @@ use parking_lot::RwLock;
 use vaultrs::client::{Client as _, VaultClient, VaultClientSettingsBuilder};
 use vaultrs::error::ClientError;
 
-use super::config::{VaultAuth, VaultConfig};
+use super::config::{check_address, VaultAuth, VaultConfig};
+use crate::secret_file::{self, SecretFileError};
 use crate::SignerError;
 
 /// How long the current token lives and whether it can be renewed.
@@ -49,20 +50,21 @@ pub(super) fn classify(e: &ClientError) -> SignerError {
     }
 }
 
-/// Reads a secret from a file, trimmed; the secret itself never goes into an error.
+/// Reads a secret from a file, trimmed, refusing a file that group or others may access
+/// ([`SignerError::SecretFile`]); the secret itself never goes into an error.
 fn read_secret(path: &Path, what: &str) -> Result<String, SignerError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| SignerError::Config(format!("cannot read the {what} file {}: {e}", path.display())))?;
-    let secret = text.trim().to_owned();
-    if secret.is_empty() {
-        return Err(SignerError::Config(format!("the {what} file {} is empty", path.display())));
-    }
-    Ok(secret)
+    secret_file::read_trimmed(path).map_err(|e| match e {
+        SecretFileError::Read { path, source } => {
+            SignerError::Config(format!("cannot read the {what} file {}: {source}", path.display()))
+        }
+        SecretFileError::Empty { path } => SignerError::Config(format!("the {what} file {} is empty", path.display())),
+        other => other.into(),
+    })
 }
 
 /// A Vault client for `address` with `token`, a per-request `timeout` and, for https with a
 /// private CA, `ca_cert`. Settings are all explicit: vaultrs's `VAULT_*` environment
-/// defaults are not used.
+/// defaults are not used. Plain `http://` is refused unless the host is loopback.
 pub(super) fn vault_client(
     address: &str,
     token: &str,
@@ -72,11 +74,7 @@ pub(super) fn vault_client(
     // reqwest is built without a TLS crypto provider of its own; use ring (already in the
     // tree through libp2p) rather than building aws-lc.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let url = url::Url::parse(address)
-        .map_err(|e| SignerError::Config(format!("Vault address `{address}` is not a URL: {e}")))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(SignerError::Config(format!("Vault address `{address}` must be http:// or https://")));
-    }
+    let url = check_address(address)?;
     let mut settings = VaultClientSettingsBuilder::default();
     settings
         .address(url.as_str())

@@ -1,6 +1,8 @@
 //! `kms`: the remote signer daemon and its tools.
 //!
-//! - `kms serve --config kms.toml`: serves a guarded signer (Vault or a key file) over gRPC.
+//! - `kms serve --config kms.toml`: serves a guarded signer (Vault or a key file) over gRPC,
+//!   on a Unix socket, loopback, or mutual TLS (plaintext on a non-loopback address refused).
+//! - `kms tls init`: a CA, the daemon's server certificate and nodes' client certificates.
 //! - `kms watermark export|import`: moves the guard's watermark with a key.
 //! - `kms vault create-key`: a non-exportable ed25519 Transit key for a validator.
 //! - `kms bench`: sign latency of a signer configuration.
@@ -29,10 +31,14 @@ struct Cli {
 enum Command {
     /// Serve the configured signer over gRPC until SIGINT/SIGTERM.
     Serve {
-        /// The daemon's config (listen, chain_id, [signer]); relative paths are under its directory.
+        /// The daemon's config (listen, chain_id, [tls], [signer]); relative paths are under
+        /// its directory.
         #[arg(long)]
         config: PathBuf,
     },
+    /// Certificates for mutual TLS between nodes and the daemon.
+    #[command(subcommand)]
+    Tls(TlsCommand),
     /// Export or import the guard's watermark.
     #[command(subcommand)]
     Watermark(WatermarkCommand),
@@ -70,6 +76,26 @@ enum WatermarkCommand {
 }
 
 #[derive(Subcommand, Debug)]
+enum TlsCommand {
+    /// Write a new CA, a server certificate and client certificates into DIR (private keys
+    /// 0600; existing files are never overwritten).
+    Init {
+        #[arg(long)]
+        out: PathBuf,
+        /// A DNS name or IP address nodes dial the daemon at (repeat for several).
+        #[arg(long = "server-name", required = true)]
+        server_names: Vec<String>,
+        /// A client (node) certificate to issue, written as NAME.pem and NAME-key.pem
+        /// (repeat for several).
+        #[arg(long = "client", default_value = "node")]
+        clients: Vec<String>,
+        /// Validity of every certificate, in days.
+        #[arg(long, default_value_t = 825)]
+        days: u32,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 enum VaultCommand {
     /// Create a non-exportable ed25519 Transit key and print its public key.
     CreateKey {
@@ -92,6 +118,14 @@ fn main() -> anyhow::Result<()> {
         Command::Serve { config } => {
             daemon::init_logging();
             runtime.block_on(daemon::serve(&config))
+        }
+        Command::Tls(TlsCommand::Init { out, server_names, clients, days }) => {
+            let files = kms::remote::init_certs(&out, &server_names, &clients, days)?;
+            for f in &files {
+                println!("wrote {}", f.display());
+            }
+            println!("{}", tls_howto(&out, &server_names[0], &clients[0]));
+            Ok(())
         }
         Command::Watermark(WatermarkCommand::Export { state }) => {
             if let Some(w) = guard::read(&state)? {
@@ -116,13 +150,23 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Vault(VaultCommand::CreateKey { address, token_file, name, mount }) => runtime.block_on(async {
-            let token =
-                std::fs::read_to_string(&token_file).with_context(|| format!("reading {}", token_file.display()))?;
-            let client = kms::vault::admin::client(&address, token.trim(), None)?;
+            let token = kms::secret_file::read_trimmed(&token_file)?;
+            let client = kms::vault::admin::client(&address, &token, None)?;
             let key = kms::vault::admin::create_key(&client, &mount, &name).await?;
             println!("{key}");
             Ok(())
         }),
         Command::Bench { config, count, start_height } => runtime.block_on(bench::run(&config, count, start_height)),
     }
+}
+
+/// Where the files `kms tls init` wrote go, as config snippets.
+fn tls_howto(out: &std::path::Path, server: &str, client: &str) -> String {
+    let d = out.display();
+    format!(
+        "\nOn the daemon's host (kms.toml; keep ca-key.pem offline, it only issues certificates):\n\
+         listen = \"0.0.0.0:26650\"\n[tls]\nca_cert = \"{d}/ca.pem\"\ncert = \"{d}/server.pem\"\nkey = \"{d}/server-key.pem\"\n\n\
+         On the node (its [signer]; copy {client}.pem and {client}-key.pem with mode 0600):\n\
+         kind = \"remote\"\naddress = \"https://{server}:26650\"\n[tls]\nca_cert = \"ca.pem\"\ncert = \"{client}.pem\"\nkey = \"{client}-key.pem\""
+    )
 }
