@@ -332,12 +332,12 @@ async fn run(home: PathBuf, config: NodeConfig) -> anyhow::Result<()> {
     outcome
 }
 
-/// Whom to keep connected to: the validators of the genesis, the current and the next set,
-/// other than this node. Entries that do not parse are logged and skipped.
+/// Whom to keep connected to: the validators of the current and the next set, other than
+/// this node (a validator the treasury removed is dropped, and disconnected). Entries that
+/// do not parse are logged and skipped.
 fn validator_peers(node: &Node, me: &str) -> Vec<(PeerId, Multiaddr)> {
     let schedule = node.subscribe_validators().borrow().clone();
-    let genesis = node.genesis().validator_schedule();
-    let all = genesis.current.iter().chain(&schedule.current).chain(schedule.pending.iter().flatten());
+    let all = schedule.current.iter().chain(schedule.pending.iter().flatten());
     let mut peers: Vec<(PeerId, Multiaddr)> = Vec::new();
     for v in all.filter(|v| v.peer_id != me) {
         match (v.peer_id.parse::<PeerId>(), v.address.parse::<Multiaddr>()) {
@@ -360,8 +360,10 @@ async fn start_network(home: &Path, net: &NetworkSection, node: &Arc<Node>) -> a
     let allowed =
         net.allowed_peers.iter().map(|p| p.parse()).collect::<Result<Vec<_>, _>>().context("network.allowed_peers")?;
     let listen = net.listen.parse().with_context(|| format!("network.listen {}", net.listen))?;
-    let cfg = chain::network::NetworkConfig { key_seed: key.secret_key.seed(), listen, peers, allowed };
-    let (handle, inbound, _) = chain::network::start(cfg, node.clone()).await?;
+    let limits = chain::network::FrameLimits::for_blocks(node.genesis().limits.max_block_bytes);
+    let cfg = chain::network::NetworkConfig { key_seed: key.secret_key.seed(), listen, peers, allowed, limits };
+    let inbox = chain::consensus::Inbox::new(node.clone(), limits);
+    let (handle, _) = chain::network::start(cfg, node.clone(), inbox.clone()).await?;
     node.start_gossip(handle.clone());
     let (mut changes, node2, net2, me) = (node.subscribe_validators(), node.clone(), handle.clone(), key.peer_id);
     tokio::spawn(async move {
@@ -369,7 +371,7 @@ async fn start_network(home: &Path, net: &NetworkSection, node: &Arc<Node>) -> a
             net2.set_peers(validator_peers(&node2, &me));
         }
     });
-    Ok(chain::consensus::Peers { handle, inbound })
+    Ok(chain::consensus::Peers { handle, inbox })
 }
 
 /// Resolves on SIGINT or SIGTERM with the signal's name.

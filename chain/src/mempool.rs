@@ -103,6 +103,12 @@ impl Mempool {
         self.inner.lock().by_hash.contains_key(hash)
     }
 
+    /// Whether this very signed transaction (hash and signature) is pending: only then was
+    /// its signature verified when it was admitted.
+    pub fn contains_signed(&self, tx: &SignedTransaction, hash: &CryptoHash) -> bool {
+        self.inner.lock().by_hash.get(hash).is_some_and(|e| e.tx.signature == tx.signature)
+    }
+
     /// What `signer` has pending.
     pub fn pending(&self, signer: &AccountId) -> Pending {
         self.inner.lock().by_signer.get(signer).copied().unwrap_or_default()

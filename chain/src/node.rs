@@ -60,8 +60,6 @@ pub struct Node {
     /// This node's consensus key, when it signs.
     validator_key: Option<PublicKey>,
     pub(crate) head: watch::Sender<BlockHeight>,
-    /// Equivocation seen by consensus, kept (never dropped) for reporting.
-    pub(crate) evidence: parking_lot::Mutex<Vec<consensus::Evidence>>,
     /// Transactions admitted through the RPC, waiting to be gossiped (once the network is up).
     gossip: Arc<GossipQueue>,
     /// True while block sync is catching up with a peer.
@@ -69,7 +67,7 @@ pub struct Node {
 }
 
 /// Most transactions in one gossip message.
-const GOSSIP_BATCH: usize = 2_000;
+pub const GOSSIP_BATCH: usize = 2_000;
 
 /// Transactions admitted locally, sent to peers in batches by the gossip task.
 #[derive(Debug, Default)]
@@ -197,7 +195,6 @@ impl Node {
             validators,
             validator_key,
             head: head_tx,
-            evidence: parking_lot::Mutex::new(Vec::new()),
             gossip: Arc::new(GossipQueue::default()),
             syncing: AtomicBool::new(false),
         }))
@@ -307,8 +304,11 @@ impl Node {
     }
 
     /// Equivocations consensus has seen.
-    pub fn evidence(&self) -> Vec<consensus::Evidence> {
-        self.evidence.lock().clone()
+    pub fn evidence(&self) -> Vec<chain_types::Equivocation> {
+        self.store.evidence().unwrap_or_else(|e| {
+            tracing::error!(target: "chain", error = %e, "cannot read the evidence kept");
+            Vec::new()
+        })
     }
 
     fn internal(e: StoreError) -> NodeError {
@@ -476,22 +476,13 @@ impl NodeApi for Node {
 
     fn evidence(&self) -> Vec<EvidenceView> {
         Node::evidence(self)
-            .iter()
-            .map(|e| {
-                let (kind, height, round) = match e {
-                    consensus::Evidence::ConflictingVotes { first, .. } => {
-                        ("conflicting_votes", first.height, first.round)
-                    }
-                    consensus::Evidence::ConflictingProposals { first, .. } => {
-                        ("conflicting_proposals", first.height, first.round)
-                    }
-                };
-                let index = e.offender();
+            .into_iter()
+            .map(|proof| {
                 let validator = self
-                    .validators_at(height)
+                    .validators_at(proof.height())
                     .ok()
-                    .and_then(|set| set.validators().get(usize::from(index)).map(|v| v.account_id.clone()));
-                EvidenceView { kind, height, round, validator_index: index, validator }
+                    .and_then(|set| set.validators().get(usize::from(proof.validator())).map(|v| v.account_id.clone()));
+                EvidenceView { proof, validator }
             })
             .collect()
     }

@@ -68,6 +68,18 @@ impl VoteKeeper {
         Added::Equivocation(Evidence::ConflictingVotes { first, second: vote })
     }
 
+    /// Votes held, all rounds and kinds.
+    pub fn len(&self) -> usize {
+        self.rounds
+            .values()
+            .map(|r| r.prevotes.values().chain(r.precommits.values()).map(Vec::len).sum::<usize>())
+            .sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     pub fn note_sender(&mut self, round: Round, validator: ValidatorIndex) {
         self.rounds.entry(round).or_default().senders.insert(validator);
     }

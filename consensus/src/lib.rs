@@ -13,13 +13,21 @@
 //! - A decision needs the round's proposal, judged valid by the driver, and a quorum of
 //!   precommits for its id; the precommits are returned as the commit certificate.
 //! - Conflicting votes or proposals from one validator are kept as [`Evidence`] and reported
-//!   once; only the first message counts.
+//!   once per (validator, round, step).
+//! - Bounded whatever peers send: rounds more than [`ROUND_WINDOW`] above the current one
+//!   are not kept (each validator's highest such round is noted, and f + 1 of them move us
+//!   there); at most [`MAX_PROPOSALS_PER_ROUND`] proposals per round and
+//!   [`MAX_VALUES_PER_VOTER`] values per validator, round and kind.
 //! - Pure: no IO, clock, randomness, `unwrap` or `panic`.
 //!
 //! # Deviations from the paper
 //! - The proposer also schedules the propose timeout (L21), in case its value never comes.
 //! - Own messages are delivered to the state machine at once instead of over the network.
-//! - Round skip (L55) jumps to the highest round that has f + 1 senders.
+//! - Round skip (L55) jumps to the highest round that has f + 1 senders (for rounds above the
+//!   window: the highest round f + 1 validators reached).
+//! - L36 and L49 fire for any kept proposal of the round (up to two: an equivocating
+//!   proposer's second proposal may be the one a quorum backs); L22 and L28 for the first
+//!   that applies.
 
 mod keeper;
 mod params;
@@ -31,8 +39,8 @@ mod validator_set;
 mod tests;
 
 pub use chain_types::quorum;
-pub use keeper::{Added, VoteKeeper};
+pub use keeper::{Added, VoteKeeper, MAX_VALUES_PER_VOTER};
 pub use params::TimeoutParams;
-pub use state_machine::Tendermint;
+pub use state_machine::{Tendermint, MAX_PROPOSALS_PER_ROUND, ROUND_WINDOW};
 pub use types::*;
 pub use validator_set::{Validator, ValidatorSet};

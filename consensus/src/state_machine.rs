@@ -16,6 +16,16 @@ use crate::{
 /// flag, so far fewer are ever needed; the bound keeps `apply` total).
 const MAX_RULE_FIRINGS: usize = 64;
 
+/// Messages for rounds more than this far above the current one are not kept: only each
+/// validator's highest such round is noted, for the round skip (L55). Bounds what one
+/// validator can make us hold by signing many rounds.
+pub const ROUND_WINDOW: Round = 8;
+
+/// Proposals kept per round: the proposer's first, and one conflicting one (L36 and L49 fire
+/// for any proposal with a quorum, so an equivocator's second proposal may be decided). More
+/// are evidence only.
+pub const MAX_PROPOSALS_PER_ROUND: usize = 2;
+
 #[derive(Debug, Clone)]
 pub struct Tendermint {
     params: TimeoutParams,
@@ -27,9 +37,12 @@ pub struct Tendermint {
     started: bool,
     locked: Option<(ValueId, Round)>,
     valid: Option<(ValueId, Round)>,
-    /// The first proposal of each round from that round's proposer, with its validity.
-    proposals: BTreeMap<Round, (Proposal, bool)>,
+    /// Proposals of each round from that round's proposer (at most
+    /// [`MAX_PROPOSALS_PER_ROUND`], in arrival order), with their validity.
+    proposals: BTreeMap<Round, Vec<(Proposal, bool)>>,
     votes: VoteKeeper,
+    /// Each validator's highest round above the window (see [`ROUND_WINDOW`]).
+    far_rounds: BTreeMap<ValidatorIndex, Round>,
     /// "for the first time" guards of L34, L36 and L47.
     prevote_timeout_set: BTreeSet<Round>,
     l36_fired: BTreeSet<Round>,
@@ -37,6 +50,8 @@ pub struct Tendermint {
     /// What we signed at this height: never sign a second message at one (round, step).
     sent: BTreeSet<(Round, Step)>,
     evidence: Vec<Evidence>,
+    /// (offender, round, step) of every equivocation reported: each is reported once.
+    reported: BTreeSet<(ValidatorIndex, Round, Step)>,
 }
 
 impl Tendermint {
@@ -55,11 +70,13 @@ impl Tendermint {
             valid: None,
             proposals: BTreeMap::new(),
             votes: VoteKeeper::default(),
+            far_rounds: BTreeMap::new(),
             prevote_timeout_set: BTreeSet::new(),
             l36_fired: BTreeSet::new(),
             precommit_timeout_set: BTreeSet::new(),
             sent: BTreeSet::new(),
             evidence: Vec::new(),
+            reported: BTreeSet::new(),
         }
     }
 
@@ -84,9 +101,24 @@ impl Tendermint {
         self.valid
     }
 
-    /// The proposal accepted for a round of this height.
+    /// The first proposal accepted for a round of this height.
     pub fn proposal(&self, round: Round) -> Option<&Proposal> {
-        self.proposals.get(&round).map(|(p, _)| p)
+        self.proposals.get(&round).and_then(|ps| ps.first()).map(|(p, _)| p)
+    }
+
+    /// Every proposal kept for a round (at most [`MAX_PROPOSALS_PER_ROUND`]).
+    pub fn proposals(&self, round: Round) -> impl Iterator<Item = &Proposal> {
+        self.proposals.get(&round).into_iter().flatten().map(|(p, _)| p)
+    }
+
+    /// Votes held at this height (bounded: see [`ROUND_WINDOW`] and the vote keeper).
+    pub fn held_votes(&self) -> usize {
+        self.votes.len()
+    }
+
+    /// Whether a message of `round` would be kept (not above the window).
+    pub fn in_window(&self, round: Round) -> bool {
+        round <= self.round.saturating_add(ROUND_WINDOW)
     }
 
     /// The votes counted in a round of this height (for gossip to peers that missed them).
@@ -166,7 +198,10 @@ impl Tendermint {
             OwnMessage::Proposal(p) if p.height == self.height => {
                 self.sent.insert((p.round, Step::Propose));
                 self.votes.note_sender(p.round, p.proposer);
-                self.proposals.entry(p.round).or_insert((p, true));
+                let kept = self.proposals.entry(p.round).or_default();
+                if !kept.iter().any(|(q, _)| *q == p) && kept.len() < MAX_PROPOSALS_PER_ROUND {
+                    kept.push((p, true));
+                }
             }
             OwnMessage::Vote(v) if v.height == self.height => {
                 let step = match v.kind {
@@ -219,7 +254,10 @@ impl Tendermint {
             return;
         }
         self.votes.note_sender(p.round, p.proposer);
-        self.proposals.entry(p.round).or_insert((p.clone(), true));
+        let kept = self.proposals.entry(p.round).or_default();
+        if kept.len() < MAX_PROPOSALS_PER_ROUND {
+            kept.push((p.clone(), true));
+        }
         out.push(Output::Propose(p));
     }
 
@@ -243,16 +281,21 @@ impl Tendermint {
         if p.height != self.height || p.proposer != self.proposer(p.height, p.round) {
             return;
         }
+        if !self.in_window(p.round) {
+            self.note_far(p.proposer, p.round);
+            return;
+        }
         self.votes.note_sender(p.round, p.proposer);
-        match self.proposals.get(&p.round) {
-            None => {
-                self.proposals.insert(p.round, (p, valid));
-            }
-            Some((first, _)) if first == &p => {}
-            Some((first, _)) => {
-                let e = Evidence::ConflictingProposals { first: first.clone(), second: p };
-                self.record(e, out);
-            }
+        let kept = self.proposals.entry(p.round).or_default();
+        if kept.iter().any(|(q, _)| *q == p) {
+            return;
+        }
+        let first = kept.first().map(|(q, _)| q.clone());
+        if kept.len() < MAX_PROPOSALS_PER_ROUND {
+            kept.push((p.clone(), valid));
+        }
+        if let Some(first) = first {
+            self.record(Evidence::ConflictingProposals { first, second: p }, out);
         }
     }
 
@@ -260,13 +303,41 @@ impl Tendermint {
         if v.height != self.height || usize::from(v.validator) >= self.n {
             return;
         }
+        if !self.in_window(v.round) {
+            self.note_far(v.validator, v.round);
+            return;
+        }
         if let Added::Equivocation(e) = self.votes.add(v) {
             self.record(e, out);
         }
     }
 
+    /// Keeps a validator's highest round above the window (one number per validator).
+    fn note_far(&mut self, validator: ValidatorIndex, round: Round) {
+        let r = self.far_rounds.entry(validator).or_insert(round);
+        *r = (*r).max(round);
+    }
+
+    /// The highest round that f + 1 validators reached above the window, if above ours.
+    fn far_skip(&self) -> Option<Round> {
+        let mut rounds: Vec<Round> = self.far_rounds.values().copied().filter(|r| *r > self.round).collect();
+        rounds.sort_unstable_by(|a, b| b.cmp(a));
+        rounds.get(self.honest().checked_sub(1)?).copied()
+    }
+
     fn record(&mut self, e: Evidence, out: &mut Vec<Output>) {
-        if !self.evidence.contains(&e) {
+        let step = match &e {
+            Evidence::ConflictingProposals { .. } => Step::Propose,
+            Evidence::ConflictingVotes { first, .. } => match first.kind {
+                VoteKind::Prevote => Step::Prevote,
+                VoteKind::Precommit => Step::Precommit,
+            },
+        };
+        let (offender, round) = match &e {
+            Evidence::ConflictingProposals { first, .. } => (first.proposer, first.round),
+            Evidence::ConflictingVotes { first, .. } => (first.validator, first.round),
+        };
+        if self.reported.insert((offender, round, step)) {
             self.evidence.push(e.clone());
             out.push(Output::Evidence(e));
         }
@@ -308,8 +379,9 @@ impl Tendermint {
         let decided = self
             .proposals
             .iter()
-            .find(|(r, (p, valid))| *valid && self.votes.count(**r, VoteKind::Precommit, Some(p.value)) >= q)
-            .map(|(r, (p, _))| (*r, p.value));
+            .flat_map(|(r, ps)| ps.iter().map(move |(p, valid)| (*r, p, *valid)))
+            .find(|(r, p, valid)| *valid && self.votes.count(*r, VoteKind::Precommit, Some(p.value)) >= q)
+            .map(|(r, p, _)| (r, p.value));
         if let Some((round, value)) = decided {
             let precommits = self.votes.votes_for(round, VoteKind::Precommit, Some(value));
             out.push(Output::Decide { height: self.height, round, value, precommits });
@@ -317,14 +389,15 @@ impl Tendermint {
             return true;
         }
         // L55-56: f+1 messages of a higher round: move there at once.
-        if let Some(r) = self.votes.skip_round(self.round, self.honest()) {
+        let skip = self.votes.skip_round(self.round, self.honest()).max(self.far_skip());
+        if let Some(r) = skip {
             self.start_round(r, out);
             return true;
         }
         let r = self.round;
-        let proposal = self.proposals.get(&r).cloned();
+        let proposals = self.proposals.get(&r).cloned().unwrap_or_default();
         if self.step == Step::Propose {
-            if let Some((p, valid)) = &proposal {
+            for (p, valid) in &proposals {
                 match p.pol_round {
                     // L22-27
                     None => {
@@ -352,18 +425,20 @@ impl Tendermint {
             self.schedule(TimeoutKind::Prevote, self.params.vote(r), out);
             return true;
         }
-        // L36-43
-        if self.step >= Step::Prevote {
-            if let Some((p, true)) = &proposal {
-                if self.votes.count(r, VoteKind::Prevote, Some(p.value)) >= q && self.l36_fired.insert(r) {
-                    if self.step == Step::Prevote {
-                        self.locked = Some((p.value, r));
-                        self.vote(VoteKind::Precommit, Some(p.value), out);
-                        self.step = Step::Precommit;
-                    }
-                    self.valid = Some((p.value, r));
-                    return true;
+        // L36-43 (for any kept proposal of the round)
+        if self.step >= Step::Prevote && !self.l36_fired.contains(&r) {
+            let quorum_for = proposals
+                .iter()
+                .find(|(p, valid)| *valid && self.votes.count(r, VoteKind::Prevote, Some(p.value)) >= q);
+            if let Some((p, _)) = quorum_for {
+                self.l36_fired.insert(r);
+                if self.step == Step::Prevote {
+                    self.locked = Some((p.value, r));
+                    self.vote(VoteKind::Precommit, Some(p.value), out);
+                    self.step = Step::Precommit;
                 }
+                self.valid = Some((p.value, r));
+                return true;
             }
         }
         // L44-46

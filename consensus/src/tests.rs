@@ -111,3 +111,73 @@ fn round_skip_on_f_plus_one_higher_messages_and_evidence_kept() {
     let out = t.apply(Input::Proposal { proposal: b, valid: true });
     assert!(out.iter().any(|o| matches!(o, Output::Evidence(Evidence::ConflictingProposals { .. }))));
 }
+
+#[test]
+fn a_round_flooder_is_held_to_the_window_and_one_number() {
+    // Defect 5: one validator signing a million rounds must not grow the state.
+    let mut t = Tendermint::new(P, 4, Some(2), 1);
+    t.apply(Input::StartHeight(1));
+    for round in 0..100_000u32 {
+        for kind in [VoteKind::Prevote, VoteKind::Precommit] {
+            t.apply(Input::Vote(Vote {
+                kind,
+                height: 1,
+                round,
+                value: Some(value((round % 250) as u8)),
+                validator: 3,
+            }));
+        }
+    }
+    assert!(t.held_votes() <= 2 * (ROUND_WINDOW as usize + 1), "held {}", t.held_votes());
+    assert_eq!(t.round(), 0, "one validator cannot move us");
+    // A second validator far ahead: f + 1 = 2 reached round 90_000 or more: skip there.
+    t.apply(vote(VoteKind::Prevote, 90_000, None, 0));
+    assert_eq!(t.round(), 90_000, "L55 for rounds above the window");
+}
+
+#[test]
+fn evidence_is_reported_once_per_validator_round_and_step() {
+    let mut t = Tendermint::new(P, 4, Some(2), 1);
+    t.apply(Input::StartHeight(1));
+    for v in 1..=200u8 {
+        t.apply(vote(VoteKind::Prevote, 0, Some(v), 3));
+    }
+    assert_eq!(t.evidence().len(), 1);
+    assert!(t.held_votes() <= MAX_VALUES_PER_VOTER);
+}
+
+#[test]
+fn an_equivocators_second_proposal_can_be_decided() {
+    // Defect 12: L49 fires for any proposal of the round that has a quorum of precommits,
+    // not only the first one received.
+    let mut t = Tendermint::new(P, 4, Some(2), 1);
+    t.apply(Input::StartHeight(1));
+    let first = Proposal { height: 1, round: 0, value: value(1), pol_round: None, proposer: 1 };
+    let second = Proposal { value: value(2), ..first.clone() };
+    t.apply(Input::Proposal { proposal: first, valid: true });
+    let out = t.apply(Input::Proposal { proposal: second.clone(), valid: true });
+    assert!(out.iter().any(|o| matches!(o, Output::Evidence(Evidence::ConflictingProposals { .. }))));
+    assert_eq!(t.proposals(0).count(), 2);
+    let third = Proposal { value: value(3), ..second };
+    t.apply(Input::Proposal { proposal: third, valid: true });
+    assert_eq!(t.proposals(0).count(), MAX_PROPOSALS_PER_ROUND, "a third is evidence only");
+    let mut decided = None;
+    for v in [0, 1, 3] {
+        for o in t.apply(vote(VoteKind::Precommit, 0, Some(2), v)) {
+            if let Output::Decide { value, .. } = o {
+                decided = Some(value);
+            }
+        }
+    }
+    assert_eq!(decided, Some(value(2)));
+}
+
+#[test]
+fn proposals_from_anyone_but_the_rounds_proposer_are_ignored() {
+    let mut t = Tendermint::new(P, 4, Some(2), 1);
+    t.apply(Input::StartHeight(1));
+    let wrong = Proposal { height: 1, round: 0, value: value(5), pol_round: None, proposer: 3 };
+    let out = t.apply(Input::Proposal { proposal: wrong, valid: true });
+    assert!(own_votes(&out).is_empty());
+    assert_eq!(t.proposals(0).count(), 0);
+}

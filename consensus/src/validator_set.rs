@@ -47,11 +47,15 @@ impl ValidatorSet {
         self.validators.iter().position(|v| &v.consensus_key == key)
     }
 
+    /// The index of the round-robin proposer of (height, round).
+    pub fn proposer_index(&self, height: BlockHeight, round: u32) -> usize {
+        let n = self.validators.len() as u64;
+        (height.wrapping_add(u64::from(round)) % n) as usize
+    }
+
     /// Round-robin proposer for (height, round).
     pub fn proposer(&self, height: BlockHeight, round: u32) -> &Validator {
-        let n = self.validators.len() as u64;
-        let i = height.wrapping_add(u64::from(round)) % n;
-        &self.validators[i as usize]
+        &self.validators[self.proposer_index(height, round)]
     }
 }
 

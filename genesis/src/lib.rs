@@ -14,18 +14,21 @@
 
 mod canonical;
 mod error;
+mod evidence;
 mod keyfile;
 mod preset;
 mod schema;
 mod validate;
 
 pub use error::{GenesisError, Problem};
+pub use evidence::{verify_evidence, EvidenceCheckError, Offender, VerifiedEvidence};
 pub use keyfile::peer_id_of;
 pub use keyfile::{KeyFile, NetworkKeyFile};
 pub use preset::{generate, Generated, GeneratedValidator, NewGenesisOptions, Preset};
 pub use schema::{
     split_stake, AccountSpec, ConsensusParams, Genesis, Limits, Organization, RegistrarSpec, TreasuryMember,
-    TreasurySpec, ValidatorSpec, WorkspaceSpec, DEFAULT_MEMPOOL_PER_ACCOUNT,
+    TreasurySpec, ValidatorSpec, WorkspaceSpec, DEFAULT_MAX_BLOCK_BYTES, DEFAULT_MAX_CLOCK_DRIFT_MS,
+    DEFAULT_MEMPOOL_PER_ACCOUNT,
 };
 pub use validate::validate;
 

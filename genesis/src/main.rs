@@ -36,6 +36,14 @@ enum Command {
     Validate { file: PathBuf },
     /// Print the deterministic hash of a genesis file (base58 sha3-256 of canonical JSON).
     Hash { file: PathBuf },
+    /// Check a piece of equivocation evidence (the `proof` field of `admin_evidence`): both
+    /// messages signed by one key for one position of this chain, and whose key it is.
+    VerifyEvidence {
+        #[arg(long)]
+        genesis: PathBuf,
+        /// base64 borsh of the evidence.
+        proof: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -70,6 +78,11 @@ fn run(cli: Cli) -> Result<(), GenesisError> {
             println!("{}: valid ({} validators, chain {})", file.display(), g.validators.len(), g.chain_id);
         }
         Command::Hash { file } => println!("{}", Genesis::load(&file)?.hash()),
+        Command::VerifyEvidence { genesis, proof } => {
+            let g = Genesis::load(&genesis)?;
+            let found = genesis::verify_evidence(&g, &proof).map_err(|e| GenesisError::Options(e.to_string()))?;
+            println!("{found}");
+        }
     }
     Ok(())
 }

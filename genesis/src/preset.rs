@@ -138,7 +138,8 @@ pub fn generate(opts: &NewGenesisOptions) -> Result<Generated, GenesisError> {
             timeout_propose_ms: 1000,
             timeout_vote_ms: 500,
             timeout_delta_ms: 500,
-            timeout_max_ms: 10_000,
+            timeout_max_ms: 120_000,
+            max_clock_drift_ms: DEFAULT_MAX_CLOCK_DRIFT_MS,
         },
         transaction_validity_blocks: if professional { 600 } else { 1200 },
         limits: Limits {
@@ -146,6 +147,7 @@ pub fn generate(opts: &NewGenesisOptions) -> Result<Generated, GenesisError> {
             max_block_transactions: 1000,
             mempool_capacity: 100_000,
             mempool_per_account: DEFAULT_MEMPOOL_PER_ACCOUNT,
+            max_block_bytes: DEFAULT_MAX_BLOCK_BYTES,
         },
     };
     let problems = crate::validate(&genesis);

@@ -147,7 +147,24 @@ pub struct ConsensusParams {
     pub timeout_vote_ms: u64,
     /// Added per round to each timeout, up to `timeout_max_ms`.
     pub timeout_delta_ms: u64,
+    /// Timeouts stop growing here: at least a minute, so a slow network that needs long
+    /// rounds still gets them.
     pub timeout_max_ms: u64,
+    /// How far ahead of a validator's clock a proposed block's timestamp may be. The default
+    /// ([`DEFAULT_MAX_CLOCK_DRIFT_MS`]) is not serialized, so older genesis files keep their hash.
+    #[serde(default = "default_max_clock_drift_ms", skip_serializing_if = "is_default_max_clock_drift_ms")]
+    pub max_clock_drift_ms: u64,
+}
+
+/// Allowed clock drift when the genesis file names none.
+pub const DEFAULT_MAX_CLOCK_DRIFT_MS: u64 = 5_000;
+
+fn default_max_clock_drift_ms() -> u64 {
+    DEFAULT_MAX_CLOCK_DRIFT_MS
+}
+
+fn is_default_max_clock_drift_ms(v: &u64) -> bool {
+    *v == DEFAULT_MAX_CLOCK_DRIFT_MS
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -161,6 +178,21 @@ pub struct Limits {
     /// before this field existed keep their hash.
     #[serde(default = "default_mempool_per_account", skip_serializing_if = "is_default_mempool_per_account")]
     pub mempool_per_account: u64,
+    /// Largest block (borsh bytes), checked on every proposal received. The default
+    /// ([`DEFAULT_MAX_BLOCK_BYTES`]) is not serialized, so older genesis files keep their hash.
+    #[serde(default = "default_max_block_bytes", skip_serializing_if = "is_default_max_block_bytes")]
+    pub max_block_bytes: u64,
+}
+
+/// Block size limit when the genesis file names none.
+pub const DEFAULT_MAX_BLOCK_BYTES: u64 = 8 * 1024 * 1024;
+
+fn default_max_block_bytes() -> u64 {
+    DEFAULT_MAX_BLOCK_BYTES
+}
+
+fn is_default_max_block_bytes(v: &u64) -> bool {
+    *v == DEFAULT_MAX_BLOCK_BYTES
 }
 
 /// Pending transactions per signer account when the genesis file names no limit.

@@ -58,17 +58,27 @@ fn check_chain(g: &Genesis, p: &mut Vec<Problem>) {
     if c.timeout_max_ms < c.timeout_propose_ms.max(c.timeout_vote_ms) {
         p.push(Problem::new("consensus.timeout_max_ms", "must be at least the base propose and vote timeouts"));
     }
+    if c.timeout_max_ms < MIN_TIMEOUT_CAP_MS {
+        p.push(Problem::new(
+            "consensus.timeout_max_ms",
+            format!("must be at least {MIN_TIMEOUT_CAP_MS} ms: timeouts that stop growing early keep a slow network from ever finishing a round"),
+        ));
+    }
     for (name, v) in [
         ("max_tx_bytes", g.limits.max_tx_bytes),
         ("max_block_transactions", g.limits.max_block_transactions),
         ("mempool_capacity", g.limits.mempool_capacity),
         ("mempool_per_account", g.limits.mempool_per_account),
+        ("max_block_bytes", g.limits.max_block_bytes),
     ] {
         if v == 0 {
             p.push(Problem::new(format!("limits.{name}"), "must be greater than 0"));
         }
     }
 }
+
+/// The lowest cap on growing timeouts a genesis may set.
+pub const MIN_TIMEOUT_CAP_MS: u64 = 60_000;
 
 fn check_organizations(g: &Genesis, p: &mut Vec<Problem>) -> BTreeSet<String> {
     let mut ids = BTreeSet::new();

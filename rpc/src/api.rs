@@ -92,14 +92,10 @@ pub struct ValidatorsView {
 }
 
 /// Equivocation consensus has seen: a validator signed two different votes (or proposals)
-/// for one step.
+/// for one step. The proof holds both signed messages and the validator's key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EvidenceView {
-    /// `conflicting_votes` or `conflicting_proposals`.
-    pub kind: &'static str,
-    pub height: BlockHeight,
-    pub round: u32,
-    pub validator_index: u16,
+    pub proof: chain_types::Equivocation,
     /// The offender's account, when the validator set of that height is known.
     pub validator: Option<AccountId>,
 }

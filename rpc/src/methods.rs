@@ -47,15 +47,7 @@ pub async fn dispatch<N: NodeApi>(
         "gas_price" => Ok(json!({ "gas_price": "0" })),
         "validators" => validators(node, params),
         // Admin role only (see `access::json_rpc_role`).
-        "admin_evidence" => Ok(Value::Array(
-            node.evidence()
-                .into_iter()
-                .map(|e| {
-                    json!({ "kind": e.kind, "height": e.height, "round": e.round,
-                            "validator_index": e.validator_index, "validator": e.validator })
-                })
-                .collect(),
-        )),
+        "admin_evidence" => Ok(Value::Array(node.evidence().iter().map(crate::views::evidence).collect())),
         other => Err(RpcError::method_not_found(other)),
     }
 }

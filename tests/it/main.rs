@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod bench_smoke;
+mod byzantine;
 mod crash;
 mod credentials;
 mod genesis_cli;

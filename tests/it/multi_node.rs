@@ -11,76 +11,9 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use parking_lot::Mutex;
-use rpc::client::RpcClient;
-use serde_json::{json, Value};
+use serde_json::json;
 use testnet::{Layout, Network, NetworkOptions};
-use tests::{free_port_range, height, transfer};
-
-async fn block(rpc: &RpcClient, h: u64) -> Value {
-    rpc.call("block", json!({ "block_id": h })).await.unwrap_or(Value::Null)
-}
-
-/// Waits (bounded) until every node in `which` reaches `target`; returns the heights seen.
-async fn wait_all(rpcs: &[RpcClient], which: &[usize], target: u64, secs: u64) -> Vec<u64> {
-    let mut hs = Vec::new();
-    for _ in 0..secs * 10 {
-        hs.clear();
-        for &i in which {
-            hs.push(height(&rpcs[i]).await);
-        }
-        if hs.iter().all(|h| *h >= target) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    hs
-}
-
-async fn assert_same_blocks(rpcs: &[RpcClient], from: u64, to: u64) {
-    for h in from..=to {
-        let first = block(&rpcs[0], h).await["header"]["hash"].clone();
-        assert!(first.is_string(), "block {h} exists on node 0");
-        for (i, r) in rpcs.iter().enumerate().skip(1) {
-            assert_eq!(block(r, h).await["header"]["hash"], first, "node {i} has the same block {h}");
-        }
-    }
-}
-
-/// Each funded account sends transfers one after another, waiting for FINAL, through the
-/// nodes in turn (moving on when one is down). Nonces only grow; gaps are allowed.
-fn start_load(
-    rpcs: Vec<RpcClient>,
-    keys: Vec<genesis::KeyFile>,
-    acked: Arc<Mutex<Vec<String>>>,
-) -> Vec<tokio::task::JoinHandle<()>> {
-    let n = keys.len();
-    (0..n)
-        .map(|i| {
-            let (rpcs, keys, acked) = (rpcs.clone(), keys.clone(), acked.clone());
-            tokio::spawn(async move {
-                let to = keys[(i + 1) % n].account_id.to_string();
-                let mut node = i % rpcs.len();
-                for nonce in 1.. {
-                    let Ok(recent) = rpcs[node].final_block_hash().await else {
-                        node = (node + 1) % rpcs.len();
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        continue;
-                    };
-                    let tx = transfer(&keys[i], &to, nonce, recent, 1);
-                    match rpcs[node].send_tx(&tx, "FINAL").await {
-                        Ok(r) if r["status"] == json!({ "SuccessValue": "" }) => {
-                            acked.lock().push(tx.hash().to_string())
-                        }
-                        _ => {
-                            node = (node + 1) % rpcs.len();
-                            tokio::time::sleep(Duration::from_millis(100)).await;
-                        }
-                    }
-                }
-            })
-        })
-        .collect()
-}
+use tests::{assert_same_blocks, block, free_port_range, height, start_load, wait_all};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_validators_survive_kills_catch_up_and_agree() {

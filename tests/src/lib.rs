@@ -7,13 +7,16 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chain_types::{Action, CryptoHash, SignedTransaction, Transaction, TransferAction};
 use genesis::{Generated, KeyFile, NewGenesisOptions, Preset};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
+use parking_lot::Mutex;
 use rpc::client::RpcClient;
+use serde_json::{json, Value};
 
 /// A workspace binary (`chain`, `genesis`, `testnet`) from the cargo target directory the
 /// test runs from. Fails loudly if it was not built.
@@ -258,4 +261,103 @@ pub async fn reach(rpc: &RpcClient, target: u64, secs: u64) -> u64 {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("height {} did not reach {target} within {secs} s", height(rpc).await);
+}
+
+/// Block `h` as the node's JSON-RPC shows it (`null` when it has none).
+pub async fn block(rpc: &RpcClient, h: u64) -> Value {
+    rpc.call("block", json!({ "block_id": h })).await.unwrap_or(Value::Null)
+}
+
+/// Waits (bounded) until every node in `which` reaches `target`; returns the heights seen.
+pub async fn wait_all(rpcs: &[RpcClient], which: &[usize], target: u64, secs: u64) -> Vec<u64> {
+    let mut hs = Vec::new();
+    for _ in 0..secs * 10 {
+        hs.clear();
+        for &i in which {
+            hs.push(height(&rpcs[i]).await);
+        }
+        if hs.iter().all(|h| *h >= target) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    hs
+}
+
+/// Every node in `rpcs` has the same block at each height from `from` to `to`.
+pub async fn assert_same_blocks(rpcs: &[RpcClient], from: u64, to: u64) {
+    for h in from..=to {
+        let first = block(&rpcs[0], h).await["header"]["hash"].clone();
+        assert!(first.is_string(), "block {h} exists on node 0");
+        for (i, r) in rpcs.iter().enumerate().skip(1) {
+            assert_eq!(block(r, h).await["header"]["hash"], first, "node {i} has the same block {h}");
+        }
+    }
+}
+
+/// Each funded account sends transfers one after another, waiting for FINAL, through the
+/// nodes in turn (moving on when one is down). Nonces only grow; gaps are allowed.
+pub fn start_load(
+    rpcs: Vec<RpcClient>,
+    keys: Vec<genesis::KeyFile>,
+    acked: Arc<Mutex<Vec<String>>>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let n = keys.len();
+    (0..n)
+        .map(|i| {
+            let (rpcs, keys, acked) = (rpcs.clone(), keys.clone(), acked.clone());
+            tokio::spawn(async move {
+                let to = keys[(i + 1) % n].account_id.to_string();
+                let mut node = i % rpcs.len();
+                for nonce in 1.. {
+                    let Ok(recent) = rpcs[node].final_block_hash().await else {
+                        node = (node + 1) % rpcs.len();
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    };
+                    let tx = transfer(&keys[i], &to, nonce, recent, 1);
+                    match rpcs[node].send_tx(&tx, "FINAL").await {
+                        Ok(r) if r["status"] == json!({ "SuccessValue": "" }) => {
+                            acked.lock().push(tx.hash().to_string())
+                        }
+                        _ => {
+                            node = (node + 1) % rpcs.len();
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
+/// The key file of a demo account of a testnet (`<layout>/accounts/<account>.json`).
+pub fn account_key(net: &testnet::Network, account: &str) -> KeyFile {
+    KeyFile::load(&net.layout.accounts_dir().join(format!("{account}.json"))).expect("account key")
+}
+
+/// A treasury request decided on a testnet: alice proposes and confirms, bob confirms, and
+/// it runs on the second confirmation (the presets' 2-of-3). Returns the request id.
+pub async fn treasury_decides(net: &testnet::Network, request: Value) -> Value {
+    let rpc = &net.nodes[0].rpc;
+    let args = json!({ "request": request });
+    let id = submit(
+        rpc,
+        &account_key(net, "alice.acme"),
+        "treasury",
+        vec![function_call("add_request_and_confirm", &args, 0)],
+    )
+    .await;
+    let confirm = json!({ "request_id": id });
+    submit(rpc, &account_key(net, "bob.acme"), "treasury", vec![function_call("confirm", &confirm, 0)]).await;
+    id
+}
+
+/// The accounts of the validator set a node's `status` reports.
+pub async fn validator_accounts(rpc: &RpcClient) -> Vec<String> {
+    let s = rpc.status().await.unwrap_or(Value::Null);
+    s["validators"]
+        .as_array()
+        .map(|v| v.iter().filter_map(|x| x["account_id"].as_str().map(String::from)).collect())
+        .unwrap_or_default()
 }

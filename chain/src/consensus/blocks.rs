@@ -28,14 +28,28 @@ fn context(node: &Node, height: BlockHeight, timestamp_ms: u64) -> BlockContext<
 }
 
 /// A new block on the head from the mempool's transactions (their signatures were checked
-/// when they were admitted).
-pub fn build_block(node: &Node, proposer: AccountId) -> Result<Executed, StoreError> {
+/// when they were admitted), stamped `timestamp_ms`.
+pub fn build_block(node: &Node, proposer: AccountId, timestamp_ms: u64) -> Result<Executed, StoreError> {
     let head = node.store.head_block()?.ok_or(StoreError::Tree("store has no head".into()))?;
     let parent = &head.block.header;
     let height = parent.height + 1;
-    let max = usize::try_from(node.genesis.limits.max_block_transactions).unwrap_or(usize::MAX);
-    let txs = node.mempool.select(max);
-    let timestamp_ms = genesis::unix_time_ms().max(parent.timestamp_ms + 1);
+    let limits = &node.genesis.limits;
+    let max = usize::try_from(limits.max_block_transactions).unwrap_or(usize::MAX);
+    // Within the block's byte limit (a header's worth kept free), never a transaction that
+    // already has an outcome (a block holding one is invalid).
+    let mut room = limits.max_block_bytes.saturating_sub(HEADER_ROOM);
+    let mut txs = Vec::new();
+    for tx in node.mempool.select(max) {
+        let size = borsh::object_length(&tx).map_or(u64::MAX, |n| n as u64);
+        if size > room {
+            break;
+        }
+        if node.store.outcome(&tx.hash())?.is_some() {
+            continue;
+        }
+        room -= size;
+        txs.push(tx);
+    }
     let (changes, results) = node.runtime.apply_block(&context(node, height, timestamp_ms), &txs, false)?;
     let tree = node.store.prepare_tree(&changes)?;
     let block = Block {
@@ -63,11 +77,28 @@ pub enum Signatures {
     Certified,
 }
 
-/// Verifies, as one batch, the signatures of the transactions the mempool has not seen.
+/// Bytes kept free for the header when filling a block.
+const HEADER_ROOM: u64 = 4 * 1024;
+
+/// Verifies, as one batch, the signatures of the transactions the mempool does not hold
+/// with the same signature.
 fn unseen_signatures_valid(node: &Node, block: &Block) -> bool {
     let (txs, hashes): (Vec<_>, Vec<_>) =
-        block.transactions.iter().map(|t| (t, t.hash())).filter(|(_, h)| !node.mempool.contains(h)).unzip();
+        block.transactions.iter().map(|t| (t, t.hash())).filter(|(t, h)| !node.mempool.contains_signed(t, h)).unzip();
     verify_signatures_batch(&txs, &hashes)
+}
+
+/// Whether every transaction of the block is new: not twice in it, not executed before.
+fn transactions_new(node: &Node, block: &Block) -> Result<bool, StoreError> {
+    let mut seen = std::collections::HashSet::with_capacity(block.transactions.len());
+    for tx in &block.transactions {
+        let hash = tx.hash();
+        if !seen.insert(hash) || node.store.outcome(&hash)?.is_some() {
+            tracing::warn!(target: "chain::consensus", height = block.header.height, tx = %hash, "block holds a transaction twice or one already executed");
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Re-executes a block on the head and returns it if it builds on the head, its
@@ -80,6 +111,7 @@ pub fn execute_block(node: &Node, block: Block, signatures: Signatures) -> Resul
         || h.prev_hash != head.block.hash()
         || h.timestamp_ms <= head.block.header.timestamp_ms
         || !block.tx_root_matches()
+        || !transactions_new(node, &block)?
         || (signatures == Signatures::VerifyUnseen && !unseen_signatures_valid(node, &block))
     {
         return Ok(None);

@@ -1,11 +1,28 @@
-//! Consensus in the node: the `consensus` crate's Tendermint state machine, driven here with
-//! the store, the mempool, the signer, timers and the WAL.
+//! Consensus in the node: the `consensus-driver` crate's driver, run on a thread of its own
+//! over the node's store, mempool, KMS signer, WAL file and libp2p network.
 
+mod adapters;
+mod app;
 mod blocks;
-mod driver;
+mod inbox;
+mod mailbox;
+mod shell;
 pub mod sync;
-pub mod wal;
 
-pub use blocks::{build_block, execute_block, Executed, Signatures};
-pub use driver::{run, DriverError, Peers};
-pub use sync::{catch_up, SyncError};
+pub use adapters::FileWal;
+pub use blocks::{build_block, commit, execute_block, Executed, Signatures};
+pub use inbox::Inbox;
+pub use mailbox::Mailbox;
+pub use shell::{run, ConsensusError, Peers};
+
+/// The consensus WAL (its format lives in `consensus-driver`) over a file in `dir`.
+pub mod wal {
+    pub use consensus_driver::wal::{Wal, WalEntry, WalError};
+
+    use super::FileWal;
+
+    /// Opens the WAL file in `dir` and returns it with the entries it holds.
+    pub fn open(dir: &std::path::Path) -> Result<(Wal<FileWal>, Vec<WalEntry>), WalError> {
+        Wal::open(FileWal::open(dir)?)
+    }
+}

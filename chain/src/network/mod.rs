@@ -1,15 +1,17 @@
 //! Peer-to-peer links between validators on libp2p: TCP with noise encryption and yamux
 //! multiplexing, DNS names in multiaddrs (validators may sit in different clusters and
-//! clouds), and an allowlist: only validators (of the genesis, current or next set, or
-//! earlier sets) and configured peers may connect; anyone else's connection is refused and
-//! logged.
+//! clouds), and an allowlist: only the validators of the current and next sets and the
+//! configured peers may connect; anyone else's connection is refused and logged, and a
+//! validator the treasury removed is disconnected and refused from then on.
 //!
 //! Consensus messages and transaction gossip travel as requests of one request-response
 //! protocol (borsh frames) to each connected peer; block sync is a second protocol whose
 //! requests are served from the store on a blocking thread, never on the swarm's task.
-//! Configured peers are redialed while disconnected. Inbound messages are handed on with
-//! `try_send`: when the consumer lags, messages are dropped (consensus relays what matters)
-//! rather than stalling the swarm, which must keep answering sync requests.
+//! Each protocol has its own frame limit (see [`FrameLimits`]), frames are read as their
+//! bytes arrive, and a connection has a bounded number of streams. Configured peers are
+//! redialed while disconnected. Inbound messages go to an [`InboundSink`], which must never
+//! block: the node's keeps bounded queues per peer and drops what overflows (consensus relays
+//! what matters) rather than stalling the swarm, which must keep answering sync requests.
 
 mod codec;
 mod message;
@@ -25,8 +27,43 @@ use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{allow_block_list, identity, Multiaddr, PeerId, StreamProtocol, SwarmBuilder};
 use tokio::sync::{mpsc, oneshot};
 
-pub use codec::MAX_FRAME;
+pub use codec::{read_frame, MESSAGES_PROTOCOL, SYNC_PROTOCOL};
 pub use message::{Ack, BlocksRequest, BlocksResponse, NetMessage};
+
+/// Bytes a block response may hold before the server stops adding blocks (one more block
+/// may push it over).
+pub const SYNC_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+/// Room for framing, certificates and headers beyond the block bytes a frame may carry.
+const FRAME_SLACK: usize = 1024 * 1024;
+/// Streams one connection may have open at once, per protocol.
+const MESSAGE_STREAMS: usize = 32;
+const SYNC_STREAMS: usize = 4;
+
+/// Largest frames accepted, per protocol and direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameLimits {
+    /// A consensus message (a proposal carries a block) or a batch of transactions.
+    pub messages: usize,
+    /// A block response: [`SYNC_RESPONSE_BYTES`] plus one block more.
+    pub sync: usize,
+}
+
+impl FrameLimits {
+    /// The limits for a chain whose blocks hold at most `max_block_bytes`.
+    pub fn for_blocks(max_block_bytes: u64) -> Self {
+        let block = usize::try_from(max_block_bytes).unwrap_or(usize::MAX);
+        FrameLimits {
+            messages: block.saturating_add(FRAME_SLACK),
+            sync: SYNC_RESPONSE_BYTES.saturating_add(block).saturating_add(FRAME_SLACK),
+        }
+    }
+}
+
+/// Where inbound messages go. Called on the swarm's task: it must return at once.
+pub trait InboundSink: Send + Sync + 'static {
+    /// A peer's message and its size in bytes.
+    fn deliver(&self, peer: PeerId, message: NetMessage, bytes: usize);
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum NetworkError {
@@ -57,6 +94,7 @@ pub struct NetworkConfig {
     pub peers: Vec<(PeerId, Multiaddr)>,
     /// Further peers allowed to connect (observers, operators' tools).
     pub allowed: Vec<PeerId>,
+    pub limits: FrameLimits,
 }
 
 #[derive(NetworkBehaviour)]
@@ -93,8 +131,8 @@ impl std::fmt::Debug for CommandBox {
 
 impl NetworkHandle {
     /// Replaces the peers to keep connected to (the validators of the current and next
-    /// sets). Each is allowed in from now on; peers dropped from the list stay allowed (a
-    /// removed validator may still follow the chain) but are no longer dialled.
+    /// sets). Each is allowed in from now on; a peer dropped from the list (a validator the
+    /// treasury removed) is disconnected and refused, unless it is a configured peer.
     pub fn set_peers(&self, peers: Vec<(PeerId, Multiaddr)>) {
         let _ = self.commands.send(CommandBox(Command::SetPeers(peers)));
     }
@@ -116,9 +154,6 @@ impl NetworkHandle {
     }
 }
 
-/// What the network delivers: a message and the peer it came from.
-pub type Inbound = (PeerId, NetMessage);
-
 /// The peer id of an ed25519 network key seed.
 pub fn peer_id(key_seed: [u8; 32]) -> Result<PeerId, NetworkError> {
     let mut seed = key_seed;
@@ -132,7 +167,8 @@ pub fn peer_id(key_seed: [u8; 32]) -> Result<PeerId, NetworkError> {
 pub async fn start(
     cfg: NetworkConfig,
     source: Arc<dyn BlockSource>,
-) -> Result<(NetworkHandle, mpsc::Receiver<Inbound>, Multiaddr), NetworkError> {
+    sink: Arc<dyn InboundSink>,
+) -> Result<(NetworkHandle, Multiaddr), NetworkError> {
     let mut seed = cfg.key_seed;
     let keypair = identity::Keypair::ed25519_from_bytes(&mut seed).map_err(|e| NetworkError::Key(e.to_string()))?;
     let local_peer_id = keypair.public().to_peer_id();
@@ -152,12 +188,20 @@ pub async fn start(
                 allow.allow_peer(p);
             }
             let protocol = |name| [(StreamProtocol::new(name), ProtocolSupport::Full)];
-            let rr = request_response::Config::default().with_request_timeout(Duration::from_secs(10));
-            let sync = request_response::Config::default().with_request_timeout(Duration::from_secs(30));
+            let rr = request_response::Config::default()
+                .with_request_timeout(Duration::from_secs(10))
+                .with_max_concurrent_streams(MESSAGE_STREAMS);
+            let sync = request_response::Config::default()
+                .with_request_timeout(Duration::from_secs(30))
+                .with_max_concurrent_streams(SYNC_STREAMS);
+            let limits = cfg.limits;
+            // Requests are small (an ack, a height range); responses are what the limits say.
+            let messages = codec::BorshCodec::new(limits.messages, 64);
+            let blocks = codec::BorshCodec::new(256, limits.sync);
             Behaviour {
                 allow,
-                messages: request_response::Behaviour::new(protocol(codec::MESSAGES_PROTOCOL), rr),
-                sync: request_response::Behaviour::new(protocol(codec::SYNC_PROTOCOL), sync),
+                messages: request_response::Behaviour::with_codec(messages, protocol(codec::MESSAGES_PROTOCOL), rr),
+                sync: request_response::Behaviour::with_codec(blocks, protocol(codec::SYNC_PROTOCOL), sync),
             }
         })
         .map_err(|e| NetworkError::Transport(e.to_string()))?
@@ -180,10 +224,10 @@ pub async fn start(
     };
     tracing::info!(target: "chain::network", peer_id = %local_peer_id, addr = %listen_addr, "p2p listening");
     let (commands_tx, commands_rx) = mpsc::unbounded_channel();
-    let (inbound_tx, inbound_rx) = mpsc::channel(4096);
     let peers: BTreeMap<PeerId, Multiaddr> = cfg.peers.into_iter().collect();
-    tokio::spawn(run(swarm, peers, source, commands_rx, inbound_tx));
-    Ok((NetworkHandle { commands: commands_tx, local_peer_id }, inbound_rx, listen_addr))
+    let configured: BTreeSet<PeerId> = cfg.allowed.into_iter().collect();
+    tokio::spawn(run(swarm, peers, configured, source, commands_rx, sink));
+    Ok((NetworkHandle { commands: commands_tx, local_peer_id }, listen_addr))
 }
 
 fn dial_addr(peer: PeerId, addr: &Multiaddr) -> Multiaddr {
@@ -199,14 +243,14 @@ type SyncChannel = request_response::ResponseChannel<BlocksResponse>;
 async fn run(
     mut swarm: libp2p::Swarm<Behaviour>,
     mut peers: BTreeMap<PeerId, Multiaddr>,
+    configured: BTreeSet<PeerId>,
     source: Arc<dyn BlockSource>,
     mut commands: mpsc::UnboundedReceiver<CommandBox>,
-    inbound: mpsc::Sender<Inbound>,
+    sink: Arc<dyn InboundSink>,
 ) {
     let mut connected: BTreeSet<PeerId> = BTreeSet::new();
     let mut fetches: HashMap<request_response::OutboundRequestId, FetchReply> = HashMap::new();
     let (served_tx, mut served) = mpsc::unbounded_channel::<(SyncChannel, BlocksResponse)>();
-    let mut dropped: u64 = 0;
     let mut redial = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {
@@ -214,10 +258,16 @@ async fn run(
                 None => return,
                 Some(CommandBox(Command::SetPeers(list))) => {
                     let me = *swarm.local_peer_id();
-                    peers = list.into_iter().filter(|(p, _)| *p != me).collect();
-                    for p in peers.keys() {
+                    let updated: BTreeMap<PeerId, Multiaddr> = list.into_iter().filter(|(p, _)| *p != me).collect();
+                    for gone in peers.keys().filter(|p| !updated.contains_key(p) && !configured.contains(p)) {
+                        // Closes its connections too.
+                        swarm.behaviour_mut().allow.disallow_peer(*gone);
+                        tracing::info!(target: "chain::network", peer = %gone, "no longer a validator: disconnected and refused");
+                    }
+                    for p in updated.keys() {
                         swarm.behaviour_mut().allow.allow_peer(*p);
                     }
+                    peers = updated;
                     tracing::info!(target: "chain::network", peers = peers.len(), "validator peers updated");
                 }
                 Some(CommandBox(Command::Broadcast(msg))) => {
@@ -252,16 +302,8 @@ async fn run(
                     ..
                 })) => {
                     let _ = swarm.behaviour_mut().messages.send_response(channel, Ack);
-                    match inbound.try_send((peer, request)) {
-                        Ok(()) => {}
-                        Err(mpsc::error::TrySendError::Full(_)) => {
-                            dropped += 1;
-                            if dropped.is_power_of_two() {
-                                tracing::warn!(target: "chain::network", dropped, "inbound queue full: dropping messages");
-                            }
-                        }
-                        Err(mpsc::error::TrySendError::Closed(_)) => return,
-                    }
+                    let bytes = borsh::object_length(&request).unwrap_or(usize::MAX);
+                    sink.deliver(peer, request, bytes);
                 }
                 SwarmEvent::Behaviour(BehaviourEvent::Messages(request_response::Event::OutboundFailure { peer, error, .. })) => {
                     tracing::debug!(target: "chain::network", %peer, %error, "message not delivered");

@@ -15,10 +15,12 @@ pub enum Column {
     Outcomes,
     /// head height, JMT version, genesis hash
     Meta,
+    /// evidence id -> borsh `Equivocation` (two conflicting messages one validator signed)
+    Evidence,
 }
 
 impl Column {
-    pub const ALL: [Column; 7] = [
+    pub const ALL: [Column; 8] = [
         Column::Blocks,
         Column::BlockIndex,
         Column::State,
@@ -26,6 +28,7 @@ impl Column {
         Column::JmtValues,
         Column::Outcomes,
         Column::Meta,
+        Column::Evidence,
     ];
 
     pub fn name(self) -> &'static str {
@@ -37,6 +40,7 @@ impl Column {
             Column::JmtValues => "jmt_values",
             Column::Outcomes => "outcomes",
             Column::Meta => "meta",
+            Column::Evidence => "evidence",
         }
     }
 }

@@ -1,3 +1,5 @@
+use chain_types::CryptoHash;
+
 use crate::store::Column;
 
 #[derive(Debug, thiserror::Error)]
@@ -12,6 +14,10 @@ pub enum StoreError {
     Encoding(#[from] std::io::Error),
     #[error("merkle tree: {0}")]
     Tree(String),
+    #[error(
+        "block {height} would overwrite the stored outcome of transaction {tx_hash} (a transaction is executed once)"
+    )]
+    OutcomeExists { height: u64, tx_hash: CryptoHash },
 }
 
 impl StoreError {

@@ -4,6 +4,8 @@
 //! Every block's effects (block, index, state changes, tree nodes, outcomes, new head) are
 //! written in one `WriteBatch` with fsync, so after a crash the store is exactly at the last
 //! committed block. There is one writer (the block loop); readers see whole blocks only.
+//! A transaction's outcome is written once: a block that would overwrite one is refused.
+//! Equivocation evidence is kept in its own column, each piece once, never deleted.
 
 mod columns;
 mod error;
@@ -15,7 +17,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use chain_types::{Block, BlockHeight, CommitCertificate, CryptoHash, ExecutionOutcome};
+use chain_types::{Block, BlockHeight, CommitCertificate, CryptoHash, Equivocation, ExecutionOutcome};
 use rocksdb::{Direction, IteratorMode, WriteBatch, WriteOptions, DB};
 
 pub use columns::Column;
@@ -114,6 +116,29 @@ impl Store {
         self.get_borsh(Column::Outcomes, tx_hash.as_bytes())
     }
 
+    /// Keeps a piece of evidence (durably); false if it was kept already.
+    pub fn put_evidence(&self, evidence: &Equivocation) -> Result<bool, StoreError> {
+        let id = evidence.id();
+        if self.get(Column::Evidence, id.as_bytes())?.is_some() {
+            return Ok(false);
+        }
+        let mut opts = WriteOptions::default();
+        opts.set_sync(true);
+        self.db.put_cf_opt(self.cf(Column::Evidence)?, id.as_bytes(), borsh::to_vec(evidence)?, &opts)?;
+        Ok(true)
+    }
+
+    /// Every piece of evidence kept, in id order.
+    pub fn evidence(&self) -> Result<Vec<Equivocation>, StoreError> {
+        let cf = self.cf(Column::Evidence)?;
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(cf, IteratorMode::Start) {
+            let (_, bytes) = item?;
+            out.push(Equivocation::try_from_slice(&bytes).map_err(|e| StoreError::corrupt(Column::Evidence, e))?);
+        }
+        Ok(out)
+    }
+
     pub fn state(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         self.get(Column::State, key)
     }
@@ -195,6 +220,9 @@ impl Store {
         }
         let outcomes_cf = self.cf(Column::Outcomes)?;
         for o in outcomes {
+            if self.db.get_pinned_cf(outcomes_cf, o.tx_hash.as_bytes())?.is_some() {
+                return Err(StoreError::OutcomeExists { height, tx_hash: o.tx_hash });
+            }
             batch.put_cf(outcomes_cf, o.tx_hash.as_bytes(), borsh::to_vec(o)?);
         }
         jmt_tree::write(self, tree, &mut batch)?;

@@ -40,7 +40,7 @@ fn signatures_are_verified_once() {
     }
     // A faulty proposer's mempool holds the forged one unchecked; its block carries it.
     proposer.mempool().insert(forged.clone()).unwrap();
-    let block = build_block(&proposer, crate::harness::id("v0.acme")).unwrap().block;
+    let block = build_block(&proposer, crate::harness::id("v0.acme"), 1_700_000_000_001).unwrap().block;
     assert_eq!(block.transactions.len(), 8);
 
     // A node that never saw the transactions verifies them (as one batch) and refuses.
@@ -56,6 +56,70 @@ fn signatures_are_verified_once() {
     // A certified block (from sync) is executed without signature checks; so the block is
     // valid in every other respect, and the refusal above was the forged signature.
     assert!(execute_block(&certified, block, Signatures::Certified).unwrap().is_some());
+}
+
+#[test]
+fn a_mempool_hit_skips_verification_only_for_the_same_signature() {
+    // Defect 9: the block id did not cover signatures and a mempool hit (by hash) skipped
+    // verification, so a block carrying a known transaction with a forged signature was
+    // valid to nodes that had the genuine one.
+    let g = chain();
+    let dirs: Vec<_> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
+    let (proposer, seen) = (node(&g, &dirs[0]), node(&g, &dirs[1]));
+    let txs = transfers(&g, &proposer, 3);
+    for tx in &txs {
+        proposer.submit(tx.clone()).unwrap();
+        seen.submit(tx.clone()).unwrap();
+    }
+    let honest = build_block(&proposer, crate::harness::id("v0.acme"), 1_700_000_000_001).unwrap().block;
+    let mut forged = honest.clone();
+    forged.transactions[1].signature.0[9] ^= 1;
+    forged.header.tx_root = chain_types::Block::compute_tx_root(&forged.transactions);
+    assert_ne!(forged.hash(), honest.hash(), "the block id covers the signatures");
+    assert!(
+        execute_block(&seen, forged, Signatures::VerifyUnseen).unwrap().is_none(),
+        "the altered signature is verified, and fails"
+    );
+    assert!(execute_block(&seen, honest, Signatures::VerifyUnseen).unwrap().is_some());
+}
+
+#[test]
+fn a_block_with_an_executed_transaction_is_invalid_and_outcomes_stay() {
+    // Defect 11: outcomes were keyed by transaction hash and overwritten, so a proposer that
+    // included an executed transaction again made `tx` report a failure for a transfer that
+    // happened.
+    let g = chain();
+    let dir = tempfile::tempdir().unwrap();
+    let n = node(&g, &dir);
+    let txs = transfers(&g, &n, 2);
+    n.submit(txs[0].clone()).unwrap();
+    let first = build_block(&n, crate::harness::id("v0.acme"), 1_700_000_000_001).unwrap();
+    assert_eq!(first.block.transactions, vec![txs[0].clone()]);
+    let cert = |b: &chain_types::Block| chain_types::CommitCertificate {
+        height: b.header.height,
+        round: 0,
+        block_hash: b.hash(),
+        signatures: vec![],
+    };
+    let c = cert(&first.block);
+    chain::consensus::commit(&n, first, c).unwrap();
+    let outcome = n.outcome(&txs[0].hash()).unwrap().unwrap().0;
+    assert!(matches!(outcome.status, chain_types::ExecutionStatus::SuccessValue(_)));
+
+    // A proposer includes it again, beside a new one.
+    n.submit(txs[1].clone()).unwrap();
+    let mut again = build_block(&n, crate::harness::id("v0.acme"), 1_700_000_000_002).unwrap().block;
+    assert_eq!(again.transactions, vec![txs[1].clone()], "our own blocks never hold an executed transaction");
+    again.transactions.insert(0, txs[0].clone());
+    again.header.tx_root = chain_types::Block::compute_tx_root(&again.transactions);
+    assert!(execute_block(&n, again, Signatures::Certified).unwrap().is_none(), "invalid");
+    assert_eq!(n.outcome(&txs[0].hash()).unwrap().unwrap().0, outcome, "the outcome stays");
+
+    // Twice in one block is invalid too.
+    let mut twice = build_block(&n, crate::harness::id("v0.acme"), 1_700_000_000_003).unwrap().block;
+    twice.transactions.push(txs[1].clone());
+    twice.header.tx_root = chain_types::Block::compute_tx_root(&twice.transactions);
+    assert!(execute_block(&n, twice, Signatures::Certified).unwrap().is_none());
 }
 
 #[test]

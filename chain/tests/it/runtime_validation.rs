@@ -32,11 +32,16 @@ fn tampered_signature() {
 }
 
 #[test]
-fn replayed_nonce_reports_both_nonces() {
+fn a_used_nonce_reports_both_nonces() {
+    // (The same transaction again cannot reach the runtime: a block holding a transaction
+    // that has an outcome is invalid, see `mempool_signatures`.)
     let mut c = TestChain::new();
     let tx = c.tx("alice.acme", "bob.acme", vec![transfer(5)]);
     assert!(matches!(c.run(tx.clone()).status, ExecutionStatus::SuccessValue(_)));
-    assert_eq!(refused(&mut c, tx), InvalidTxError::InvalidNonce { tx_nonce: 1, ak_nonce: 1 });
+    let key = c.key("alice.acme");
+    let mut other = tx.transaction.clone();
+    other.actions = vec![transfer(6)];
+    assert_eq!(refused(&mut c, other.sign(&key)), InvalidTxError::InvalidNonce { tx_nonce: 1, ak_nonce: 1 });
 }
 
 #[test]

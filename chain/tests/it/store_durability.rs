@@ -44,3 +44,35 @@ fn reopen_keeps_head_root_and_history() {
     assert!(err.to_string().contains("genesis"), "{err}");
     drop(dir);
 }
+
+#[test]
+fn evidence_is_kept_once_and_survives_reopen() {
+    use chain_types::{CryptoHash, Equivocation, VoteKind, VoteSignBytes};
+    let c = TestChain::new();
+    let sk = c.generated.validators[0].consensus.secret_key.clone();
+    let vote = |b: Option<u8>| VoteSignBytes {
+        chain_id: c.generated.genesis.chain_id.clone(),
+        kind: VoteKind::Precommit,
+        height: 4,
+        round: 2,
+        block_hash: b.map(|b| CryptoHash([b; 32])),
+    };
+    let evidence = Equivocation::Votes {
+        validator: 0,
+        public_key: sk.public_key(),
+        first: vote(Some(1)),
+        first_signature: sk.sign(&vote(Some(1)).to_bytes()),
+        second: vote(Some(2)),
+        second_signature: sk.sign(&vote(Some(2)).to_bytes()),
+    };
+    evidence.verify().expect("both messages signed by the validator");
+    assert!(c.store.put_evidence(&evidence).unwrap(), "new evidence is stored");
+    assert!(!c.store.put_evidence(&evidence).unwrap(), "the same evidence is stored once");
+
+    let path = c.dir.path().join("db");
+    let TestChain { dir, store, .. } = c;
+    drop(store);
+    let store = Store::open(&path).expect("reopen");
+    assert_eq!(store.evidence().unwrap(), vec![evidence]);
+    drop(dir);
+}

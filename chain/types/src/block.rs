@@ -12,7 +12,7 @@ pub struct BlockHeader {
     /// Proposer's wall clock, milliseconds since the Unix epoch; strictly above the parent's.
     pub timestamp_ms: u64,
     pub proposer: AccountId,
-    /// sha3-256 over the ordered transaction hashes (see [`Block::compute_tx_root`]).
+    /// sha3-256 over the ordered signed transactions (see [`Block::compute_tx_root`]).
     pub tx_root: CryptoHash,
     /// Merkle root over all state after this block's transactions are applied.
     pub state_root: CryptoHash,
@@ -35,11 +35,13 @@ impl Block {
         self.header.hash()
     }
 
-    /// sha3-256 over the concatenated transaction hashes, in block order.
+    /// sha3-256 over the concatenated sha3-256 digests of each signed transaction's borsh
+    /// encoding, in block order: the block id covers the signatures too, so a block's
+    /// validity never depends on which copy of a transaction a node saw.
     pub fn compute_tx_root(transactions: &[SignedTransaction]) -> CryptoHash {
         let mut buf = Vec::with_capacity(transactions.len() * 32);
         for tx in transactions {
-            buf.extend_from_slice(tx.hash().as_bytes());
+            buf.extend_from_slice(sha3_256(&to_borsh(tx)).as_bytes());
         }
         sha3_256(&buf)
     }
@@ -63,6 +65,25 @@ mod tests {
             tx_root: Block::compute_tx_root(&[]),
             state_root: sha3_256(b"s"),
         }
+    }
+
+    #[test]
+    fn tx_root_covers_the_signature() {
+        use crate::{Action, SecretKey, Transaction, TransferAction};
+        let sk = SecretKey::from_seed([1; 32]);
+        let tx = Transaction {
+            signer_id: "alice.acme".parse().unwrap(),
+            public_key: sk.public_key(),
+            nonce: 1,
+            receiver_id: "bob.acme".parse().unwrap(),
+            block_hash: sha3_256(b"b"),
+            actions: vec![Action::Transfer(TransferAction { deposit: 1 })],
+        }
+        .sign(&sk);
+        let mut altered = tx.clone();
+        altered.signature.0[0] ^= 1;
+        assert_eq!(tx.hash(), altered.hash(), "the transaction hash is over the unsigned part");
+        assert_ne!(Block::compute_tx_root(&[tx]), Block::compute_tx_root(&[altered]));
     }
 
     #[test]

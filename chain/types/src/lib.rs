@@ -9,7 +9,8 @@
 //! - A transaction is signed over `sha256(borsh(Transaction))`; that digest is its hash.
 //!   A signature over the raw bytes does not verify.
 //! - Blocks and headers are hashed with sha3-256 over their borsh encoding; a block's id is
-//!   the hash of its header, which commits to the transactions through `tx_root`.
+//!   the hash of its header, which commits to the signed transactions (signatures included)
+//!   through `tx_root`.
 //! - Account ids follow the near-account-id rules (2..=64 chars, `a-z 0-9 - _ .`, no leading,
 //!   trailing or doubled separator); decoding an invalid id fails.
 //! - Keys other than ed25519 (key type 0) are rejected when decoded.
@@ -21,6 +22,7 @@ mod block;
 mod certificate;
 mod crypto;
 mod error;
+mod evidence;
 mod hash;
 mod outcome;
 mod transaction;
@@ -33,6 +35,7 @@ pub use certificate::{
 };
 pub use crypto::{KeyParseError, PublicKey, SecretKey, Signature};
 pub use error::{ActionError, ActionErrorKind, InvalidTxError, TxExecutionError};
+pub use evidence::{Equivocation, EvidenceError};
 pub use hash::{sha256, sha3_256, to_borsh, CryptoHash, HashParseError};
 pub use outcome::{ExecutionOutcome, ExecutionStatus};
 pub use transaction::{

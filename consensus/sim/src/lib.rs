@@ -1,21 +1,28 @@
-//! A seeded, deterministic simulation of the Tendermint core (`consensus`).
+//! A seeded, deterministic simulation of the production consensus driver
+//! (`consensus-driver`): every node runs the driver the validator binary runs, over simulated
+//! time, links, keys, an in-memory WAL (the real record format) and an in-memory chain.
 //!
-//! Every run is a function of its seed: the scenario (validator count, Byzantine roles, link
-//! delays, drop rate, a partition that heals, a crash and restart from the WAL) and every
-//! event order come from one ChaCha stream, so the same seed gives the same trace.
+//! Every run is a function of its seed: the scenario (validator count, validator-set changes
+//! at epoch boundaries, Byzantine roles, link delays, drop rate, a partition that heals, a
+//! crash and restart from the WAL with a torn tail, clock skew) and every event order come
+//! from one ChaCha stream, so the same seed gives the same trace.
 //!
 //! Each run checks
-//! - **agreement**: no two honest nodes decide different values at one height;
-//! - **validity**: honest nodes decide only values the driver judged valid;
+//! - **agreement**: no two honest nodes commit different blocks at one height;
+//! - **validity**: honest nodes commit only blocks an honest node accepts;
+//! - **no double signing**: no honest key signs two different messages at one position;
+//! - **bounded memory**: no honest driver holds more than [`MEMORY_BOUND`] messages;
 //! - **liveness**: once the network heals (no drops, partition over, crashed nodes back),
-//!   every honest node decides two more heights within a bounded simulated time.
+//!   every honest node commits two more heights within a bounded simulated time.
 //!
-//! Byzantine validators (at most f of them): a double voter, an equivocating proposer, a
-//! proposer of invalid values, and twins (two nodes running one validator key).
+//! Byzantine validators (at most f of every set): see [`Role`].
 
+mod app;
+mod byzantine;
+mod io;
 mod node;
 mod run;
 mod scenario;
 
-pub use run::{run, Report, Violation};
-pub use scenario::{Role, Scenario};
+pub use run::{config, run, Report, Violation, MEMORY_BOUND};
+pub use scenario::{Epochs, Role, Scenario};

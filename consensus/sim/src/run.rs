@@ -1,20 +1,35 @@
-//! The event loop: a priority queue of timed events over simulated milliseconds.
+//! The event loop: a priority queue of timed events over simulated milliseconds, delivering
+//! what the nodes' drivers send through links with delay, loss and a partition, and checking
+//! every committed block.
 
+use std::cell::{Cell, RefCell};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
+use std::rc::Rc;
 
-use consensus::{Height, Timeout, ValueId};
+use chain_types::{CryptoHash, SecretKey};
+use consensus::{Height, ValidatorIndex};
+use consensus_driver::{BlockLimits, BlocksRequest, BlocksResponse, ConsensusMessage, DriverConfig, DriverError};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::node::{is_valid, short, Action, Msg, SimNode, To};
+use crate::app::{account, serve_blocks, Schedule, SimApp};
+use crate::byzantine;
+use crate::io::{Out, SimClock};
+use crate::node::SimNode;
 use crate::{Role, Scenario};
+
+/// More consensus messages than this held by one honest driver means a buffer is unbounded.
+pub const MEMORY_BOUND: usize = 5_000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Violation {
     Agreement { height: Height, first: String, second: String },
     Validity { height: Height, node: usize },
     Liveness { target: Height, reached: Vec<Height> },
+    DoubleSign { key: usize },
+    Memory { node: usize, held: usize },
+    Driver { node: usize, error: String },
 }
 
 /// The outcome of one run.
@@ -22,7 +37,7 @@ pub enum Violation {
 pub struct Report {
     pub seed: u64,
     pub violation: Option<Violation>,
-    /// Notable events (decisions, crashes, partitions, evidence), for reading a failure.
+    /// Notable events (commits, crashes, partitions, evidence), for reading a failure.
     pub trace: Vec<String>,
     /// A digest of every event processed, in order: equal digests mean equal runs.
     pub digest: u64,
@@ -30,32 +45,32 @@ pub struct Report {
     pub evidence: usize,
     pub events: u64,
     pub end_ms: u64,
+    /// The most consensus messages one honest driver held at once.
+    pub peak_held: usize,
 }
 
-#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Event {
-    Deliver { to: usize, from: usize, msg: MsgKey },
-    Timer { node: usize, incarnation: u32, timeout: TimeoutKey },
-    Tick { node: usize },
-    NextHeight { node: usize, incarnation: u32 },
+    Deliver { to: usize, from: usize, msg: usize },
+    Request { server: usize, client: usize, from: Height, max: u32 },
+    Response { to: usize, from: usize, response: usize },
+    Wake { node: usize },
+    Act { node: usize },
     Crash { node: usize },
     Restart { node: usize },
 }
 
-/// Messages and timeouts live in side tables; events hold indices so they can be ordered.
-type MsgKey = usize;
-type TimeoutKey = usize;
-
 struct Sim {
-    sc: Scenario,
+    sc: Rc<Scenario>,
     rng: ChaCha8Rng,
     nodes: Vec<SimNode>,
     queue: BinaryHeap<Reverse<(u64, u64, Event)>>,
-    msgs: Vec<Option<Msg>>,
-    timeouts: Vec<Timeout>,
+    msgs: Vec<Option<ConsensusMessage>>,
+    responses: Vec<Option<BlocksResponse>>,
     seq: u64,
-    now: u64,
-    decisions: BTreeMap<Height, (ValueId, usize)>,
+    now: Rc<Cell<u64>>,
+    decisions: BTreeMap<Height, (CryptoHash, usize)>,
+    flood_round: BTreeMap<usize, u32>,
     report: Report,
 }
 
@@ -63,14 +78,35 @@ fn fnv(h: u64, bytes: &[u8]) -> u64 {
     bytes.iter().fold(h, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3))
 }
 
+/// A short name for a value in traces.
+pub fn short(v: &CryptoHash) -> String {
+    v.to_string().chars().take(6).collect()
+}
+
+/// The simulator's driver settings: the scenario's timeouts, blocks as soon as a height
+/// starts, a clock drift bound above the scenario's skews, a block request given up after 3 s.
+pub fn config(sc: &Scenario) -> DriverConfig {
+    let limits =
+        BlockLimits { max_transactions: 100, max_tx_bytes: 1024, max_block_bytes: 1 << 20, max_clock_drift_ms: 2_000 };
+    let mut c = DriverConfig::new(sc.params, 20, 1_000, limits);
+    c.relay_ms = 250;
+    c.sync_timeout_ms = 3_000;
+    c.sync_backoff_ms = 500;
+    c
+}
+
 impl Sim {
+    fn now(&self) -> u64 {
+        self.now.get()
+    }
+
     fn push(&mut self, at: u64, e: Event) {
         self.seq += 1;
         self.queue.push(Reverse((at, self.seq, e)));
     }
 
     fn note(&mut self, line: String) {
-        self.report.trace.push(format!("{:>6}ms {line}", self.now));
+        self.report.trace.push(format!("{:>6}ms {line}", self.now()));
     }
 
     fn honest(&self, node: usize) -> bool {
@@ -78,100 +114,275 @@ impl Sim {
     }
 
     fn healed(&self) -> bool {
-        self.now >= self.sc.chaos_ms
+        self.now() >= self.sc.chaos_ms
     }
 
     fn cut(&self, a: usize, b: usize) -> bool {
         match &self.sc.partition {
-            Some((side, start, end)) if self.now >= *start && self.now < *end => {
-                side[self.nodes[a].validator as usize] != side[self.nodes[b].validator as usize]
+            Some((side, start, end)) if self.now() >= *start && self.now() < *end => {
+                side[self.nodes[a].key_index] != side[self.nodes[b].key_index]
             }
             _ => false,
         }
     }
 
-    fn send(&mut self, from: usize, to: usize, msg: &Msg) {
-        if !self.healed() && (self.cut(from, to) || self.rng.gen_bool(self.sc.drop_rate)) {
-            return;
+    /// Whether a message from `a` to `b` is lost now; else its delay.
+    fn link(&mut self, a: usize, b: usize) -> Option<u64> {
+        if !self.healed() && (self.cut(a, b) || self.rng.gen_bool(self.sc.drop_rate)) {
+            return None;
         }
-        let delay =
-            self.sc.link_delay[from.min(self.sc.n)][to.min(self.sc.n)] + self.rng.gen_range(0..=self.sc.jitter_ms);
-        self.msgs.push(Some(msg.clone()));
-        let key = self.msgs.len() - 1;
-        self.push(self.now + delay, Event::Deliver { to, from, msg: key });
+        let (ka, kb) = (self.nodes[a].key_index, self.nodes[b].key_index);
+        Some(self.sc.link_delay[ka][kb] + self.rng.gen_range(0..=self.sc.jitter_ms))
     }
 
-    fn act(&mut self, node: usize, actions: Vec<Action>) {
-        for a in actions {
-            match a {
-                Action::Send(to, msg) => {
-                    let peers: Vec<usize> = (0..self.nodes.len()).filter(|p| *p != node).collect();
-                    let half = peers.len() / 2;
-                    let targets: Vec<usize> = match to {
-                        To::All => peers,
-                        To::Half(first) => peers
-                            .into_iter()
-                            .enumerate()
-                            .filter(|(i, _)| (*i < half) == first)
-                            .map(|(_, p)| p)
-                            .collect(),
-                        To::One(p) => vec![p],
+    fn send(&mut self, from: usize, to: usize, msg: ConsensusMessage) {
+        let Some(delay) = self.link(from, to) else { return };
+        self.msgs.push(Some(msg));
+        let key = self.msgs.len() - 1;
+        self.push(self.now() + delay, Event::Deliver { to, from, msg: key });
+    }
+
+    fn others(&self, node: usize) -> Vec<usize> {
+        (0..self.nodes.len()).filter(|p| *p != node).collect()
+    }
+
+    /// The index of a node's key in the set of `height`.
+    fn index_at(&self, node: usize, height: Height) -> Option<ValidatorIndex> {
+        let key = self.nodes[node].key_index;
+        self.sc.set_at(height).iter().position(|k| *k == key).map(|i| i as ValidatorIndex)
+    }
+
+    /// Carries out what a node's driver asked of the network, with its role's twists.
+    fn route(&mut self, node: usize, out: Out) {
+        match out {
+            Out::Broadcast(m) => {
+                let peers = self.others(node);
+                let half = peers.len() / 2;
+                let twisted = self.twist(node, &m);
+                for (i, p) in peers.into_iter().enumerate() {
+                    let msg = match &twisted {
+                        Some(other) if i >= half => other.clone(),
+                        _ => m.clone(),
                     };
-                    for t in targets {
-                        self.send(node, t, &msg);
+                    self.send(node, p, msg);
+                }
+            }
+            Out::Send(to, m) => self.send(node, to, m),
+            Out::Request { peer, from, max } => {
+                self.note(format!("n{node} asks n{peer} for blocks from {from}"));
+                if let Some(delay) = self.link(node, peer) {
+                    self.push(self.now() + delay, Event::Request { server: peer, client: node, from, max });
+                }
+            }
+        }
+    }
+
+    /// The conflicting copy a double voter or an equivocating proposer sends to half its
+    /// peers instead of its own message.
+    fn twist(&mut self, node: usize, m: &ConsensusMessage) -> Option<ConsensusMessage> {
+        let n = &self.nodes[node];
+        let mine = self.index_at(node, m.height());
+        match (n.role, m) {
+            (Role::DoubleVoter | Role::Amnesia, ConsensusMessage::Vote { vote, .. })
+                if Some(vote.validator) == mine =>
+            {
+                Some(byzantine::conflicting_vote(&n.key.clone(), vote, &mut self.rng))
+            }
+            (Role::EquivocatingProposer, ConsensusMessage::Proposal { proposal, block, .. })
+                if Some(proposal.proposer) == mine =>
+            {
+                Some(byzantine::conflicting_proposal(&n.key, proposal, block))
+            }
+            _ => None,
+        }
+    }
+
+    /// After a node did something: deliver what it sent, wake it for its next deadline,
+    /// check what it committed.
+    fn after(&mut self, node: usize, result: Result<(), DriverError>) {
+        if let Err(e) = result {
+            self.note(format!("n{node} driver error: {e}"));
+            if self.honest(node) && self.report.violation.is_none() {
+                self.report.violation = Some(Violation::Driver { node, error: e.to_string() });
+            }
+        }
+        let outs: Vec<Out> = self.nodes[node].outbox.borrow_mut().drain(..).collect();
+        for o in outs {
+            self.route(node, o);
+        }
+        if let Some(d) = self.nodes[node].driver.as_ref().and_then(|d| d.next_deadline()) {
+            if self.nodes[node].wake_at.is_none_or(|w| d < w) {
+                self.nodes[node].wake_at = Some(d);
+                self.push(d.max(self.now()), Event::Wake { node });
+            }
+        }
+        self.check_commits(node);
+        if self.honest(node) {
+            let held = self.nodes[node].driver.as_ref().map_or(0, |d| d.held_messages());
+            self.report.peak_held = self.report.peak_held.max(held);
+            if held > MEMORY_BOUND && self.report.violation.is_none() {
+                self.report.violation = Some(Violation::Memory { node, held });
+            }
+            let key = self.nodes[node].key_index;
+            if self.nodes[node].conflicts.get() > 0 && self.report.violation.is_none() {
+                let describe = self.nodes[node].describe();
+                self.note(format!("n{node} signed a second, different message at one position: {describe}"));
+                self.report.violation = Some(Violation::DoubleSign { key });
+            }
+        }
+    }
+
+    fn check_commits(&mut self, node: usize) {
+        let head = self.nodes[node].head();
+        while self.nodes[node].checked < head {
+            let h = self.nodes[node].checked + 1;
+            self.nodes[node].checked = h;
+            let (parent, block, round) = {
+                let chain = self.nodes[node].chain.borrow();
+                (
+                    chain.blocks[h as usize - 1].0.clone(),
+                    chain.blocks[h as usize].0.clone(),
+                    chain.blocks[h as usize].1.round,
+                )
+            };
+            let value = block.hash();
+            self.note(format!("n{node} commit h={h} r={round} v={}", short(&value)));
+            if !self.honest(node) || self.report.violation.is_some() {
+                continue;
+            }
+            if !SimApp::valid_child(&parent, &block) {
+                self.report.violation = Some(Violation::Validity { height: h, node });
+            }
+            match self.decisions.get(&h) {
+                Some((v, _)) if *v != value => {
+                    self.report.violation =
+                        Some(Violation::Agreement { height: h, first: short(v), second: short(&value) });
+                }
+                Some(_) => {}
+                None => {
+                    self.decisions.insert(h, (value, node));
+                }
+            }
+        }
+    }
+
+    fn min_honest_head(&self) -> Height {
+        self.nodes.iter().filter(|n| n.role == Role::Honest).map(SimNode::head).min().unwrap_or(0)
+    }
+
+    /// A Byzantine validator's own moves, every tick.
+    fn act(&mut self, node: usize) {
+        let n = &self.nodes[node];
+        let Some(driver) = n.driver.as_ref() else { return };
+        let height = n.head() + 1;
+        let round = driver.round();
+        let Some(me) = self.index_at(node, height) else { return };
+        let key: SecretKey = n.key.clone();
+        let msgs = match n.role {
+            Role::FutureSpammer => byzantine::future_votes(&key, me, height, &mut self.rng),
+            Role::WrongProposer => {
+                let parent = n.chain.borrow().blocks[height as usize - 1].0.header.clone();
+                let set = self.sc.set_at(height);
+                let proposer_of = |r: u32| ((height + u64::from(r)) % set.len() as u64) as ValidatorIndex;
+                let ts = crate::app::GENESIS_MS + self.now();
+                byzantine::wrong_proposals(&key, me, &parent, proposer_of, account(n.key_index), round, ts)
+            }
+            Role::RoundFlooder => {
+                let from = self.flood_round.get(&node).copied().unwrap_or(0).max(round + 1);
+                self.flood_round.insert(node, from + 200);
+                byzantine::round_flood(&key, me, height, from, 200)
+            }
+            Role::Amnesia => {
+                // One honest target per tick, in turn: only it hears the next heights.
+                let honest: Vec<usize> = self.others(node).into_iter().filter(|p| self.honest(*p)).collect();
+                if let Some(target) = honest.get((self.now() / self.sc.tick_ms) as usize % honest.len().max(1)).copied()
+                {
+                    for m in byzantine::next_height_votes(&key, me, height, &mut self.rng) {
+                        self.send(node, target, m);
                     }
                 }
-                Action::Timer { after_ms, timeout } => {
-                    self.timeouts.push(timeout);
-                    let key = self.timeouts.len() - 1;
-                    let incarnation = self.nodes[node].incarnation;
-                    self.push(self.now + after_ms, Event::Timer { node, incarnation, timeout: key });
-                }
-                Action::Decided { height, round, value } => self.decided(node, height, round, value),
-                Action::NextHeight { after_ms } => {
-                    let incarnation = self.nodes[node].incarnation;
-                    self.push(self.now + after_ms, Event::NextHeight { node, incarnation });
-                }
-                Action::Evidence => {
-                    self.report.evidence += 1;
-                    self.note(format!("n{node} evidence"));
-                }
+                Vec::new()
+            }
+            _ => Vec::new(),
+        };
+        for m in msgs {
+            for p in self.others(node) {
+                self.send(node, p, m.clone());
             }
         }
     }
 
-    fn decided(&mut self, node: usize, height: Height, round: u32, value: ValueId) {
-        self.note(format!("n{node} decide h={height} r={round} v={}", short(&value)));
-        if !self.honest(node) || self.report.violation.is_some() {
-            return;
-        }
-        if !is_valid(&value) {
-            self.report.violation = Some(Violation::Validity { height, node });
-        }
-        match self.decisions.get(&height) {
-            Some((v, _)) if *v != value => {
-                self.report.violation = Some(Violation::Agreement { height, first: short(v), second: short(&value) });
+    fn dispatch(&mut self, event: Event) {
+        match event {
+            Event::Deliver { to, from, msg } => {
+                if let Some(message) = self.msgs[msg].take() {
+                    let r = self.nodes[to].handle(consensus_driver::Event::Message { from, message });
+                    self.after(to, r);
+                }
             }
-            Some(_) => {}
-            None => {
-                self.decisions.insert(height, (value, node));
+            Event::Request { server, client, from, max } => {
+                if !self.nodes[server].up() {
+                    return;
+                }
+                let response = serve_blocks(&self.nodes[server].chain.borrow(), BlocksRequest { from, max });
+                if let Some(delay) = self.link(server, client) {
+                    self.responses.push(Some(response));
+                    let key = self.responses.len() - 1;
+                    self.push(self.now() + delay, Event::Response { to: client, from: server, response: key });
+                }
+            }
+            Event::Response { to, from, response } => {
+                if let Some(r) = self.responses[response].take() {
+                    let r = self.nodes[to].handle(consensus_driver::Event::Blocks { from, result: Ok(r) });
+                    self.after(to, r);
+                }
+            }
+            Event::Wake { node } => {
+                if self.nodes[node].wake_at.is_some_and(|w| w <= self.now()) {
+                    self.nodes[node].wake_at = None;
+                }
+                let r = self.nodes[node].on_wake();
+                self.after(node, r);
+            }
+            Event::Act { node } => {
+                self.act(node);
+                self.push(self.now() + self.sc.tick_ms, Event::Act { node });
+            }
+            Event::Crash { node } => {
+                let describe = self.nodes[node].describe();
+                self.note(format!("n{node} crashes: {describe}"));
+                let torn: Vec<u8> = if self.rng.gen_bool(0.5) {
+                    (0..self.rng.gen_range(1..12)).map(|_| self.rng.gen()).collect()
+                } else {
+                    Vec::new()
+                };
+                self.nodes[node].crash(&torn);
+            }
+            Event::Restart { node } => {
+                let r = self.nodes[node].boot();
+                let describe = self.nodes[node].describe();
+                self.note(format!("n{node} restarts from its WAL: {describe}"));
+                self.after(node, r);
             }
         }
-    }
-
-    fn min_honest_height(&self) -> Height {
-        self.nodes.iter().filter(|n| n.role == Role::Honest).map(|n| n.decided.len() as Height).min().unwrap_or(0)
     }
 }
 
 /// Runs one scenario to its end: a violation, or liveness shown after healing.
 pub fn run(sc: &Scenario) -> Report {
-    let rng = ChaCha8Rng::seed_from_u64(sc.seed ^ 0x5EED);
+    let sc = Rc::new(sc.clone());
+    let keys: Vec<SecretKey> =
+        (0..sc.keys()).map(|k| SecretKey::from_seed(chain_types::sha3_256(&[k as u8; 8]).0)).collect();
+    let schedule = Rc::new(Schedule { keys: keys.iter().map(SecretKey::public_key).collect(), scenario: sc.clone() });
+    let now = Rc::new(Cell::new(0));
+    let config = config(&sc);
     let mut nodes = Vec::new();
-    for (i, role) in sc.roles.iter().enumerate() {
-        nodes.push(SimNode::new(nodes.len(), i as u16, *role, sc.n, sc.params));
-        if *role == Role::Twins {
-            nodes.push(SimNode::new(nodes.len(), i as u16, *role, sc.n, sc.params));
+    for (k, role) in sc.roles.iter().enumerate() {
+        let log = Rc::new(RefCell::new(BTreeMap::new()));
+        let copies = if *role == Role::Twins { 2 } else { 1 };
+        for _ in 0..copies {
+            let clock = SimClock { now: now.clone(), skew_ms: sc.clock_skew_ms[k] };
+            nodes.push(SimNode::new(k, *role, keys[k].clone(), log.clone(), clock, schedule.clone(), config));
         }
     }
     let report = Report {
@@ -183,30 +394,35 @@ pub fn run(sc: &Scenario) -> Report {
         evidence: 0,
         events: 0,
         end_ms: 0,
+        peak_held: 0,
     };
     let mut sim = Sim {
+        rng: ChaCha8Rng::seed_from_u64(sc.seed ^ 0x5EED),
         sc: sc.clone(),
-        rng,
         nodes,
         queue: BinaryHeap::new(),
         msgs: Vec::new(),
-        timeouts: Vec::new(),
+        responses: Vec::new(),
         seq: 0,
-        now: 0,
+        now,
         decisions: BTreeMap::new(),
+        flood_round: BTreeMap::new(),
         report,
     };
+    let roles: Vec<&str> = sc.roles.iter().map(|r| r.name()).collect();
     sim.note(format!(
-        "n={} roles={:?} drop={:.2} partition={:?} crash={:?}",
-        sc.n, sc.roles, sc.drop_rate, sc.partition, sc.crash
+        "n={} roles={roles:?} drop={:.2} partition={:?} crash={:?} epochs={:?}",
+        sc.n, sc.drop_rate, sc.partition, sc.crash, sc.epochs
     ));
     for i in 0..sim.nodes.len() {
-        let a = sim.nodes[i].start();
-        sim.act(i, a);
-        sim.push(sc.tick_ms + i as u64, Event::Tick { node: i });
+        let r = sim.nodes[i].boot();
+        sim.after(i, r);
+        if sim.nodes[i].role != Role::Honest {
+            sim.push(sc.tick_ms + i as u64, Event::Act { node: i });
+        }
     }
     if let Some((who, at, back)) = sc.crash {
-        let node = sim.nodes.iter().position(|n| n.validator as usize == who).unwrap_or(0);
+        let node = sim.nodes.iter().position(|n| n.key_index == who).unwrap_or(0);
         sim.push(at, Event::Crash { node });
         sim.push(back, Event::Restart { node });
     }
@@ -214,7 +430,7 @@ pub fn run(sc: &Scenario) -> Report {
     let deadline = sc.chaos_ms + sc.liveness_bound_ms;
     let mut target = None;
     while let Some(Reverse((at, _, event))) = sim.queue.pop() {
-        sim.now = at;
+        sim.now.set(at);
         sim.report.events += 1;
         sim.report.digest = fnv(sim.report.digest, format!("{at}{event:?}").as_bytes());
         if target.is_none() && sim.healed() {
@@ -222,62 +438,26 @@ pub fn run(sc: &Scenario) -> Report {
             sim.note(format!("network healed; every honest node must reach height {t}"));
             target = Some(t);
         }
-        if let Some(t) = target {
-            if sim.min_honest_height() >= t {
-                break;
-            }
+        if target.is_some_and(|t| sim.min_honest_head() >= t) {
+            break;
         }
         if at > deadline {
-            let reached =
-                sim.nodes.iter().filter(|n| n.role == Role::Honest).map(|n| n.decided.len() as Height).collect();
+            let reached = sim.nodes.iter().filter(|n| n.role == Role::Honest).map(SimNode::head).collect();
             for i in 0..sim.nodes.len() {
-                let n = &sim.nodes[i];
-                let line = format!("n{i} ({:?}) stuck: {} up={}", n.role, n.describe(), n.up);
+                let line = format!("n{i} ({}) stuck: {}", sim.nodes[i].role.name(), sim.nodes[i].describe());
                 sim.note(line);
             }
             sim.report.violation = Some(Violation::Liveness { target: target.unwrap_or(0), reached });
             break;
         }
-        match event {
-            Event::Deliver { to, from, msg } => {
-                if let Some(m) = sim.msgs[msg].take() {
-                    let a = sim.nodes[to].on_message(from, m);
-                    sim.act(to, a);
-                }
-            }
-            Event::Timer { node, incarnation, timeout } => {
-                let t = sim.timeouts[timeout];
-                let a = sim.nodes[node].on_timer(incarnation, t);
-                sim.act(node, a);
-            }
-            Event::Tick { node } => {
-                let a = sim.nodes[node].on_tick();
-                sim.act(node, a);
-                sim.push(at + sc.tick_ms, Event::Tick { node });
-            }
-            Event::NextHeight { node, incarnation } => {
-                let a = sim.nodes[node].start_next(incarnation);
-                sim.act(node, a);
-            }
-            Event::Crash { node } => {
-                sim.note(format!("n{node} crashes at h={} r={}", sim.nodes[node].height(), sim.nodes[node].round()));
-                sim.nodes[node].crash();
-            }
-            Event::Restart { node } => {
-                let a = sim.nodes[node].restart();
-                sim.note(format!(
-                    "n{node} restarts from its WAL at h={} r={}",
-                    sim.nodes[node].height(),
-                    sim.nodes[node].round()
-                ));
-                sim.act(node, a);
-            }
-        }
+        sim.dispatch(event);
         if sim.report.violation.is_some() {
             break;
         }
     }
     sim.report.heights = sim.decisions.len() as Height;
-    sim.report.end_ms = sim.now;
+    sim.report.evidence =
+        sim.nodes.iter().filter(|n| n.role == Role::Honest).map(|n| n.chain.borrow().evidence.len()).sum();
+    sim.report.end_ms = sim.now();
     sim.report
 }

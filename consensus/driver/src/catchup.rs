@@ -1,0 +1,105 @@
+//! Catching up: block requests to a peer that proved it is ahead, beside consensus (the
+//! height keeps running while blocks are fetched). Each block is committed only if its
+//! certificate verifies against the validator set of its height, it extends our head and it
+//! executes to its state root.
+
+use chain_types::{Block, CommitCertificate};
+
+use crate::timers::Timer;
+use crate::{Application, BlocksResponse, Clock, Driver, DriverError, Network, WalStorage};
+
+impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
+    /// Asks the best candidate for blocks, unless a request is in flight.
+    pub(crate) fn sync_tick(&mut self) -> Result<(), DriverError> {
+        if self.sync.in_flight.is_some() {
+            return Ok(());
+        }
+        let head = self.app.head().map_err(DriverError::app)?.height;
+        let now = self.clock.now_ms();
+        self.sync.caught_up_to(head);
+        match self.sync.pick(head, now) {
+            Some((peer, target)) => {
+                self.sync.requests += 1;
+                let request = self.sync.requests;
+                self.sync.in_flight = Some((peer, request, head + 1));
+                tracing::info!(target: "chain::sync", %peer, height = head, target, "behind a peer: fetching blocks");
+                self.net.request_blocks(peer, head + 1, self.config.sync_batch);
+                self.timers.set(now + self.config.sync_timeout_ms, Timer::SyncDeadline(request));
+            }
+            None => {
+                if let Some(at) = self.sync.next_retry(head) {
+                    self.timers.set(at, Timer::SyncRetry);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn back_off(&mut self, peer: N::Peer) {
+        let until = self.clock.now_ms() + self.config.sync_backoff_ms;
+        self.sync.backoff.insert(peer, until);
+    }
+
+    pub(crate) fn sync_timed_out(&mut self, request: u64) -> Result<(), DriverError> {
+        match self.sync.in_flight {
+            Some((peer, current, _)) if current == request => {
+                tracing::warn!(target: "chain::sync", %peer, "block request timed out; asking another peer");
+                self.sync.in_flight = None;
+                self.back_off(peer);
+                self.sync_tick()
+            }
+            _ => Ok(()),
+        }
+    }
+
+    pub(crate) fn on_blocks(
+        &mut self,
+        from: N::Peer,
+        result: Result<BlocksResponse, String>,
+    ) -> Result<(), DriverError> {
+        let Some((peer, _, _)) = self.sync.in_flight else { return Ok(()) };
+        if peer != from {
+            return Ok(());
+        }
+        self.sync.in_flight = None;
+        match result {
+            Err(e) => {
+                tracing::warn!(target: "chain::sync", %peer, error = %e, "block request failed; asking another peer");
+                self.back_off(peer);
+            }
+            Ok(response) => {
+                let applied = self.apply_blocks(peer, response.blocks)?;
+                let head = self.app.head().map_err(DriverError::app)?.height;
+                tracing::info!(target: "chain::sync", %peer, height = head, target = response.head, applied, "sync progress");
+                if applied == 0 {
+                    self.back_off(peer);
+                } else if response.head > head {
+                    // It delivered verified blocks: worth asking for the rest it claims.
+                    self.sync.prove(peer, response.head);
+                }
+            }
+        }
+        self.sync_tick()
+    }
+
+    /// Commits the blocks that verify, in order; stops (and logs) at the first that does not.
+    fn apply_blocks(&mut self, peer: N::Peer, blocks: Vec<(Block, CommitCertificate)>) -> Result<u64, DriverError> {
+        let mut applied = 0;
+        for (block, certificate) in blocks {
+            let parent = self.app.head().map_err(DriverError::app)?;
+            let height = block.header.height;
+            if height <= parent.height {
+                continue;
+            }
+            let set = self.app.validators(height).map_err(DriverError::app)?;
+            if let Err(e) = certificate.verify(self.app.chain_id(), height, block.hash(), &set.keys()) {
+                tracing::warn!(target: "chain::sync", %peer, height, error = %e, "peer sent a block whose certificate does not verify");
+                break;
+            }
+            let Some(executed) = self.execute_certified(&parent, block)? else { break };
+            self.commit(executed, certificate, false)?;
+            applied += 1;
+        }
+        Ok(applied)
+    }
+}

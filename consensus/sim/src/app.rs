@@ -1,0 +1,211 @@
+//! The simulated application: an in-memory chain of empty blocks whose state root is a hash
+//! chain over the heights, so every honest node builds and checks the same roots. It survives
+//! a simulated crash (the block store).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use chain_types::{
+    sha3_256, AccountId, Block, BlockHeader, BlockHeight, CommitCertificate, CryptoHash, Equivocation, PublicKey,
+};
+use consensus::{Validator, ValidatorSet};
+use consensus_driver::{Application, BlocksRequest, BlocksResponse};
+
+use crate::{Role, Scenario};
+
+/// A node's durable chain: committed blocks (genesis at index 0) and the evidence it kept.
+#[derive(Debug)]
+pub struct ChainState {
+    pub blocks: Vec<(Block, CommitCertificate)>,
+    pub evidence: Vec<Equivocation>,
+}
+
+impl ChainState {
+    pub fn new() -> Self {
+        ChainState { blocks: vec![genesis_block()], evidence: Vec::new() }
+    }
+
+    pub fn head(&self) -> BlockHeight {
+        self.blocks.len() as BlockHeight - 1
+    }
+}
+
+impl Default for ChainState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+pub type SharedChain = Rc<RefCell<ChainState>>;
+
+pub const CHAIN_ID: &str = "sim";
+/// Genesis time; simulated milliseconds are added to it.
+pub const GENESIS_MS: u64 = 1_700_000_000_000;
+
+/// The state root every honest node computes for `height` on a parent with `parent_root`.
+pub fn expected_root(parent_root: &CryptoHash, height: BlockHeight) -> CryptoHash {
+    let mut bytes = parent_root.0.to_vec();
+    bytes.extend_from_slice(&height.to_le_bytes());
+    sha3_256(&bytes)
+}
+
+pub fn genesis_block() -> (Block, CommitCertificate) {
+    let header = BlockHeader {
+        height: 0,
+        prev_hash: CryptoHash::default(),
+        timestamp_ms: GENESIS_MS,
+        proposer: account(0),
+        tx_root: Block::compute_tx_root(&[]),
+        state_root: sha3_256(b"sim genesis"),
+    };
+    let block = Block { header, transactions: Vec::new() };
+    let hash = block.hash();
+    (block, CommitCertificate { height: 0, round: 0, block_hash: hash, signatures: Vec::new() })
+}
+
+pub fn account(key: usize) -> AccountId {
+    format!("v{key}.sim").parse().unwrap_or_else(|_| unreachable!("a valid account id"))
+}
+
+/// The validator sets of the run, by height (a pure function, known to every node).
+#[derive(Debug)]
+pub struct Schedule {
+    pub keys: Vec<PublicKey>,
+    pub scenario: Rc<Scenario>,
+}
+
+impl Schedule {
+    pub fn set_at(&self, height: BlockHeight) -> ValidatorSet {
+        let members = self
+            .scenario
+            .set_at(height)
+            .into_iter()
+            .map(|k| Validator { account_id: account(k), consensus_key: self.keys[k] });
+        ValidatorSet::new(members.collect()).unwrap_or_else(|| unreachable!("sets are never empty"))
+    }
+}
+
+/// A block the simulated application executed.
+#[derive(Debug, Clone)]
+pub struct SimExecuted(pub Block);
+
+impl consensus_driver::Executed for SimExecuted {
+    fn block(&self) -> &Block {
+        &self.0
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("simulated application: {0}")]
+pub struct SimAppError(String);
+
+#[derive(Debug)]
+pub struct SimApp {
+    pub chain: SharedChain,
+    pub schedule: Rc<Schedule>,
+    pub role: Role,
+}
+
+impl SimApp {
+    fn head_block(&self) -> Block {
+        let chain = self.chain.borrow();
+        chain.blocks.last().map(|(b, _)| b.clone()).unwrap_or_else(|| genesis_block().0)
+    }
+
+    /// Whether a committed block is one an honest node could have accepted: it extends its
+    /// parent, later than it, and executes to its state root.
+    pub fn valid_child(parent: &Block, block: &Block) -> bool {
+        let h = &block.header;
+        Self::executes(parent, block) && h.timestamp_ms > parent.header.timestamp_ms && block.tx_root_matches()
+    }
+
+    /// What execution checks (the header rules are the driver's): the block builds on the
+    /// parent and reaches the state root it claims.
+    fn executes(parent: &Block, block: &Block) -> bool {
+        let h = &block.header;
+        h.height == parent.header.height + 1
+            && h.prev_hash == parent.hash()
+            && h.state_root == expected_root(&parent.header.state_root, h.height)
+    }
+}
+
+impl Application for SimApp {
+    type Executed = SimExecuted;
+    type Error = SimAppError;
+
+    fn chain_id(&self) -> &str {
+        CHAIN_ID
+    }
+
+    fn head(&self) -> Result<BlockHeader, SimAppError> {
+        Ok(self.head_block().header)
+    }
+
+    fn validators(&self, height: BlockHeight) -> Result<Arc<ValidatorSet>, SimAppError> {
+        Ok(Arc::new(self.schedule.set_at(height)))
+    }
+
+    fn has_work(&self) -> bool {
+        true
+    }
+
+    fn build(&mut self, proposer: &AccountId, timestamp_ms: u64) -> Result<SimExecuted, SimAppError> {
+        let head = self.head_block();
+        let height = head.header.height + 1;
+        let mut state_root = expected_root(&head.header.state_root, height);
+        if self.role == Role::InvalidProposer {
+            state_root.0[0] ^= 0xFF;
+        }
+        let timestamp_ms = if self.role == Role::FarFutureTimestamp { u64::MAX } else { timestamp_ms };
+        let header = BlockHeader {
+            height,
+            prev_hash: head.hash(),
+            timestamp_ms,
+            proposer: proposer.clone(),
+            tx_root: Block::compute_tx_root(&[]),
+            state_root,
+        };
+        Ok(SimExecuted(Block { header, transactions: Vec::new() }))
+    }
+
+    fn execute(&mut self, block: Block, _certified: bool) -> Result<Option<SimExecuted>, SimAppError> {
+        let valid = Self::executes(&self.head_block(), &block);
+        Ok(valid.then_some(SimExecuted(block)))
+    }
+
+    fn commit(&mut self, executed: SimExecuted, certificate: CommitCertificate) -> Result<(), SimAppError> {
+        let mut chain = self.chain.borrow_mut();
+        let expected = chain.blocks.len() as u64;
+        if executed.0.header.height != expected {
+            return Err(SimAppError(format!(
+                "commit of height {} on a head of {}",
+                executed.0.header.height,
+                expected - 1
+            )));
+        }
+        chain.blocks.push((executed.0, certificate));
+        Ok(())
+    }
+
+    fn committed(&self, height: BlockHeight) -> Result<Option<(Block, CommitCertificate)>, SimAppError> {
+        Ok(self.chain.borrow().blocks.get(height as usize).cloned())
+    }
+
+    fn record_evidence(&mut self, evidence: Equivocation) -> Result<(), SimAppError> {
+        let mut chain = self.chain.borrow_mut();
+        if !chain.evidence.contains(&evidence) {
+            chain.evidence.push(evidence);
+        }
+        Ok(())
+    }
+}
+
+/// What a node answers a block request with (the production node reads its store alike).
+pub fn serve_blocks(chain: &ChainState, request: BlocksRequest) -> BlocksResponse {
+    let head = chain.blocks.len().saturating_sub(1) as u64;
+    let from = request.from.max(1);
+    let last = head.min(from.saturating_add(u64::from(request.max)).saturating_sub(1));
+    let blocks = (from..=last).filter_map(|h| chain.blocks.get(h as usize).cloned()).collect();
+    BlocksResponse { head, blocks }
+}

@@ -1,0 +1,491 @@
+//! `byzantine`: a lying validator, for the end-to-end tests only. It takes one validator's
+//! keys (its node home: `genesis.json`, `consensus_key.json`, `network_key.json`) in a
+//! testnet and, instead of running consensus, attacks the other validators over the real
+//! libp2p protocols with validly signed lies and with garbage:
+//!
+//! - votes for far-future heights with made-up values (it once made every node leave its
+//!   height and wait on a block request to the liar);
+//! - floods of valid votes for the next height (the future buffer) and for thousands of rounds
+//!   of the current one (the vote keeper);
+//! - proposals for rounds whose proposer it is not, with blocks valid otherwise;
+//! - its own proposals stamped u64::MAX or an hour ahead (once committed, no block was ever
+//!   valid again), and proposals over the genesis block limits (count, transaction size);
+//! - conflicting votes for one round to different peers (evidence);
+//! - forged certificates and decisions;
+//! - garbage frames on both protocols: random bytes, a length prefix claiming 60 MiB, valid
+//!   frames of undecodable borsh, transaction batches over the count cap, absurd block
+//!   requests; and garbage answers to whatever the honest nodes ask it.
+//!
+//! It follows the chain by asking honest peers for blocks, so its lies are about the height
+//! the others are deciding. At the end it prints one JSON line: what it sent, by attack, and
+//! what it got back (acknowledged messages, blocks fetched): a validator the treasury removed
+//! gets nothing.
+//!
+//! `byzantine --home NODE_HOME --duration SECS`
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use chain::network::{NetMessage, MESSAGES_PROTOCOL, SYNC_PROTOCOL};
+use chain_types::{
+    to_borsh, Action, Block, BlockHeader, CommitCertificate, CommitSignature, CryptoHash, FunctionCallAction,
+    SecretKey, Signature, SignedTransaction, Transaction, TransferAction, VoteKind,
+};
+use consensus::{Proposal, Vote};
+use consensus_driver::{proposal_bytes, vote_bytes, BlocksRequest, BlocksResponse, ConsensusMessage};
+use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, StreamExt};
+use genesis::{Genesis, KeyFile, NetworkKeyFile};
+use libp2p::request_response::{self, ProtocolSupport};
+use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::{identity, Multiaddr, PeerId, StreamProtocol, SwarmBuilder};
+use rand::{Rng, SeedableRng};
+
+/// Frames are written as given and answers read whole (bounded): lies need raw bytes.
+#[derive(Debug, Clone, Default)]
+struct RawCodec;
+
+const MAX_ANSWER: u64 = 64 * 1024 * 1024;
+
+async fn read_raw<T: AsyncRead + Unpin + Send>(io: &mut T) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    io.take(MAX_ANSWER).read_to_end(&mut buf).await?;
+    Ok(buf)
+}
+
+async fn write_raw<T: AsyncWrite + Unpin + Send>(io: &mut T, bytes: Vec<u8>) -> io::Result<()> {
+    io.write_all(&bytes).await?;
+    io.close().await
+}
+
+impl request_response::Codec for RawCodec {
+    type Protocol = StreamProtocol;
+    type Request = Vec<u8>;
+    type Response = Vec<u8>;
+
+    async fn read_request<T: AsyncRead + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> io::Result<Vec<u8>> {
+        read_raw(io).await
+    }
+
+    async fn read_response<T: AsyncRead + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> io::Result<Vec<u8>> {
+        read_raw(io).await
+    }
+
+    async fn write_request<T: AsyncWrite + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        r: Vec<u8>,
+    ) -> io::Result<()> {
+        write_raw(io, r).await
+    }
+
+    async fn write_response<T: AsyncWrite + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        r: Vec<u8>,
+    ) -> io::Result<()> {
+        write_raw(io, r).await
+    }
+}
+
+#[derive(NetworkBehaviour)]
+struct Behaviour {
+    messages: request_response::Behaviour<RawCodec>,
+    sync: request_response::Behaviour<RawCodec>,
+}
+
+/// A length-prefixed borsh frame, as the honest codec writes it.
+fn frame<T: borsh::BorshSerialize>(m: &T) -> Vec<u8> {
+    let body = to_borsh(m);
+    let mut out = (body.len() as u32).to_le_bytes().to_vec();
+    out.extend(body);
+    out
+}
+
+struct Liar {
+    chain_id: String,
+    key: SecretKey,
+    account: chain_types::AccountId,
+    /// Its index in the (genesis) validator set, and the set's size.
+    me: u16,
+    n: u64,
+    head: Option<(Block, CommitCertificate)>,
+    round: u32,
+    flood_round: u32,
+    limits: genesis::Limits,
+    rng: rand_chacha::ChaCha8Rng,
+    sent: BTreeMap<&'static str, u64>,
+}
+
+impl Liar {
+    fn vote(&self, kind: VoteKind, height: u64, round: u32, value: Option<CryptoHash>) -> ConsensusMessage {
+        let vote = Vote { kind, height, round, value, validator: self.me };
+        let signature = self.key.sign(&vote_bytes(&self.chain_id, &vote));
+        ConsensusMessage::Vote { vote, signature }
+    }
+
+    fn proposal(&self, round: u32, timestamp_ms: u64, proposer: u16) -> Option<ConsensusMessage> {
+        self.proposal_with(round, timestamp_ms, proposer, Vec::new())
+    }
+
+    fn proposal_with(
+        &self,
+        round: u32,
+        timestamp_ms: u64,
+        proposer: u16,
+        transactions: Vec<SignedTransaction>,
+    ) -> Option<ConsensusMessage> {
+        let (parent, _) = self.head.as_ref()?;
+        let height = parent.header.height + 1;
+        let block = Block {
+            header: BlockHeader {
+                height,
+                prev_hash: parent.hash(),
+                timestamp_ms,
+                proposer: self.account.clone(),
+                tx_root: Block::compute_tx_root(&transactions),
+                state_root: parent.header.state_root,
+            },
+            transactions,
+        };
+        let proposal = Proposal { height, round, value: block.hash(), pol_round: None, proposer };
+        let signature = self.key.sign(&proposal_bytes(&self.chain_id, &proposal));
+        Some(ConsensusMessage::Proposal { proposal, block: Box::new(block), signature })
+    }
+
+    fn next_height(&self) -> u64 {
+        self.head.as_ref().map_or(1, |(b, _)| b.header.height + 1)
+    }
+
+    fn proposer_of(&self, height: u64, round: u32) -> u16 {
+        ((height + u64::from(round)) % self.n) as u16
+    }
+
+    fn made_up(&mut self) -> CryptoHash {
+        CryptoHash(self.rng.gen())
+    }
+
+    /// `count` distinct transfers signed by a made-up key, each carrying `memo` bytes of
+    /// function-call arguments (so its size can pass a limit).
+    fn junk_transactions(&self, count: u64, memo: usize) -> Vec<SignedTransaction> {
+        let sk = SecretKey::from_seed([9; 32]);
+        (0..count)
+            .map(|nonce| {
+                let mut actions = vec![Action::Transfer(TransferAction { deposit: 1 })];
+                if memo > 0 {
+                    actions.push(Action::FunctionCall(Box::new(FunctionCallAction {
+                        method_name: "memo".into(),
+                        args: vec![0x5A; memo],
+                        gas: 0,
+                        deposit: 0,
+                    })));
+                }
+                Transaction {
+                    signer_id: self.account.clone(),
+                    public_key: sk.public_key(),
+                    nonce: nonce + 1,
+                    receiver_id: self.account.clone(),
+                    block_hash: CryptoHash::default(),
+                    actions,
+                }
+                .sign(&sk)
+            })
+            .collect()
+    }
+
+    /// One round of attacks: frames for every honest peer.
+    fn attacks(&mut self, tick: u64) -> Vec<(&'static str, Vec<u8>)> {
+        let h = self.next_height();
+        let mut out: Vec<(&'static str, Vec<u8>)> = Vec::new();
+        let consensus = |m: ConsensusMessage| frame(&NetMessage::Consensus(m));
+        // Defect 2: far-future votes for values nobody proposed.
+        for _ in 0..10 {
+            let (height, round, value) = (h + self.rng.gen_range(2..1_000), self.rng.gen_range(0..5), self.made_up());
+            out.push(("future_height_votes", consensus(self.vote(VoteKind::Precommit, height, round, Some(value)))));
+        }
+        // Defect 3: the next height's buffer, flooded.
+        for _ in 0..50 {
+            let (round, value) = (self.rng.gen_range(0..1_000), self.made_up());
+            out.push(("next_height_flood", consensus(self.vote(VoteKind::Prevote, h + 1, round, Some(value)))));
+        }
+        // Defect 5: thousands of rounds at the current height.
+        let from = self.flood_round.max(self.round + 1);
+        for round in from..from + 200 {
+            let value = Some(self.made_up());
+            out.push(("round_flood", consensus(self.vote(VoteKind::Prevote, h, round, value))));
+            out.push(("round_flood", consensus(self.vote(VoteKind::Precommit, h, round, value))));
+        }
+        self.flood_round = from + 200;
+        // Defect 4: proposals for rounds of others, claiming to be their proposer or not.
+        for round in self.round..self.round + 4 {
+            let owner = self.proposer_of(h, round);
+            if owner != self.me {
+                let ts = genesis::unix_time_ms();
+                if let Some(m) = self.proposal(round, ts, self.me) {
+                    out.push(("wrong_proposer", consensus(m)));
+                }
+                if let Some(m) = self.proposal(round, ts, owner) {
+                    out.push(("wrong_proposer", consensus(m)));
+                }
+            }
+        }
+        // Defect 6: its own proposals from the end of time, or an hour ahead.
+        for round in self.round..self.round + 8 {
+            if self.proposer_of(h, round) == self.me {
+                for ts in [u64::MAX, genesis::unix_time_ms() + 3_600_000] {
+                    if let Some(m) = self.proposal(round, ts, self.me) {
+                        out.push(("far_future_timestamp", consensus(m)));
+                    }
+                }
+                // ... and over the block limits, which only proposers used to check.
+                let ts = genesis::unix_time_ms();
+                let too_many = self.junk_transactions(self.limits.max_block_transactions + 1, 0);
+                let too_large = self.junk_transactions(1, self.limits.max_tx_bytes as usize + 1);
+                for txs in [too_many, too_large] {
+                    if let Some(m) = self.proposal_with(round, ts, self.me, txs) {
+                        out.push(("over_limit_block", consensus(m)));
+                    }
+                }
+            }
+        }
+        // Equivocation: a value and nil for one round, to everyone.
+        let round = self.round;
+        let value = Some(self.made_up());
+        out.push(("conflicting_votes", consensus(self.vote(VoteKind::Prevote, h, round, value))));
+        out.push(("conflicting_votes", consensus(self.vote(VoteKind::Prevote, h, round, None))));
+        // Forged proofs of being ahead.
+        let forged = CommitCertificate {
+            height: h + 50,
+            round: 0,
+            block_hash: self.made_up(),
+            signatures: (0..self.n as u16)
+                .map(|v| CommitSignature { validator: v, signature: Signature([7; 64]) })
+                .collect(),
+        };
+        out.push(("forged_certificate", consensus(ConsensusMessage::Certificate(forged.clone()))));
+        if let Some(ConsensusMessage::Proposal { block, .. }) = self.proposal(0, genesis::unix_time_ms(), self.me) {
+            let certificate = CommitCertificate { height: h, block_hash: block.hash(), ..forged };
+            out.push(("forged_decision", consensus(ConsensusMessage::Decision { block, certificate })));
+        }
+        // Garbage frames of every kind, in turn.
+        out.push(("garbage", self.garbage(tick)));
+        out
+    }
+
+    fn garbage(&mut self, tick: u64) -> Vec<u8> {
+        match tick % 6 {
+            // Random bytes, no frame at all.
+            0 => (0..self.rng.gen_range(1..4_096)).map(|_| self.rng.gen()).collect(),
+            // A length prefix claiming 60 MiB, then a kilobyte.
+            1 => {
+                let mut f = (60u32 << 20).to_le_bytes().to_vec();
+                f.extend(std::iter::repeat_n(0xAB, 1024));
+                f
+            }
+            // A well-formed frame of undecodable borsh.
+            2 => {
+                let body: Vec<u8> = (0..512).map(|_| self.rng.gen()).collect();
+                let mut f = (body.len() as u32).to_le_bytes().to_vec();
+                f.extend(body);
+                f
+            }
+            // A vote with a bad signature.
+            3 => {
+                let h = self.next_height();
+                let vote = Vote { kind: VoteKind::Prevote, height: h, round: 0, value: None, validator: self.me };
+                frame(&NetMessage::Consensus(ConsensusMessage::Vote { vote, signature: Signature([1; 64]) }))
+            }
+            // A transaction batch far over the count cap.
+            4 => {
+                let sk = SecretKey::from_seed([9; 32]);
+                let tx = Transaction {
+                    signer_id: "alice.acme".parse().unwrap_or_else(|_| self.account.clone()),
+                    public_key: sk.public_key(),
+                    nonce: 1,
+                    receiver_id: self.account.clone(),
+                    block_hash: CryptoHash::default(),
+                    actions: vec![Action::Transfer(TransferAction { deposit: 1 })],
+                }
+                .sign(&sk);
+                let batch: Vec<SignedTransaction> = std::iter::repeat_n(tx, 5_000).collect();
+                frame(&NetMessage::Transactions(batch))
+            }
+            // A truncated frame: the prefix says more than follows.
+            _ => {
+                let mut f = 4096u32.to_le_bytes().to_vec();
+                f.extend([0u8; 100]);
+                f
+            }
+        }
+    }
+}
+
+fn count(sent: &mut BTreeMap<&'static str, u64>, kind: &'static str) {
+    *sent.entry(kind).or_default() += 1;
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let mut home = None;
+    let mut duration = 30u64;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--home" => home = args.next().map(PathBuf::from),
+            "--duration" => duration = args.next().context("--duration SECS")?.parse()?,
+            other => anyhow::bail!("unknown argument {other}; usage: byzantine --home NODE_HOME --duration SECS"),
+        }
+    }
+    let home = home.context("--home NODE_HOME")?;
+    let genesis = Genesis::load(&home.join("genesis.json"))?;
+    let key = KeyFile::load(&home.join("consensus_key.json"))?;
+    let net_key = NetworkKeyFile::load(&home.join("network_key.json"))?;
+    let me = genesis
+        .validators
+        .iter()
+        .position(|v| v.consensus_key == key.public_key)
+        .context("the key is not a genesis validator's")? as u16;
+    let peers: Vec<(PeerId, Multiaddr)> = genesis
+        .validators
+        .iter()
+        .filter(|v| v.peer_id != net_key.peer_id)
+        .map(|v| Ok((v.peer_id.parse()?, v.address.parse()?)))
+        .collect::<anyhow::Result<_>>()?;
+
+    let mut seed = net_key.secret_key.seed();
+    let keypair = identity::Keypair::ed25519_from_bytes(&mut seed)?;
+    let mut swarm = SwarmBuilder::with_existing_identity(keypair)
+        .with_tokio()
+        .with_tcp(
+            libp2p::tcp::Config::default().nodelay(true),
+            libp2p::noise::Config::new,
+            libp2p::yamux::Config::default,
+        )?
+        .with_behaviour(|_| {
+            let config = request_response::Config::default().with_request_timeout(Duration::from_secs(5));
+            let protocol = |name| [(StreamProtocol::new(name), ProtocolSupport::Full)];
+            Behaviour {
+                messages: request_response::Behaviour::with_codec(
+                    RawCodec,
+                    protocol(MESSAGES_PROTOCOL),
+                    config.clone(),
+                ),
+                sync: request_response::Behaviour::with_codec(RawCodec, protocol(SYNC_PROTOCOL), config),
+            }
+        })?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
+        .build();
+
+    let mut liar = Liar {
+        chain_id: genesis.chain_id.clone(),
+        key: key.secret_key.clone(),
+        account: key.account_id.clone(),
+        me,
+        n: genesis.validators.len() as u64,
+        head: None,
+        round: 0,
+        flood_round: 0,
+        limits: genesis.limits.clone(),
+        rng: rand_chacha::ChaCha8Rng::seed_from_u64(7),
+        sent: BTreeMap::new(),
+    };
+    let started = Instant::now();
+    let end = started + Duration::from_secs(duration);
+    let mut attack = tokio::time::interval(Duration::from_millis(250));
+    let mut follow = tokio::time::interval(Duration::from_millis(500));
+    let mut tick = 0u64;
+    let mut connected: Vec<PeerId> = Vec::new();
+    let mut refused = 0u64;
+    let (mut acked, mut blocks_fetched) = (0u64, 0u64);
+    while Instant::now() < end {
+        tokio::select! {
+            _ = follow.tick() => {
+                for (peer, addr) in &peers {
+                    if !swarm.is_connected(peer) {
+                        let _ = swarm.dial(addr.clone().with(libp2p::multiaddr::Protocol::P2p(*peer)));
+                    }
+                }
+                if let Some(peer) = connected.first() {
+                    let request = BlocksRequest { from: liar.next_height(), max: 64 };
+                    swarm.behaviour_mut().sync.send_request(peer, frame(&request));
+                    // An absurd request, too.
+                    swarm.behaviour_mut().sync.send_request(peer, frame(&BlocksRequest { from: 0, max: u32::MAX }));
+                    count(&mut liar.sent, "absurd_block_request");
+                }
+            }
+            _ = attack.tick() => {
+                tick += 1;
+                for (kind, bytes) in liar.attacks(tick) {
+                    for peer in &connected {
+                        swarm.behaviour_mut().messages.send_request(peer, bytes.clone());
+                        count(&mut liar.sent, kind);
+                    }
+                }
+            }
+            event = swarm.select_next_some() => match event {
+                SwarmEvent::ConnectionEstablished { peer_id, .. } if !connected.contains(&peer_id) => connected.push(peer_id),
+                SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => connected.retain(|p| *p != peer_id),
+                SwarmEvent::OutgoingConnectionError { .. } => refused += 1,
+                SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::Message { message, .. })) => match message {
+                    request_response::Message::Response { response, .. } => {
+                        if let Some(r) = response.get(4..).and_then(|b| borsh::from_slice::<BlocksResponse>(b).ok()) {
+                            blocks_fetched += r.blocks.len() as u64;
+                            if let Some(last) = r.blocks.into_iter().last() {
+                                liar.head = Some(last);
+                                liar.round = 0;
+                                liar.flood_round = 0;
+                            }
+                        }
+                    }
+                    // An honest node asked us for blocks: garbage back.
+                    request_response::Message::Request { channel, .. } => {
+                        let junk: Vec<u8> = (0..256).map(|_| liar.rng.gen()).collect();
+                        let _ = swarm.behaviour_mut().sync.send_response(channel, junk);
+                        count(&mut liar.sent, "garbage_block_answer");
+                    }
+                },
+                SwarmEvent::Behaviour(BehaviourEvent::Messages(request_response::Event::Message {
+                    message: request_response::Message::Request { request, channel, .. },
+                    ..
+                })) => {
+                    // Learn the round the others are in from their votes; ack.
+                    if let Some(NetMessage::Consensus(ConsensusMessage::Vote { vote, .. })) =
+                        request.get(4..).and_then(|b| borsh::from_slice::<NetMessage>(b).ok())
+                    {
+                        if vote.height == liar.next_height() {
+                            liar.round = liar.round.max(vote.round);
+                        }
+                    }
+                    let _ = swarm.behaviour_mut().messages.send_response(channel, 0u32.to_le_bytes().to_vec());
+                }
+                SwarmEvent::Behaviour(BehaviourEvent::Messages(request_response::Event::Message {
+                    message: request_response::Message::Response { .. },
+                    ..
+                })) => acked += 1,
+                _ => {}
+            },
+        }
+    }
+    let report = serde_json::json!({
+        "seconds": started.elapsed().as_secs(),
+        "followed_to_height": liar.next_height() - 1,
+        "refused_dials": refused,
+        "acked": acked,
+        "blocks_fetched": blocks_fetched,
+        "sent": liar.sent,
+    });
+    println!("{report}");
+    Ok(())
+}
