@@ -5,16 +5,21 @@
 
 use chain_types::{Block, CommitCertificate};
 
+use crate::sync::Standing;
 use crate::timers::Timer;
 use crate::{Application, BlocksResponse, Clock, Driver, DriverError, Network, WalStorage};
 
 impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
     /// Asks the best candidate for blocks, unless a request is in flight.
     pub(crate) fn sync_tick(&mut self) -> Result<(), DriverError> {
+        let head = self.app.head().map_err(DriverError::app)?.height;
+        if self.sync.proven_waits(head) {
+            // A claim is not worth keeping a proven peer waiting: its answer will be ignored.
+            self.sync.in_flight = None;
+        }
         if self.sync.in_flight.is_some() {
             return Ok(());
         }
-        let head = self.app.head().map_err(DriverError::app)?.height;
         let now = self.clock.now_ms();
         self.sync.caught_up_to(head);
         match self.sync.pick(head, now) {
@@ -35,9 +40,15 @@ impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
         Ok(())
     }
 
+    /// Not to be asked for a while. A peer that only claimed to be ahead is no longer a
+    /// candidate (until it claims again, after a longer pause); a proven one stays.
     fn back_off(&mut self, peer: N::Peer) {
-        let until = self.clock.now_ms() + self.config.sync_backoff_ms;
-        self.sync.backoff.insert(peer, until);
+        let claimed = self.sync.standing(&peer) != Some(Standing::Proven);
+        let pause = if claimed { 5 * self.config.sync_backoff_ms } else { self.config.sync_backoff_ms };
+        self.sync.backoff.insert(peer, self.clock.now_ms() + pause);
+        if claimed {
+            self.sync.drop_candidate(&peer);
+        }
     }
 
     pub(crate) fn sync_timed_out(&mut self, request: u64) -> Result<(), DriverError> {
@@ -72,10 +83,14 @@ impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
                 let head = self.app.head().map_err(DriverError::app)?.height;
                 tracing::info!(target: "chain::sync", %peer, height = head, target = response.head, applied, "sync progress");
                 if applied == 0 {
+                    // Nothing that verifies: whatever it proved or claimed, not a source.
+                    self.sync.drop_candidate(&peer);
                     self.back_off(peer);
                 } else if response.head > head {
-                    // It delivered verified blocks: worth asking for the rest it claims.
-                    self.sync.prove(peer, response.head);
+                    // It delivered verified blocks: worth asking for the rest it says it has
+                    // (a claim: dropped once it serves nothing that verifies).
+                    self.sync.caught_up_to(head);
+                    self.sync.claim(peer, response.head);
                 }
             }
         }

@@ -28,13 +28,17 @@ impl<P> Default for FutureBuffer<P> {
 }
 
 impl<P> FutureBuffer<P> {
-    /// Keeps a verified message of `signer`.
+    /// Keeps a verified message of `signer`, once.
     pub fn push(&mut self, signer: PublicKey, from: P, message: ConsensusMessage) {
         let (map, cap) = match message {
             ConsensusMessage::Proposal { .. } => (&mut self.proposals, FUTURE_PROPOSALS_PER_VALIDATOR),
             _ => (&mut self.votes, FUTURE_VOTES_PER_VALIDATOR),
         };
         let queue = map.entry(signer).or_default();
+        if queue.iter().any(|(_, m)| *m == message) {
+            // A replay (or a relay of one we hold): it must not push out the signer's others.
+            return;
+        }
         if queue.len() >= cap {
             queue.pop_front();
         }

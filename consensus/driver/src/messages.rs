@@ -131,8 +131,12 @@ impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
             ConsensusMessage::Certificate(_) | ConsensusMessage::Decision { .. } => None,
         };
         let Some(key) = signer else {
-            tracing::debug!(target: "chain::consensus", %from, height, "dropping a message of a later height that does not verify");
-            return Ok(());
+            // Garbage, or signed by a set we do not know yet (it may have changed in between):
+            // the sender may be ahead. A claim only: asked when no proven peer waits, dropped
+            // once it serves nothing that verifies.
+            tracing::debug!(target: "chain::consensus", %from, height, "a message of a later height that does not verify against the set we know");
+            self.sync.claim(from, height - 1);
+            return self.sync_tick();
         };
         let seen = self.ahead.entry(key).or_insert((height, from));
         if height > seen.0 {
@@ -181,7 +185,11 @@ impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
         }
         let set = self.app.validators(height).map_err(DriverError::app)?;
         if let Err(e) = certificate.verify(self.app.chain_id(), height, certificate.block_hash, &set.keys()) {
-            tracing::debug!(target: "chain::consensus", %from, height, error = %e, "dropping a certificate that does not verify");
+            tracing::debug!(target: "chain::consensus", %from, height, error = %e, "a certificate that does not verify against the set we know");
+            if height > self.run.height {
+                self.sync.claim(from, height);
+                return self.sync_tick();
+            }
             return Ok(());
         }
         if height == self.run.height {

@@ -3,16 +3,19 @@
 //! decided are replayed into the state machine, so the validator never signs a second,
 //! different message at one (height, round, step).
 //!
-//! Record format: `u32` length (LE), 4 bytes of sha3-256 over the payload, borsh payload.
+//! Record format: `u32` length (LE), 4 bytes of sha3-256 over the length, 4 bytes of sha3-256
+//! over the payload, borsh payload. The length has its own check so a damaged length is told
+//! apart from a record cut short by a crash.
 //!
 //! # Invariants
 //! - Entries of a height stay in the log until that height is committed, whatever else
 //!   happens (a compaction keeps every entry above the committed head).
 //! - A torn last record (a crash mid-append leaves a prefix of it, or a full-length record
 //!   whose bytes never reached the disk) is dropped: it was never sent, because sending waits
-//!   for the append. Damage anywhere else (a bad record with more records after it, or one
-//!   whose checksum holds but does not decode) refuses to open: its later records may be
-//!   votes this validator signed, and starting without them could sign twice.
+//!   for the append. Damage anywhere else (a length that fails its check, a bad record with
+//!   more records after it, or one whose checksum holds but does not decode) refuses to open:
+//!   its later records may be votes this validator signed, and starting without them could
+//!   sign twice.
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use chain_types::{sha3_256, to_borsh, Block, BlockHeight, Signature};
@@ -39,7 +42,7 @@ impl WalEntry {
 /// Size past which a commit compacts the log.
 pub const COMPACT_AT: u64 = 16 * 1024 * 1024;
 
-const HEADER: usize = 8;
+const HEADER: usize = 12;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WalError {
@@ -112,7 +115,9 @@ impl<S: WalStorage> Wal<S> {
 pub fn encode(entry: &WalEntry) -> Vec<u8> {
     let payload = to_borsh(entry);
     let mut out = Vec::with_capacity(payload.len() + HEADER);
-    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    let len = (payload.len() as u32).to_le_bytes();
+    out.extend_from_slice(&len);
+    out.extend_from_slice(&sha3_256(&len).0[..4]);
     out.extend_from_slice(&sha3_256(&payload).0[..4]);
     out.extend_from_slice(&payload);
     out
@@ -129,10 +134,20 @@ fn decode_all(bytes: &[u8]) -> Result<(Vec<WalEntry>, usize), WalError> {
             break;
         }
         let len = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+        if sha3_256(&rest[..4]).0[..4] != rest[4..8] {
+            // A whole header is there but its length is wrong: damage, not a short write.
+            let after = rest.len() - HEADER;
+            return Err(WalError::Corrupt {
+                offset,
+                record: entries.len(),
+                reason: "the record's length fails its check".into(),
+                after,
+            });
+        }
         let Some(payload) = rest.get(HEADER..HEADER + len) else { break };
         let after = rest.len() - HEADER - len;
         let corrupt = |reason: String| WalError::Corrupt { offset, record: entries.len(), reason, after };
-        if sha3_256(payload).0[..4] != rest[4..HEADER] {
+        if sha3_256(payload).0[..4] != rest[8..HEADER] {
             if after == 0 {
                 break;
             }
@@ -237,6 +252,14 @@ mod tests {
             "the bad record and what follows are named: {err}"
         );
         assert!(err.to_string().contains("could sign twice"));
+        mem.0.borrow_mut()[record + 20] ^= 0x40;
+        assert_eq!(Wal::open(mem.clone()).unwrap().1.len(), 4, "repaired");
+
+        // A length damaged to point past the end of the file is not a torn tail either.
+        mem.0.borrow_mut()[record + 2] = 0x7F;
+        let err = Wal::open(mem.clone()).unwrap_err();
+        assert!(matches!(err, WalError::Corrupt { record: 1, .. }), "{err}");
+        assert!(err.to_string().contains("length fails its check"), "{err}");
     }
 
     #[test]
