@@ -74,6 +74,7 @@ cd /src
 source scripts/lib.sh
 echo "-- before: $(build_probes | tr "\n" " ")"
 ensure_build_deps
+ensure_bench_deps
 ensure_node_deps
 ensure_python_deps
 ensure_openbao

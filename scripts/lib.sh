@@ -66,6 +66,18 @@ node_ok() {
         && node -e "const [a,b]=process.versions.node.split('.').map(Number); const [x,y]='$NODE_MIN'.split('.').map(Number); process.exit(a>x||(a===x&&b>=y)?0:1)"
 }
 
+# The bench draws its plot with DejaVu Sans (testnet/src/bench/plot.rs reads this file).
+BENCH_FONT=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+ensure_bench_deps() {
+    if [ ! -f "$BENCH_FONT" ]; then
+        apt_install fonts-dejavu-core
+    fi
+    if [ ! -f "$BENCH_FONT" ]; then
+        echo "error: $BENCH_FONT is still missing after installing fonts-dejavu-core" >&2
+        exit 1
+    fi
+}
+
 ensure_node_deps() {
     local cache="$HOME/.cache/chain-tools/node"
     [ -x "$cache/node_modules/.bin/node" ] && export PATH="$cache/node_modules/.bin:$PATH"

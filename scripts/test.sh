@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 ensure_build_deps
+ensure_bench_deps
 ensure_node_deps
 ensure_python_deps
 ensure_openbao

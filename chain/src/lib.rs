@@ -20,6 +20,7 @@
 //! - Every transaction included in a block has a stored outcome: success, or the typed
 //!   reason it failed.
 
+mod admission;
 pub mod config;
 pub mod consensus;
 pub mod mempool;
@@ -28,3 +29,4 @@ pub mod node;
 pub mod runtime;
 pub mod store;
 pub mod validators;
+pub mod verification;

@@ -3,8 +3,10 @@
 //! inserted.
 //!
 //! # Invariants
-//! - At most `capacity` transactions in all and at most `per_account` per signer account
-//!   (nonce gaps are allowed, so without the second bound one account could fill the pool).
+//! - At most `capacity` transactions and `max_bytes` bytes in all, and at most
+//!   `per_account` transactions per signer account (nonce gaps are allowed, so without the
+//!   last bound one account could fill the pool; its bytes are bounded by that count times
+//!   the transaction size limit).
 //! - For each signer the pool keeps the count and the summed deposits of its pending
 //!   transactions; `insert` adds to them and `remove` (on commit) subtracts, so a committed
 //!   block frees its signers' slots and the accounting always equals the pool's content.
@@ -26,6 +28,8 @@ struct Entry {
     seq: u64,
     /// What the transaction spends from its signer (its deposits).
     cost: Balance,
+    /// Its borsh size.
+    bytes: usize,
     tx: SignedTransaction,
 }
 
@@ -43,6 +47,7 @@ struct Inner {
     by_key: HashMap<KeyId, BTreeMap<Nonce, Vec<CryptoHash>>>,
     by_signer: HashMap<AccountId, Pending>,
     next_seq: u64,
+    bytes: usize,
 }
 
 #[derive(Debug)]
@@ -50,6 +55,7 @@ pub struct Mempool {
     inner: Mutex<Inner>,
     capacity: usize,
     per_account: usize,
+    max_bytes: usize,
     arrived: Notify,
 }
 
@@ -65,6 +71,8 @@ pub struct Spend {
 pub enum InsertError {
     #[error("mempool is full ({capacity} transactions)")]
     Full { capacity: usize },
+    #[error("mempool is full ({held} transactions, {max_bytes} bytes)")]
+    FullBytes { held: usize, max_bytes: usize },
     #[error("{signer_id} already has {limit} pending transactions, the most one account may have")]
     AccountFull { signer_id: AccountId, limit: usize },
     #[error("{signer_id} has {balance}; its pending transactions spend {pending} and this one {cost}")]
@@ -80,7 +88,23 @@ pub fn deposits(tx: &SignedTransaction) -> Balance {
 impl Mempool {
     /// A pool of at most `capacity` transactions, `per_account` of them per signer.
     pub fn new(capacity: usize, per_account: usize) -> Self {
-        Mempool { inner: Mutex::new(Inner::default()), capacity, per_account, arrived: Notify::new() }
+        Mempool {
+            inner: Mutex::new(Inner::default()),
+            capacity,
+            per_account,
+            max_bytes: usize::MAX,
+            arrived: Notify::new(),
+        }
+    }
+
+    /// The same pool, holding at most `max_bytes` bytes of transactions.
+    pub fn with_max_bytes(self, max_bytes: usize) -> Self {
+        Mempool { max_bytes, ..self }
+    }
+
+    /// Bytes of the transactions held.
+    pub fn bytes(&self) -> usize {
+        self.inner.lock().bytes
     }
 
     pub fn len(&self) -> usize {
@@ -133,6 +157,10 @@ impl Mempool {
             if inner.by_hash.len() >= self.capacity {
                 return Err(InsertError::Full { capacity: self.capacity });
             }
+            let bytes = borsh::object_length(&tx).unwrap_or(usize::MAX);
+            if inner.bytes.saturating_add(bytes) > self.max_bytes {
+                return Err(InsertError::FullBytes { held: inner.by_hash.len(), max_bytes: self.max_bytes });
+            }
             let t = &tx.transaction;
             let signer = inner.by_signer.get(&t.signer_id).copied().unwrap_or_default();
             if signer.count >= self.per_account {
@@ -152,7 +180,8 @@ impl Mempool {
             inner.by_key.entry(key).or_default().entry(t.nonce).or_default().push(hash);
             let seq = inner.next_seq;
             inner.next_seq += 1;
-            inner.by_hash.insert(hash, Entry { seq, cost: spend.cost, tx });
+            inner.bytes += bytes;
+            inner.by_hash.insert(hash, Entry { seq, cost: spend.cost, bytes, tx });
         }
         self.arrived.notify_one();
         Ok(true)
@@ -192,6 +221,7 @@ impl Mempool {
         for tx in txs {
             let hash = tx.hash();
             let Some(entry) = inner.by_hash.remove(&hash) else { continue };
+            inner.bytes -= entry.bytes;
             let t = &tx.transaction;
             if let Some(p) = inner.by_signer.get_mut(&t.signer_id) {
                 p.count = p.count.saturating_sub(1);
@@ -253,6 +283,19 @@ mod tests {
         pool.remove(&first_two);
         assert_eq!(pool.len(), 1);
         assert_eq!(pool.select(10)[0].transaction.nonce, 9);
+    }
+
+    #[test]
+    fn bytes_are_bounded_and_freed_on_remove() {
+        let one = borsh::object_length(&tx("a.acme", 1, 1)).unwrap();
+        let pool = Mempool::new(100, 10).with_max_bytes(2 * one);
+        assert_eq!(pool.insert(tx("a.acme", 1, 1)), Ok(true));
+        assert_eq!(pool.insert(tx("b.acme", 2, 1)), Ok(true));
+        assert_eq!(pool.bytes(), 2 * one);
+        assert_eq!(pool.insert(tx("c.acme", 3, 1)), Err(InsertError::FullBytes { held: 2, max_bytes: 2 * one }));
+        pool.remove(&pool.select(1));
+        assert_eq!(pool.bytes(), one);
+        assert_eq!(pool.insert(tx("c.acme", 3, 1)), Ok(true));
     }
 
     #[test]

@@ -2,12 +2,12 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use chain_types::{
-    verify_signatures_batch, AccessKey, Account, AccountId, Block, BlockHeader, BlockHeight, CommitCertificate,
-    CryptoHash, ExecutionOutcome, InvalidTxError, PublicKey, Signature, SignedTransaction,
+    AccessKey, Account, AccountId, Block, BlockHeader, BlockHeight, CommitCertificate, CryptoHash, ExecutionOutcome,
+    InvalidTxError, PublicKey, Signature, SignedTransaction,
 };
 use consensus::{Validator, ValidatorSet};
 use contracts::ModuleRegistry;
@@ -18,6 +18,7 @@ use rpc::{
 };
 use tokio::sync::watch;
 
+use crate::admission::Submissions;
 use crate::mempool::{InsertError, Mempool, Spend};
 use crate::network::{NetMessage, NetworkHandle};
 use crate::runtime::{
@@ -25,6 +26,7 @@ use crate::runtime::{
 };
 use crate::store::{StateKey, Store, StoreError, StoredBlock};
 use crate::validators::Validators;
+use crate::verification::verify_signatures;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -40,11 +42,13 @@ pub enum StartError {
     StateRootMismatch { height: BlockHeight, expected: CryptoHash, found: CryptoHash },
 }
 
-/// Where a transaction came from: the RPC (signature not yet checked; gossiped on) or a
-/// peer's gossip (signature checked by the caller; not gossiped again).
+/// Where a transaction came from: the RPC (signature not yet checked, or checked in a
+/// gathered batch; gossiped on) or a peer's gossip (signature checked by the caller; not
+/// gossiped again).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Origin {
     Rpc,
+    RpcVerified,
     Peer,
 }
 
@@ -64,6 +68,10 @@ pub struct Node {
     gossip: Arc<GossipQueue>,
     /// True while block sync is catching up with a peer.
     pub(crate) syncing: AtomicBool,
+    /// RPC submissions waiting for their signatures to be checked together.
+    pub(crate) submissions: Arc<Submissions>,
+    /// This node, for the tasks it starts.
+    me: Weak<Node>,
 }
 
 /// Most transactions in one gossip message.
@@ -85,15 +93,27 @@ impl GossipQueue {
     /// Sends batches to every connected peer until the network stops. No timer: what
     /// arrives while a batch is being sent forms the next batch, so batches grow with load
     /// and a lone transaction goes out at once.
-    async fn run(self: Arc<Self>, network: NetworkHandle) {
+    /// A batch holds at most [`GOSSIP_BATCH`] transactions and `max_bytes` bytes (so it
+    /// fits the peers' frame limit).
+    async fn run(self: Arc<Self>, network: NetworkHandle, max_bytes: usize) {
         loop {
             self.arrived.notified().await;
             tokio::task::yield_now().await;
-            let batch = std::mem::take(&mut *self.pending.lock());
-            for chunk in batch.chunks(GOSSIP_BATCH) {
-                if !network.broadcast(NetMessage::Transactions(chunk.to_vec())) {
-                    return;
+            let pending = std::mem::take(&mut *self.pending.lock());
+            let (mut batch, mut bytes) = (Vec::new(), 0usize);
+            for tx in pending {
+                let size = borsh::object_length(&tx).unwrap_or(usize::MAX);
+                if !batch.is_empty() && (batch.len() >= GOSSIP_BATCH || bytes.saturating_add(size) > max_bytes) {
+                    if !network.broadcast(NetMessage::Transactions(std::mem::take(&mut batch))) {
+                        return;
+                    }
+                    bytes = 0;
                 }
+                bytes = bytes.saturating_add(size);
+                batch.push(tx);
+            }
+            if !batch.is_empty() && !network.broadcast(NetMessage::Transactions(batch)) {
+                return;
             }
         }
     }
@@ -106,6 +126,7 @@ impl GossipQueue {
 fn refusal(e: InsertError) -> SubmitError {
     match e {
         InsertError::Full { capacity } => SubmitError::MempoolFull { capacity },
+        InsertError::FullBytes { held, .. } => SubmitError::MempoolFull { capacity: held },
         InsertError::AccountFull { limit, .. } => SubmitError::MempoolFull { capacity: limit },
         InsertError::NotEnoughBalance { signer_id, balance, pending, cost } => {
             InvalidTxError::NotEnoughBalance { signer_id, balance, cost: pending.saturating_add(cost) }.into()
@@ -184,9 +205,11 @@ impl Node {
         let validators = Validators::load(&store, genesis.treasury.account_id.clone())?;
         let runtime = Runtime::new(&genesis, modules);
         let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
-        let mempool = Mempool::new(size(genesis.limits.mempool_capacity), size(genesis.limits.mempool_per_account));
+        let l = &genesis.limits;
+        let mempool =
+            Mempool::new(size(l.mempool_capacity), size(l.mempool_per_account)).with_max_bytes(size(l.mempool_bytes));
         let (head_tx, _) = watch::channel(head);
-        Ok(Arc::new(Node {
+        Ok(Arc::new_cyclic(|me| Node {
             store,
             genesis: Arc::new(genesis),
             genesis_hash,
@@ -197,6 +220,8 @@ impl Node {
             head: head_tx,
             gossip: Arc::new(GossipQueue::default()),
             syncing: AtomicBool::new(false),
+            submissions: Arc::default(),
+            me: me.clone(),
         }))
     }
 
@@ -242,12 +267,13 @@ impl Node {
     /// Gossip transactions this node admits through its RPC to its peers from now on (in
     /// batches, from a task on the current runtime).
     pub fn start_gossip(&self, network: NetworkHandle) {
-        tokio::spawn(self.gossip.clone().run(network));
+        let frame = crate::network::FrameLimits::for_blocks(self.genesis.limits.max_block_bytes).messages;
+        tokio::spawn(self.gossip.clone().run(network, frame / 2));
     }
 
     /// Admits transactions a peer gossiped: validated here again against our head, the
-    /// signatures of those new to us verified as one batch (one by one only if the batch
-    /// fails, to find the bad ones). Not gossiped further. Returns how many were added.
+    /// signatures of those new to us verified in batches on every core (one by one only in a
+    /// batch that fails, to find the bad ones). Not gossiped further. Returns how many were added.
     pub fn accept_from_peer(&self, txs: Vec<SignedTransaction>) -> usize {
         let (fresh, hashes): (Vec<_>, Vec<_>) = txs
             .into_iter()
@@ -258,15 +284,19 @@ impl Node {
             .filter(|(_, h)| !self.mempool.contains(h))
             .unzip();
         let refs: Vec<&SignedTransaction> = fresh.iter().collect();
-        let batch_ok = verify_signatures_batch(&refs, &hashes);
+        let valid = verify_signatures(&refs, &hashes);
         let mut added = 0;
-        for (tx, hash) in fresh.into_iter().zip(hashes) {
-            let verified = batch_ok || tx.verify_signature();
+        for ((tx, hash), verified) in fresh.into_iter().zip(hashes).zip(valid) {
             if verified && self.admit(tx, hash, Origin::Peer).is_ok() {
                 added += 1;
             }
         }
         added
+    }
+
+    /// Admits an RPC submission whose signature was checked (in a gathered batch).
+    pub(crate) fn admit_verified(&self, tx: SignedTransaction, hash: CryptoHash) -> Result<CryptoHash, SubmitError> {
+        self.admit(tx, hash, Origin::RpcVerified)
     }
 
     fn admit(&self, tx: SignedTransaction, hash: CryptoHash, origin: Origin) -> Result<CryptoHash, SubmitError> {
@@ -287,7 +317,7 @@ impl Node {
             Err(ApplyError::Invalid(e)) => return Err(e.into()),
             Err(ApplyError::Store(e)) => return Err(Self::internal(e).into()),
         };
-        let gossiped = (origin == Origin::Rpc).then(|| tx.clone());
+        let gossiped = (origin != Origin::Peer).then(|| tx.clone());
         match self.mempool.insert_hashed(tx, hash, spend) {
             Ok(true) => {
                 if let Some(tx) = gossiped {
@@ -490,6 +520,18 @@ impl NodeApi for Node {
     fn submit(&self, tx: SignedTransaction) -> Result<CryptoHash, SubmitError> {
         let hash = tx.hash();
         self.admit(tx, hash, Origin::Rpc)
+    }
+
+    /// Cheap checks at once (known, size, actions), then the signature in a gathered batch
+    /// on every core ([`crate::admission`]).
+    async fn submit_gathered(&self, tx: SignedTransaction) -> Result<CryptoHash, SubmitError> {
+        let hash = tx.hash();
+        if self.mempool.contains(&hash) {
+            return Ok(hash);
+        }
+        check_stateless(&tx, self.runtime.max_tx_bytes, false)?;
+        let Some(me) = self.me.upgrade() else { return self.admit(tx, hash, Origin::Rpc) };
+        self.submissions.submit(&me, tx, hash).await
     }
 
     fn stored_outcome(&self, hash: &CryptoHash) -> Result<Option<ExecutionOutcome>, NodeError> {

@@ -28,7 +28,7 @@ pub use preset::{generate, Generated, GeneratedValidator, NewGenesisOptions, Pre
 pub use schema::{
     split_stake, AccountSpec, ConsensusParams, Genesis, Limits, Organization, RegistrarSpec, TreasuryMember,
     TreasurySpec, ValidatorSpec, WorkspaceSpec, DEFAULT_MAX_BLOCK_BYTES, DEFAULT_MAX_CLOCK_DRIFT_MS,
-    DEFAULT_MEMPOOL_PER_ACCOUNT,
+    DEFAULT_MEMPOOL_BYTES, DEFAULT_MEMPOOL_PER_ACCOUNT,
 };
 pub use validate::validate;
 

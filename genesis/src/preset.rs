@@ -148,6 +148,7 @@ pub fn generate(opts: &NewGenesisOptions) -> Result<Generated, GenesisError> {
             mempool_capacity: 100_000,
             mempool_per_account: DEFAULT_MEMPOOL_PER_ACCOUNT,
             max_block_bytes: DEFAULT_MAX_BLOCK_BYTES,
+            mempool_bytes: DEFAULT_MEMPOOL_BYTES,
         },
     };
     let problems = crate::validate(&genesis);

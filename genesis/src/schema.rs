@@ -182,6 +182,21 @@ pub struct Limits {
     /// ([`DEFAULT_MAX_BLOCK_BYTES`]) is not serialized, so older genesis files keep their hash.
     #[serde(default = "default_max_block_bytes", skip_serializing_if = "is_default_max_block_bytes")]
     pub max_block_bytes: u64,
+    /// Bytes (borsh) of pending transactions a node's mempool holds at most. The default
+    /// ([`DEFAULT_MEMPOOL_BYTES`]) is not serialized, so older genesis files keep their hash.
+    #[serde(default = "default_mempool_bytes", skip_serializing_if = "is_default_mempool_bytes")]
+    pub mempool_bytes: u64,
+}
+
+/// Mempool size in bytes when the genesis file names none.
+pub const DEFAULT_MEMPOOL_BYTES: u64 = 128 * 1024 * 1024;
+
+fn default_mempool_bytes() -> u64 {
+    DEFAULT_MEMPOOL_BYTES
+}
+
+fn is_default_mempool_bytes(v: &u64) -> bool {
+    *v == DEFAULT_MEMPOOL_BYTES
 }
 
 /// Block size limit when the genesis file names none.

@@ -69,6 +69,7 @@ fn check_chain(g: &Genesis, p: &mut Vec<Problem>) {
         ("max_block_transactions", g.limits.max_block_transactions),
         ("mempool_capacity", g.limits.mempool_capacity),
         ("mempool_per_account", g.limits.mempool_per_account),
+        ("mempool_bytes", g.limits.mempool_bytes),
         ("max_block_bytes", g.limits.max_block_bytes),
     ] {
         if v == 0 {

@@ -169,6 +169,12 @@ pub trait NodeApi: Send + Sync + 'static {
     fn evidence(&self) -> Vec<EvidenceView>;
     /// Validates against head state and adds to the mempool; returns the transaction hash.
     fn submit(&self, tx: SignedTransaction) -> Result<CryptoHash, SubmitError>;
+    /// [`NodeApi::submit`] for the APIs: a node may gather concurrent submissions to check
+    /// their signatures together, and should refuse at once (before any signature work)
+    /// what it has no room for.
+    fn submit_gathered(&self, tx: SignedTransaction) -> impl Future<Output = Result<CryptoHash, SubmitError>> + Send {
+        std::future::ready(self.submit(tx))
+    }
     /// The stored outcome of a transaction, once its block committed.
     fn stored_outcome(&self, hash: &CryptoHash) -> Result<Option<ExecutionOutcome>, NodeError>;
     /// The stored outcome and the transaction itself (from the block that holds it).
@@ -216,7 +222,7 @@ pub(crate) async fn submit_and_wait<N: NodeApi>(
     if let Some(found) = node.outcome(&hash)? {
         return Ok(Some(found));
     }
-    node.submit(tx)?;
+    node.submit_gathered(tx).await?;
     if wait == WaitUntil::None {
         return Ok(None);
     }

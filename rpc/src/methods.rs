@@ -36,7 +36,7 @@ pub async fn dispatch<N: NodeApi>(
         "broadcast_tx_async" => {
             let [tx]: [String; 1] = parse_params(params)?;
             let tx = decode_tx(&tx)?;
-            Ok(json!(node.submit(tx)?))
+            Ok(json!(node.submit_gathered(tx).await?))
         }
         "tx" => tx_status(node, params, tx_timeout).await,
         "EXPERIMENTAL_protocol_config" => {

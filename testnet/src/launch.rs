@@ -34,6 +34,29 @@ pub struct NetworkOptions {
     pub kms_base_port: u16,
 }
 
+/// Refuses to start when a port the testnet needs is taken, so nothing is ever measured or
+/// driven on whatever else answers there (another testnet, another chain).
+fn check_ports_free(opts: &NetworkOptions) -> anyhow::Result<()> {
+    let mut needed: Vec<(u16, String)> = Vec::new();
+    for i in 0..opts.validators {
+        let offset = u16::try_from(i).context("too many validators")?;
+        needed.push((opts.rpc_base_port.saturating_add(offset), format!("validator {i}'s RPC (--rpc-base-port)")));
+        needed.push((opts.p2p_base_port.saturating_add(offset), format!("validator {i}'s p2p (--p2p-base-port)")));
+        if opts.kms == KmsMode::Remote {
+            needed.push((opts.kms_base_port.saturating_add(offset), format!("validator {i}'s kms daemon")));
+        }
+    }
+    if opts.kms != KmsMode::Local {
+        needed.push((opts.vault_port, "OpenBao (--vault-port)".into()));
+    }
+    for (port, what) in needed {
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+            bail!("port {port} ({what}) is already in use on 127.0.0.1: stop what holds it (`testnet down`?) or choose other ports");
+        }
+    }
+    Ok(())
+}
+
 impl NetworkOptions {
     /// Local keys, the default ports for OpenBao (8200) and kms daemons (26650 + i).
     pub fn new(validators: usize, rpc_base_port: u16, p2p_base_port: u16, chain_id: &str) -> Self {
@@ -81,6 +104,7 @@ impl Network {
         if opts.validators == 0 {
             bail!("--validators must be at least 1");
         }
+        check_ports_free(opts)?;
         let mut openbao = None;
         if !layout.genesis_file().exists() {
             let mut generated = genesis::generate(&NewGenesisOptions {

@@ -44,8 +44,10 @@ enum Command {
         kms: KmsArgs,
     },
     /// Benchmark: pre-signed transfers from many accounts through JSON-RPC; prints finalized
-    /// tx/s, submit-to-final latency percentiles, block interval and peak memory, and writes
-    /// them as JSON. Without --rate: flat out, then 10% and 80% of the maximum.
+    /// tx/s, submit-to-final latency percentiles, refusals, block interval, peak memory and
+    /// CPU time per node, and writes them as JSON and a PNG plot. Without --rate: flat out, a
+    /// rate sweep for the maximum sustained rate, then 10%, 50% and 80% of it. Run it from a
+    /// release build (`scripts/bench.sh` builds one).
     Bench {
         #[arg(long, default_value_t = 4)]
         validators: usize,
@@ -70,6 +72,12 @@ enum Command {
         /// Where to write the JSON result.
         #[arg(long, default_value = "bench-result.json")]
         out: PathBuf,
+        /// Where to draw latency against offered rate (PNG); next to --out by default.
+        #[arg(long)]
+        plot: Option<PathBuf>,
+        /// Run from a debug build anyway (its figures say nothing about the chain's speed).
+        #[arg(long)]
+        allow_debug_build: bool,
         #[arg(long, default_value_t = 3030)]
         rpc_base_port: u16,
         #[arg(long, default_value_t = 24560)]
@@ -122,10 +130,18 @@ async fn main() -> anyhow::Result<()> {
             flat_txs,
             connections,
             out,
+            plot,
+            allow_debug_build,
             rpc_base_port,
             p2p_base_port,
             kms,
         } => {
+            if cfg!(debug_assertions) && !allow_debug_build {
+                anyhow::bail!(
+                    "this testnet binary is a debug build, whose figures say nothing about the chain's speed: run scripts/bench.sh (a release build), or pass --allow-debug-build"
+                );
+            }
+            let plot = plot.unwrap_or_else(|| out.with_extension("png"));
             let temp = tempfile::Builder::new().prefix("chain-bench-").tempdir()?;
             let dir = dir.unwrap_or_else(|| temp.path().join("testnet"));
             let opts = bench::BenchOptions {
@@ -141,6 +157,7 @@ async fn main() -> anyhow::Result<()> {
                 kms: kms.kms,
                 vault_port: kms.vault_port,
                 kms_base_port: kms.kms_base_port,
+                plot,
             };
             let result = bench::run(&opts).await?;
             std::fs::write(&out, serde_json::to_string_pretty(&result)? + "\n")?;

@@ -82,7 +82,10 @@ async fn kill_9_under_load_loses_no_final_transaction() {
     }
     assert_eq!(after, before, "transfers among the four accounts conserve their total");
 
-    // The chain goes on: a new transfer with the next nonce from the restored state.
+    // The chain goes on: a new transfer with the next nonce from the restored state (once
+    // the height the crash interrupted, which may hold more of the load, is committed).
+    let restarted_at = tests::height(&node.rpc).await;
+    tests::reach(&node.rpc, restarted_at + 2, 30).await;
     let alice = node.account("alice.acme");
     let nonce = node.rpc.nonce(&alice.account_id, &alice.public_key).await.unwrap();
     let hash = node.rpc.final_block_hash().await.unwrap();

@@ -2,6 +2,7 @@
 //! and near-api-js 7.2.0 (a real NEAR wallet library) against a node.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers fail by panicking
 
+mod backpressure;
 mod bad_input;
 mod bench_smoke;
 mod byzantine;

@@ -28,20 +28,36 @@ pub fn binary(name: &str) -> PathBuf {
     path
 }
 
-/// A port that was free a moment ago on 127.0.0.1.
+/// Ports handed out in this test process: tests run in parallel threads, and a port one
+/// test was given (and released, to let its node bind it) must not go to another.
+static HANDED_OUT: Mutex<std::collections::BTreeSet<u16>> = Mutex::new(std::collections::BTreeSet::new());
+
+/// A port that was free a moment ago on 127.0.0.1 and was handed to no other test here.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+    for _ in 0..200 {
+        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port");
+        if HANDED_OUT.lock().insert(port) {
+            return port;
+        }
+    }
+    panic!("no free port on 127.0.0.1 that this process has not handed out");
 }
 
-/// A base port with `n` consecutive ports free a moment ago on 127.0.0.1.
+/// A base port with `n` consecutive ports free a moment ago on 127.0.0.1 (and handed to no
+/// other test here).
 pub fn free_port_range(n: u16) -> u16 {
     for _ in 0..200 {
-        let base = free_port();
+        let base = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port");
         if base > u16::MAX - n {
+            continue;
+        }
+        let mut handed = HANDED_OUT.lock();
+        if (base..base + n).any(|p| handed.contains(&p)) {
             continue;
         }
         let held: Vec<_> = (0..n).map_while(|i| TcpListener::bind(("127.0.0.1", base + i)).ok()).collect();
         if held.len() == usize::from(n) {
+            handed.extend(base..base + n);
             return base;
         }
     }
@@ -68,8 +84,13 @@ impl TestNode {
     /// Generates a development genesis and runs `chain init`; the node is not started (set
     /// up its config, then [`TestNode::spawn`]).
     pub fn init() -> TestNode {
+        TestNode::init_with(|_| {})
+    }
+
+    /// [`TestNode::init`] with the generated genesis changed by `edit` first.
+    pub fn init_with(edit: impl FnOnce(&mut genesis::Genesis)) -> TestNode {
         let dir = tempfile::tempdir().expect("tempdir");
-        let generated = genesis::generate(&NewGenesisOptions {
+        let mut generated = genesis::generate(&NewGenesisOptions {
             validators: 1,
             preset: Preset::Development,
             chain_id: "e2e".into(),
@@ -78,6 +99,7 @@ impl TestNode {
             genesis_time_ms: 1_700_000_000_000,
         })
         .expect("genesis");
+        edit(&mut generated.genesis);
         let gdir = dir.path().join("genesis");
         generated.write(&gdir).expect("write genesis");
         let port = free_port();

@@ -1,6 +1,7 @@
-//! Length-prefixed borsh frames for the request-response protocols, each direction with its
-//! own size limit. A frame is read as its bytes arrive: a peer's length prefix reserves no
-//! memory ahead of the data it actually sends.
+//! Length-prefixed borsh frames (u32 little-endian length, then the bytes), for the message
+//! streams and the block-sync request-response protocol, each with its own size limit. A
+//! frame is read as its bytes arrive: a peer's length prefix reserves no memory ahead of the
+//! data it actually sends.
 
 use std::io;
 use std::marker::PhantomData;
@@ -12,8 +13,6 @@ use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 /// Memory reserved ahead for a frame before its bytes arrive.
 const READ_CHUNK: usize = 64 * 1024;
 
-/// Consensus messages and transaction gossip; the response is an [`super::Ack`].
-pub const MESSAGES_PROTOCOL: &str = "/chain/messages/1";
 /// Block sync: a range request answered with blocks and their commit certificates.
 pub const SYNC_PROTOCOL: &str = "/chain/sync/1";
 
@@ -40,6 +39,14 @@ impl<Req, Resp> Clone for BorshCodec<Req, Resp> {
 
 /// Reads one frame of at most `max` bytes, growing the buffer as bytes arrive.
 pub async fn read_frame<T: AsyncRead + Unpin + Send, M: BorshDeserialize>(io: &mut T, max: usize) -> io::Result<M> {
+    read_frame_len(io, max).await.map(|(m, _)| m)
+}
+
+/// [`read_frame`], also returning the frame's length.
+pub async fn read_frame_len<T: AsyncRead + Unpin + Send, M: BorshDeserialize>(
+    io: &mut T,
+    max: usize,
+) -> io::Result<(M, usize)> {
     let mut len = [0u8; 4];
     io.read_exact(&mut len).await?;
     let len = u32::from_le_bytes(len) as usize;
@@ -51,7 +58,8 @@ pub async fn read_frame<T: AsyncRead + Unpin + Send, M: BorshDeserialize>(io: &m
     if read != len {
         return Err(io::Error::new(io::ErrorKind::UnexpectedEof, format!("frame ended after {read} of {len} bytes")));
     }
-    borsh::from_slice(&buf).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    let m = borsh::from_slice(&buf).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    Ok((m, len))
 }
 
 async fn write_frame<T: AsyncWrite + Unpin + Send, M: BorshSerialize>(io: &mut T, m: &M) -> io::Result<()> {

@@ -12,7 +12,3 @@ pub enum NetMessage {
     /// Admitted transactions, gossiped in batches (the receiver batch-verifies them).
     Transactions(Vec<SignedTransaction>),
 }
-
-/// The response to every message: received.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
-pub struct Ack;

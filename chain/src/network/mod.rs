@@ -4,17 +4,19 @@
 //! configured peers may connect; anyone else's connection is refused and logged, and a
 //! validator the treasury removed is disconnected and refused from then on.
 //!
-//! Consensus messages and transaction gossip travel as requests of one request-response
-//! protocol (borsh frames) to each connected peer; block sync is a second protocol whose
-//! requests are served from the store on a blocking thread, never on the swarm's task.
+//! Consensus messages and transaction gossip travel as borsh frames over one long-lived
+//! stream per peer and direction ([`streams`]); block sync is a request-response protocol
+//! whose requests are served from the store on a blocking thread, never on the swarm's task.
 //! Each protocol has its own frame limit (see [`FrameLimits`]), frames are read as their
-//! bytes arrive, and a connection has a bounded number of streams. Configured peers are
-//! redialed while disconnected. Inbound messages go to an [`InboundSink`], which must never
-//! block: the node's keeps bounded queues per peer and drops what overflows (consensus relays
-//! what matters) rather than stalling the swarm, which must keep answering sync requests.
+//! bytes arrive, and a peer has a bounded number of streams. Configured peers are redialed
+//! while disconnected. Inbound messages go to an [`InboundSink`], which must never block: the
+//! node's keeps bounded queues per peer and drops what overflows (consensus relays what
+//! matters); outbound, a peer that does not keep up loses frames from its bounded queue
+//! rather than holding anyone up.
 
 mod codec;
 mod message;
+pub mod streams;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -24,20 +26,24 @@ use futures::StreamExt;
 use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{allow_block_list, identity, Multiaddr, PeerId, StreamProtocol, SwarmBuilder};
+use libp2p::{allow_block_list, connection_limits, identity, Multiaddr, PeerId, StreamProtocol, SwarmBuilder};
 use tokio::sync::{mpsc, oneshot};
 
-pub use codec::{read_frame, MESSAGES_PROTOCOL, SYNC_PROTOCOL};
-pub use message::{Ack, BlocksRequest, BlocksResponse, NetMessage};
+pub use codec::{read_frame, SYNC_PROTOCOL};
+pub use message::{BlocksRequest, BlocksResponse, NetMessage};
+pub use streams::{encode, Frame, STREAM_PROTOCOL};
 
 /// Bytes a block response may hold before the server stops adding blocks (one more block
 /// may push it over).
 pub const SYNC_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 /// Room for framing, certificates and headers beyond the block bytes a frame may carry.
 const FRAME_SLACK: usize = 1024 * 1024;
-/// Streams one connection may have open at once, per protocol.
-const MESSAGE_STREAMS: usize = 32;
+/// Block requests one connection may have open at once.
 const SYNC_STREAMS: usize = 4;
+/// Connections one peer may hold (two: both sides may dial at once).
+const CONNECTIONS_PER_PEER: u32 = 2;
+/// Incoming connections still in their handshake (before the allowlist can judge them).
+const PENDING_INCOMING: u32 = 64;
 
 /// Largest frames accepted, per protocol and direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,7 +65,7 @@ impl FrameLimits {
     }
 }
 
-/// Where inbound messages go. Called on the swarm's task: it must return at once.
+/// Where inbound messages go. Called on the streams' reader tasks: it must return at once.
 pub trait InboundSink: Send + Sync + 'static {
     /// A peer's message and its size in bytes.
     fn deliver(&self, peer: PeerId, message: NetMessage, bytes: usize);
@@ -100,7 +106,8 @@ pub struct NetworkConfig {
 #[derive(NetworkBehaviour)]
 struct Behaviour {
     allow: allow_block_list::Behaviour<allow_block_list::AllowedPeers>,
-    messages: request_response::Behaviour<codec::BorshCodec<NetMessage, Ack>>,
+    connections: connection_limits::Behaviour,
+    streams: libp2p_stream::Behaviour,
     sync: request_response::Behaviour<codec::BorshCodec<BlocksRequest, BlocksResponse>>,
 }
 
@@ -108,8 +115,8 @@ type FetchReply = oneshot::Sender<Result<BlocksResponse, NetworkError>>;
 
 enum Command {
     SetPeers(Vec<(PeerId, Multiaddr)>),
-    Broadcast(NetMessage),
-    Send(PeerId, NetMessage),
+    Broadcast(Frame),
+    Send(PeerId, Frame),
     Fetch(PeerId, BlocksRequest, FetchReply),
 }
 
@@ -137,13 +144,14 @@ impl NetworkHandle {
         let _ = self.commands.send(CommandBox(Command::SetPeers(peers)));
     }
 
-    /// To every connected peer. False once the network task has stopped.
+    /// To every connected peer (encoded here, once). False once the network task has
+    /// stopped.
     pub fn broadcast(&self, msg: NetMessage) -> bool {
-        self.commands.send(CommandBox(Command::Broadcast(msg))).is_ok()
+        self.commands.send(CommandBox(Command::Broadcast(encode(&msg)))).is_ok()
     }
 
     pub fn send(&self, peer: PeerId, msg: NetMessage) {
-        let _ = self.commands.send(CommandBox(Command::Send(peer, msg)));
+        let _ = self.commands.send(CommandBox(Command::Send(peer, encode(&msg))));
     }
 
     /// Asks `peer` for committed blocks; resolves with its answer or why there is none.
@@ -188,19 +196,20 @@ pub async fn start(
                 allow.allow_peer(p);
             }
             let protocol = |name| [(StreamProtocol::new(name), ProtocolSupport::Full)];
-            let rr = request_response::Config::default()
-                .with_request_timeout(Duration::from_secs(10))
-                .with_max_concurrent_streams(MESSAGE_STREAMS);
             let sync = request_response::Config::default()
                 .with_request_timeout(Duration::from_secs(30))
                 .with_max_concurrent_streams(SYNC_STREAMS);
             let limits = cfg.limits;
-            // Requests are small (an ack, a height range); responses are what the limits say.
-            let messages = codec::BorshCodec::new(limits.messages, 64);
+            // Requests are small (a height range); responses are what the limits say.
             let blocks = codec::BorshCodec::new(256, limits.sync);
             Behaviour {
                 allow,
-                messages: request_response::Behaviour::with_codec(messages, protocol(codec::MESSAGES_PROTOCOL), rr),
+                connections: connection_limits::Behaviour::new(
+                    connection_limits::ConnectionLimits::default()
+                        .with_max_established_per_peer(Some(CONNECTIONS_PER_PEER))
+                        .with_max_pending_incoming(Some(PENDING_INCOMING)),
+                ),
+                streams: libp2p_stream::Behaviour::new(),
                 sync: request_response::Behaviour::with_codec(blocks, protocol(codec::SYNC_PROTOCOL), sync),
             }
         })
@@ -226,7 +235,10 @@ pub async fn start(
     let (commands_tx, commands_rx) = mpsc::unbounded_channel();
     let peers: BTreeMap<PeerId, Multiaddr> = cfg.peers.into_iter().collect();
     let configured: BTreeSet<PeerId> = cfg.allowed.into_iter().collect();
-    tokio::spawn(run(swarm, peers, configured, source, commands_rx, sink));
+    let mut control = swarm.behaviour().streams.new_control();
+    streams::accept(&mut control, cfg.limits.messages, sink);
+    let outbound = streams::Outbound::new(control);
+    tokio::spawn(run(swarm, peers, configured, source, commands_rx, outbound));
     Ok((NetworkHandle { commands: commands_tx, local_peer_id }, listen_addr))
 }
 
@@ -246,7 +258,7 @@ async fn run(
     configured: BTreeSet<PeerId>,
     source: Arc<dyn BlockSource>,
     mut commands: mpsc::UnboundedReceiver<CommandBox>,
-    sink: Arc<dyn InboundSink>,
+    mut outbound: streams::Outbound,
 ) {
     let mut connected: BTreeSet<PeerId> = BTreeSet::new();
     let mut fetches: HashMap<request_response::OutboundRequestId, FetchReply> = HashMap::new();
@@ -270,14 +282,8 @@ async fn run(
                     peers = updated;
                     tracing::info!(target: "chain::network", peers = peers.len(), "validator peers updated");
                 }
-                Some(CommandBox(Command::Broadcast(msg))) => {
-                    for peer in &connected {
-                        swarm.behaviour_mut().messages.send_request(peer, msg.clone());
-                    }
-                }
-                Some(CommandBox(Command::Send(peer, msg))) => {
-                    swarm.behaviour_mut().messages.send_request(&peer, msg);
-                }
+                Some(CommandBox(Command::Broadcast(frame))) => outbound.broadcast(&frame),
+                Some(CommandBox(Command::Send(peer, frame))) => outbound.send(&peer, frame),
                 Some(CommandBox(Command::Fetch(peer, request, reply))) => {
                     let id = swarm.behaviour_mut().sync.send_request(&peer, request);
                     fetches.insert(id, reply);
@@ -296,18 +302,6 @@ async fn run(
                 }
             }
             event = swarm.select_next_some() => match event {
-                SwarmEvent::Behaviour(BehaviourEvent::Messages(request_response::Event::Message {
-                    peer,
-                    message: request_response::Message::Request { request, channel, .. },
-                    ..
-                })) => {
-                    let _ = swarm.behaviour_mut().messages.send_response(channel, Ack);
-                    let bytes = borsh::object_length(&request).unwrap_or(usize::MAX);
-                    sink.deliver(peer, request, bytes);
-                }
-                SwarmEvent::Behaviour(BehaviourEvent::Messages(request_response::Event::OutboundFailure { peer, error, .. })) => {
-                    tracing::debug!(target: "chain::network", %peer, %error, "message not delivered");
-                }
                 SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::Message {
                     message: request_response::Message::Request { request, channel, .. },
                     ..
@@ -331,10 +325,12 @@ async fn run(
                     }
                 }
                 SwarmEvent::ConnectionEstablished { peer_id, endpoint, .. } if connected.insert(peer_id) => {
-                        tracing::info!(target: "chain::network", peer = %peer_id, addr = %endpoint.get_remote_address(), "peer connected");
+                    outbound.connected(peer_id);
+                    tracing::info!(target: "chain::network", peer = %peer_id, addr = %endpoint.get_remote_address(), "peer connected");
                 }
                 SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
                     connected.remove(&peer_id);
+                    outbound.disconnected(&peer_id);
                     tracing::info!(target: "chain::network", peer = %peer_id, "peer disconnected");
                 }
                 SwarmEvent::IncomingConnectionError { send_back_addr, error, .. } => {

@@ -175,3 +175,38 @@ async fn a_frame_over_the_protocol_limit_is_refused() {
     // Smaller messages still pass afterwards.
     assert_eq!(reaches(&hb, &mut ra, vote(2)).await.0, pb);
 }
+
+/// Messages to a peer share one long-lived stream: a burst of a thousand arrives complete
+/// and in the order it was sent (it fits the per-peer queue).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_to_a_peer_arrive_in_order_over_one_stream() {
+    let (a, b) = ([8u8; 32], [9u8; 32]);
+    let (pa, pb) = (peer_id(a).unwrap(), peer_id(b).unwrap());
+    let (_ha, mut ra, addr_a) = node(a, vec![], vec![pb]).await;
+    let (hb, _rb, _) = node(b, vec![(pa, addr_a)], vec![]).await;
+    reaches(&hb, &mut ra, vote(2)).await;
+    while let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(300), ra.recv()).await {}
+    let round_of = |m: &NetMessage| match m {
+        NetMessage::Consensus(ConsensusMessage::Vote { vote, .. }) => vote.round,
+        other => panic!("unexpected {other:?}"),
+    };
+    let numbered = |round: u32| {
+        NetMessage::Consensus(ConsensusMessage::Vote {
+            vote: Vote { kind: VoteKind::Prevote, height: 1, round, value: None, validator: 2 },
+            signature: Signature([2; 64]),
+        })
+    };
+    for round in 1..=1000 {
+        hb.send(pa, numbered(round));
+    }
+    let mut got = Vec::new();
+    while got.len() < 1000 {
+        let (peer, m) = tokio::time::timeout(Duration::from_secs(10), ra.recv())
+            .await
+            .unwrap_or_else(|_| panic!("only {} of 1000 arrived", got.len()))
+            .unwrap();
+        assert_eq!(peer, pb);
+        got.push(round_of(&m));
+    }
+    assert_eq!(got, (1..=1000).collect::<Vec<u32>>(), "complete and in order");
+}

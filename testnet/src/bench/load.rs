@@ -53,9 +53,12 @@ pub fn presign(
 }
 
 /// When each transaction was submitted (microseconds after the start), or `NOT_SENT` if
-/// its submission failed.
+/// its submission was refused or failed.
 pub struct Submitted {
     pub at_us: Vec<AtomicU64>,
+    /// Refused by back-pressure (the node's mempool was full): the client may retry.
+    pub refused: AtomicU64,
+    /// Failed otherwise.
     pub failed: AtomicU64,
     pub first_error: parking_lot::Mutex<Option<String>>,
 }
@@ -73,6 +76,7 @@ pub async fn submit(
 ) -> Arc<Submitted> {
     let submitted = Arc::new(Submitted {
         at_us: (0..txs.len()).map(|_| AtomicU64::new(NOT_SENT)).collect(),
+        refused: AtomicU64::new(0),
         failed: AtomicU64::new(0),
         first_error: parking_lot::Mutex::new(None),
     });
@@ -96,6 +100,9 @@ pub async fn submit(
                     let sent_at = start.elapsed().as_micros() as u64;
                     match post(&http, &urls[tx.node], tx.body.clone()).await {
                         Ok(()) => submitted.at_us[k].store(sent_at, Ordering::Relaxed),
+                        Err(e) if e.contains("MEMPOOL_FULL") => {
+                            submitted.refused.fetch_add(1, Ordering::Relaxed);
+                        }
                         Err(e) => {
                             submitted.failed.fetch_add(1, Ordering::Relaxed);
                             submitted.first_error.lock().get_or_insert(e);

@@ -3,12 +3,17 @@
 //! finalized transactions per second, submit-to-final latency percentiles, block interval,
 //! each node's peak memory, and the machine's signature-verification bound to compare with.
 //!
-//! Without `--rate` it runs a sweep: flat out first (the maximum), then 10% and 80% of that
-//! maximum. Latency is measured from the moment a transaction is posted to the moment the
-//! bench sees it in a final block on node 0 (polled every millisecond).
+//! Without `--rate` it runs a sweep: flat out first, then paced phases at rising fractions of
+//! that rate to find the maximum *sustained* rate (the highest offered rate finalized in full,
+//! nothing refused, p99 under a second), refined by bisection; then 10%, 50% and 80% of the
+//! maximum sustained rate. Latency is measured from the moment a transaction is posted to the
+//! moment the bench sees it in a final block on node 0 (polled every millisecond). Refusals
+//! (a full mempool's fast answer) are counted apart from failures. The result is JSON and a
+//! PNG of latency against offered rate.
 
 mod load;
 mod observe;
+pub mod plot;
 mod stats;
 
 use std::collections::HashMap;
@@ -24,7 +29,7 @@ use crate::signing::KmsMode;
 use crate::{Layout, Network, NetworkOptions, Workload};
 use load::{presign, submit, NOT_SENT};
 use observe::watch_finality;
-use stats::{batch_verify_rate, peak_rss_kib, percentile};
+use stats::{batch_verify_rate, cpu_seconds, peak_rss_kib, percentile};
 
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
@@ -47,7 +52,17 @@ pub struct BenchOptions {
     pub kms: KmsMode,
     pub vault_port: u16,
     pub kms_base_port: u16,
+    /// Where to draw latency against offered rate (PNG).
+    pub plot: PathBuf,
 }
+
+/// A paced phase is sustained when everything offered was finalized, nothing was refused
+/// or failed, and p99 stayed under this.
+const SUSTAINED_P99_MS: f64 = 1_000.0;
+/// Fractions of the flat-out rate the sweep tries, in order, until one is not sustained.
+const SWEEP: [f64; 7] = [0.3, 0.5, 0.7, 0.85, 1.0, 1.2, 1.5];
+/// Bisection steps between the last sustained and the first failing sweep rate.
+const REFINE_STEPS: usize = 2;
 
 /// What one phase measured.
 #[derive(Debug, Clone)]
@@ -55,6 +70,7 @@ struct Phase {
     name: String,
     target_rate: Option<f64>,
     sent: usize,
+    refused: u64,
     failed: u64,
     first_error: Option<String>,
     finalized: usize,
@@ -70,7 +86,9 @@ impl Phase {
         json!({
             "phase": self.name,
             "target_rate": self.target_rate,
+            "offered_tps": round1(self.offered_tps()),
             "sent": self.sent,
+            "refused": self.refused,
             "submit_failed": self.failed,
             "first_submit_error": self.first_error,
             "finalized": self.finalized,
@@ -87,14 +105,31 @@ impl Phase {
     fn print(&self) {
         let target = self.target_rate.map_or("flat out".to_owned(), |r| format!("{r:.0} tx/s"));
         println!(
-            "{:<6} ({target}): sent {} final {} submit-failed {} | {:.0} finalized tx/s | latency p50 {:.1} p90 {:.1} p99 {:.1} max {:.1} ms | block interval mean {:.1} p50 {:.1} p99 {:.1} ms over {} blocks, {:.0} tx/block",
-            self.name, self.sent, self.finalized, self.failed, self.finalized_tps, self.latency_ms[0], self.latency_ms[1],
+            "{:<10} ({target}): sent {} final {} refused {} failed {} | {:.0} finalized tx/s | latency p50 {:.1} p90 {:.1} p99 {:.1} max {:.1} ms | block interval mean {:.1} p50 {:.1} p99 {:.1} ms over {} blocks, {:.0} tx/block",
+            self.name, self.sent, self.finalized, self.refused, self.failed, self.finalized_tps, self.latency_ms[0], self.latency_ms[1],
             self.latency_ms[2], self.latency_ms[3], self.block_interval_ms[0], self.block_interval_ms[1],
             self.block_interval_ms[2], self.blocks, self.mean_block_txs,
         );
         if let Some(e) = &self.first_error {
             println!("        first submit error: {e}");
         }
+    }
+}
+
+impl Phase {
+    /// The rate offered: the pacing target, or for the flat-out phase what was sent per
+    /// second of the phase.
+    fn offered_tps(&self) -> f64 {
+        self.target_rate.unwrap_or(self.finalized_tps)
+    }
+
+    fn sustained(&self) -> bool {
+        self.target_rate.is_some()
+            && self.refused == 0
+            && self.failed == 0
+            && self.sent > 0
+            && self.finalized == self.sent
+            && self.latency_ms[2] < SUSTAINED_P99_MS
     }
 }
 
@@ -136,15 +171,44 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<Value> {
     );
     let net = Network::up(layout, &net_opts).await?;
     let result = phases(&net, opts).await;
-    let rss: Vec<Value> = net
+    let nodes: Vec<Value> = net
         .nodes
         .iter()
-        .map(|n| json!({ "node": n.account, "peak_rss_mib": n.child.id().and_then(peak_rss_kib).map(|k| round1(k as f64 / 1024.0)) }))
+        .map(|n| {
+            let pid = n.child.id();
+            json!({
+                "node": n.account,
+                "peak_rss_mib": pid.and_then(peak_rss_kib).map(|k| round1(k as f64 / 1024.0)),
+                "cpu_seconds": pid.and_then(cpu_seconds).map(round1),
+            })
+        })
         .collect();
     net.stop(Duration::from_secs(10)).await?;
-    let phases = result?;
-    for r in &rss {
-        println!("{} peak RSS {} MiB", r["node"].as_str().unwrap_or("?"), r["peak_rss_mib"]);
+    let run = result?;
+    for n in &nodes {
+        println!(
+            "{} peak RSS {} MiB, {} CPU seconds",
+            n["node"].as_str().unwrap_or("?"),
+            n["peak_rss_mib"],
+            n["cpu_seconds"]
+        );
+    }
+    let points: Vec<plot::Point> = run
+        .phases
+        .iter()
+        .filter(|p| p.target_rate.is_some() && p.finalized > 0)
+        .map(|p| plot::Point { offered_tps: p.offered_tps(), p50_ms: p.latency_ms[0], p99_ms: p.latency_ms[2] })
+        .collect();
+    let title = format!("{} validators: submit-to-final latency against offered load", opts.validators);
+    plot::latency_against_rate(&opts.plot, &title, &points, run.max_sustained)?;
+    println!("plot written to {}", opts.plot.display());
+    if let Some(flat) = run.flat_out {
+        println!(
+            "flat out {flat:.0} tx/s ({:.0}% of the bound), max sustained {} tx/s{}",
+            100.0 * flat / bound,
+            run.max_sustained.map_or("-".to_owned(), |m| format!("{m:.0}")),
+            run.max_sustained.map_or(String::new(), |m| format!(" ({:.0}% of the bound)", 100.0 * m / bound)),
+        );
     }
     Ok(json!({
         "validators": opts.validators,
@@ -154,30 +218,81 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<Value> {
         "batch_verify_per_core": per_core.round(),
         "signature_bound_tps": bound.round(),
         "target_tps": (bound * 0.6).round(),
-        "phases": phases.iter().map(Phase::to_json).collect::<Vec<_>>(),
-        "nodes": rss,
+        "flat_out_tps": run.flat_out.map(f64::round),
+        "max_sustained_tps": run.max_sustained.map(f64::round),
+        "plot": opts.plot.display().to_string(),
+        "phases": run.phases.iter().map(Phase::to_json).collect::<Vec<_>>(),
+        "nodes": nodes,
     }))
 }
 
-async fn phases(net: &Network, opts: &BenchOptions) -> anyhow::Result<Vec<Phase>> {
+/// What the phases found.
+struct Run {
+    phases: Vec<Phase>,
+    flat_out: Option<f64>,
+    max_sustained: Option<f64>,
+}
+
+async fn phases(net: &Network, opts: &BenchOptions) -> anyhow::Result<Run> {
     let accounts: Vec<_> = Workload::load_accounts(&net.layout)?
         .into_iter()
         .filter(|k| k.account_id.as_str().starts_with("load"))
         .collect();
     let mut nonces = vec![0u64; accounts.len()];
-    let secs = opts.duration.as_secs_f64();
     if let Some(rate) = opts.rate {
-        let count = (rate * secs).ceil() as usize;
-        return Ok(vec![phase(net, opts, &accounts, &mut nonces, "rate", Some(rate), count).await?]);
+        let one = paced(net, opts, &accounts, &mut nonces, "rate", rate).await?;
+        return Ok(Run { phases: vec![one], flat_out: None, max_sustained: None });
     }
-    let max = phase(net, opts, &accounts, &mut nonces, "max", None, opts.flat_txs).await?;
-    let top = max.finalized_tps.max(1.0);
-    let mut all = vec![max];
-    for (name, share) in [("10%", 0.1), ("80%", 0.8)] {
-        let count = (top * share * secs).ceil() as usize;
-        all.push(phase(net, opts, &accounts, &mut nonces, name, Some(top * share), count).await?);
+    let flat = phase(net, opts, &accounts, &mut nonces, "flat out", None, opts.flat_txs).await?;
+    let flat_tps = flat.finalized_tps.max(1.0);
+    let mut all = vec![flat];
+    // Rising rates until one is not sustained, then bisection between the last two.
+    let (mut good, mut bad): (Option<f64>, Option<f64>) = (None, None);
+    for share in SWEEP {
+        let rate = (flat_tps * share).round();
+        let p = paced(net, opts, &accounts, &mut nonces, &format!("sweep {rate:.0}"), rate).await?;
+        let ok = p.sustained();
+        all.push(p);
+        if ok {
+            good = Some(rate);
+        } else {
+            bad = Some(rate);
+            break;
+        }
     }
-    Ok(all)
+    for _ in 0..REFINE_STEPS {
+        let (Some(lo), Some(hi)) = (good, bad) else { break };
+        let rate = ((lo + hi) / 2.0).round();
+        let p = paced(net, opts, &accounts, &mut nonces, &format!("sweep {rate:.0}"), rate).await?;
+        if p.sustained() {
+            good = Some(rate);
+        } else {
+            bad = Some(rate);
+        }
+        all.push(p);
+    }
+    let Some(max) = good else {
+        println!("no paced rate was sustained (the lowest tried: {:.0} tx/s)", flat_tps * SWEEP[0]);
+        return Ok(Run { phases: all, flat_out: Some(flat_tps), max_sustained: None });
+    };
+    println!("max sustained: {max:.0} tx/s");
+    for (name, share) in [("10%", 0.1), ("50%", 0.5), ("80%", 0.8)] {
+        all.push(paced(net, opts, &accounts, &mut nonces, name, (max * share).max(1.0)).await?);
+    }
+    Ok(Run { phases: all, flat_out: Some(flat_tps), max_sustained: Some(max) })
+}
+
+/// A phase at `rate` for the configured duration.
+async fn paced(
+    net: &Network,
+    opts: &BenchOptions,
+    accounts: &[genesis::KeyFile],
+    nonces: &mut [u64],
+    name: &str,
+    rate: f64,
+) -> anyhow::Result<Phase> {
+    let count = (rate * opts.duration.as_secs_f64()).ceil() as usize;
+    phase(net, opts, accounts, nonces, name, Some(rate), count).await
 }
 
 async fn phase(
@@ -226,6 +341,7 @@ async fn phase(
         name: name.to_owned(),
         target_rate: rate,
         sent: sent_at.iter().filter(|s| **s != NOT_SENT).count(),
+        refused: submitted.refused.load(Ordering::Relaxed),
         failed: submitted.failed.load(Ordering::Relaxed),
         first_error,
         finalized,

@@ -1,5 +1,5 @@
 //! Figures of a benchmark phase: percentiles, block intervals, the signature-verification
-//! bound, and nodes' peak memory.
+//! bound, and nodes' peak memory and CPU time.
 
 use std::time::Instant;
 
@@ -52,6 +52,18 @@ pub fn peak_rss_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
+/// CPU time (user + system) a process has used so far, in seconds, if readable.
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces, inside parentheses).
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    let per_second = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK).ok()??;
+    Some(ticks as f64 / per_second as f64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,7 +79,9 @@ mod tests {
     }
 
     #[test]
-    fn verification_rate_is_measured() {
-        assert!(batch_verify_rate(0.05).unwrap() > 0.0);
+    fn verification_rate_and_cpu_time_are_measured() {
+        assert!(batch_verify_rate(0.2).unwrap() > 0.0);
+        let cpu = cpu_seconds(std::process::id()).expect("own /proc/self/stat");
+        assert!(cpu >= 0.1, "0.2 s of verification used {cpu} s of CPU");
     }
 }

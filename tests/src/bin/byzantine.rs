@@ -18,7 +18,7 @@
 //!
 //! It follows the chain by asking honest peers for blocks, so its lies are about the height
 //! the others are deciding. At the end it prints one JSON line: what it sent, by attack, and
-//! what it got back (acknowledged messages, blocks fetched): a validator the treasury removed
+//! what it got (message streams opened, blocks fetched): a validator the treasury removed
 //! gets nothing.
 //!
 //! `byzantine --home NODE_HOME --duration SECS`
@@ -26,10 +26,12 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use chain::network::{NetMessage, MESSAGES_PROTOCOL, SYNC_PROTOCOL};
+use chain::network::{NetMessage, STREAM_PROTOCOL, SYNC_PROTOCOL};
 use chain_types::{
     to_borsh, Action, Block, BlockHeader, CommitCertificate, CommitSignature, CryptoHash, FunctionCallAction,
     SecretKey, Signature, SignedTransaction, Transaction, TransferAction, VoteKind,
@@ -102,8 +104,38 @@ impl request_response::Codec for RawCodec {
 
 #[derive(NetworkBehaviour)]
 struct Behaviour {
-    messages: request_response::Behaviour<RawCodec>,
+    streams: libp2p_stream::Behaviour,
     sync: request_response::Behaviour<RawCodec>,
+}
+
+/// Writes one tick's frames to `peer` on a fresh message stream (an honest reader ends a
+/// stream at the first bad frame, so garbage goes last). Counts the streams it opened.
+async fn deliver(mut control: libp2p_stream::Control, peer: PeerId, frames: Arc<Vec<u8>>, opened: Arc<AtomicU64>) {
+    let Ok(mut stream) = control.open_stream(peer, StreamProtocol::new(STREAM_PROTOCOL)).await else { return };
+    opened.fetch_add(1, Ordering::Relaxed);
+    let _ = stream.write_all(&frames).await;
+    let _ = stream.close().await;
+}
+
+/// Reads the honest nodes' message streams for the rounds their votes are in.
+fn listen(
+    control: &mut libp2p_stream::Control,
+    rounds: tokio::sync::mpsc::UnboundedSender<(u64, u32)>,
+) -> anyhow::Result<()> {
+    let mut incoming = control.accept(StreamProtocol::new(STREAM_PROTOCOL)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    tokio::spawn(async move {
+        while let Some((_, mut stream)) = incoming.next().await {
+            let rounds = rounds.clone();
+            tokio::spawn(async move {
+                while let Ok(m) = chain::network::read_frame::<_, NetMessage>(&mut stream, 64 << 20).await {
+                    if let NetMessage::Consensus(ConsensusMessage::Vote { vote, .. }) = m {
+                        let _ = rounds.send((vote.height, vote.round));
+                    }
+                }
+            });
+        }
+    });
+    Ok(())
 }
 
 /// A length-prefixed borsh frame, as the honest codec writes it.
@@ -377,16 +409,16 @@ async fn main() -> anyhow::Result<()> {
             let config = request_response::Config::default().with_request_timeout(Duration::from_secs(5));
             let protocol = |name| [(StreamProtocol::new(name), ProtocolSupport::Full)];
             Behaviour {
-                messages: request_response::Behaviour::with_codec(
-                    RawCodec,
-                    protocol(MESSAGES_PROTOCOL),
-                    config.clone(),
-                ),
+                streams: libp2p_stream::Behaviour::new(),
                 sync: request_response::Behaviour::with_codec(RawCodec, protocol(SYNC_PROTOCOL), config),
             }
         })?
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
         .build();
+    let mut control = swarm.behaviour().streams.new_control();
+    let (rounds_tx, mut rounds) = tokio::sync::mpsc::unbounded_channel();
+    listen(&mut control, rounds_tx)?;
+    let opened = Arc::new(AtomicU64::new(0));
 
     let mut liar = Liar {
         chain_id: genesis.chain_id.clone(),
@@ -408,7 +440,7 @@ async fn main() -> anyhow::Result<()> {
     let mut tick = 0u64;
     let mut connected: Vec<PeerId> = Vec::new();
     let mut refused = 0u64;
-    let (mut acked, mut blocks_fetched) = (0u64, 0u64);
+    let mut blocks_fetched = 0u64;
     while Instant::now() < end {
         tokio::select! {
             _ = follow.tick() => {
@@ -427,11 +459,21 @@ async fn main() -> anyhow::Result<()> {
             }
             _ = attack.tick() => {
                 tick += 1;
+                let mut frames = Vec::new();
                 for (kind, bytes) in liar.attacks(tick) {
-                    for peer in &connected {
-                        swarm.behaviour_mut().messages.send_request(peer, bytes.clone());
+                    frames.extend(bytes);
+                    for _ in &connected {
                         count(&mut liar.sent, kind);
                     }
+                }
+                let frames = Arc::new(frames);
+                for peer in &connected {
+                    tokio::spawn(deliver(control.clone(), *peer, frames.clone(), opened.clone()));
+                }
+            }
+            Some((height, round)) = rounds.recv() => {
+                if height == liar.next_height() {
+                    liar.round = liar.round.max(round);
                 }
             }
             event = swarm.select_next_some() => match event {
@@ -456,24 +498,6 @@ async fn main() -> anyhow::Result<()> {
                         count(&mut liar.sent, "garbage_block_answer");
                     }
                 },
-                SwarmEvent::Behaviour(BehaviourEvent::Messages(request_response::Event::Message {
-                    message: request_response::Message::Request { request, channel, .. },
-                    ..
-                })) => {
-                    // Learn the round the others are in from their votes; ack.
-                    if let Some(NetMessage::Consensus(ConsensusMessage::Vote { vote, .. })) =
-                        request.get(4..).and_then(|b| borsh::from_slice::<NetMessage>(b).ok())
-                    {
-                        if vote.height == liar.next_height() {
-                            liar.round = liar.round.max(vote.round);
-                        }
-                    }
-                    let _ = swarm.behaviour_mut().messages.send_response(channel, 0u32.to_le_bytes().to_vec());
-                }
-                SwarmEvent::Behaviour(BehaviourEvent::Messages(request_response::Event::Message {
-                    message: request_response::Message::Response { .. },
-                    ..
-                })) => acked += 1,
                 _ => {}
             },
         }
@@ -482,7 +506,7 @@ async fn main() -> anyhow::Result<()> {
         "seconds": started.elapsed().as_secs(),
         "followed_to_height": liar.next_height() - 1,
         "refused_dials": refused,
-        "acked": acked,
+        "streams_opened": opened.load(Ordering::Relaxed),
         "blocks_fetched": blocks_fetched,
         "sent": liar.sent,
     });
