@@ -1,8 +1,6 @@
 //! Building a block from the mempool, re-executing a known block, committing a decided one.
 
-use chain_types::{
-    verify_signatures_batch, AccountId, Block, BlockHeader, BlockHeight, CommitCertificate, ExecutionOutcome,
-};
+use chain_types::{AccountId, Block, BlockHeader, BlockHeight, CommitCertificate, ExecutionOutcome};
 
 use crate::node::Node;
 use crate::runtime::{BlockContext, TxResult};
@@ -85,7 +83,7 @@ const HEADER_ROOM: u64 = 4 * 1024;
 fn unseen_signatures_valid(node: &Node, block: &Block) -> bool {
     let (txs, hashes): (Vec<_>, Vec<_>) =
         block.transactions.iter().map(|t| (t, t.hash())).filter(|(t, h)| !node.mempool.contains_signed(t, h)).unzip();
-    verify_signatures_batch(&txs, &hashes)
+    crate::verification::verify_signatures(&txs, &hashes).iter().all(|ok| *ok)
 }
 
 /// Whether every transaction of the block is new: not twice in it, not executed before.
