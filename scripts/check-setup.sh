@@ -80,6 +80,7 @@ ensure_python_deps
 ensure_openbao
 left=$(build_probes)
 [ -z "$left" ] || { echo "still missing after set-up: $left" >&2; exit 1; }
+[ -f "$BENCH_FONT" ] || { echo "still missing after set-up: $BENCH_FONT" >&2; exit 1; }
 (cd tests/js && node --input-type=module -e "import { Account } from \"near-api-js\"; if (!Account) process.exit(1);")
 echo "-- node $(node --version), $(tests/py/.venv/bin/python -c "import near, sys; print(\"near-kit\", sys.version.split()[0])"), $("$BAO_BIN" version | head -n 1)"
 if [ "$FULL" = 1 ]; then
