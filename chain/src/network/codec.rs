@@ -62,10 +62,17 @@ pub async fn read_frame_len<T: AsyncRead + Unpin + Send, M: BorshDeserialize>(
     Ok((m, len))
 }
 
+/// `m` as one frame: u32 little-endian length, then its borsh bytes.
+pub fn encode<M: BorshSerialize>(m: &M) -> Vec<u8> {
+    let body = to_borsh(m);
+    let mut bytes = Vec::with_capacity(4 + body.len());
+    bytes.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    bytes.extend_from_slice(&body);
+    bytes
+}
+
 async fn write_frame<T: AsyncWrite + Unpin + Send, M: BorshSerialize>(io: &mut T, m: &M) -> io::Result<()> {
-    let bytes = to_borsh(m);
-    io.write_all(&(bytes.len() as u32).to_le_bytes()).await?;
-    io.write_all(&bytes).await?;
+    io.write_all(&encode(m)).await?;
     io.close().await
 }
 

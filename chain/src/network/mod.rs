@@ -29,9 +29,9 @@ use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{allow_block_list, connection_limits, identity, Multiaddr, PeerId, StreamProtocol, SwarmBuilder};
 use tokio::sync::{mpsc, oneshot};
 
-pub use codec::{read_frame, SYNC_PROTOCOL};
+pub use codec::{encode, read_frame, SYNC_PROTOCOL};
 pub use message::{BlocksRequest, BlocksResponse, NetMessage};
-pub use streams::{encode, Frame, STREAM_PROTOCOL};
+pub use streams::{frame, Frame, STREAM_PROTOCOL};
 
 /// Bytes a block response may hold before the server stops adding blocks (one more block
 /// may push it over).
@@ -147,11 +147,11 @@ impl NetworkHandle {
     /// To every connected peer (encoded here, once). False once the network task has
     /// stopped.
     pub fn broadcast(&self, msg: NetMessage) -> bool {
-        self.commands.send(CommandBox(Command::Broadcast(encode(&msg)))).is_ok()
+        self.commands.send(CommandBox(Command::Broadcast(frame(&msg)))).is_ok()
     }
 
     pub fn send(&self, peer: PeerId, msg: NetMessage) {
-        let _ = self.commands.send(CommandBox(Command::Send(peer, encode(&msg))));
+        let _ = self.commands.send(CommandBox(Command::Send(peer, frame(&msg))));
     }
 
     /// Asks `peer` for committed blocks; resolves with its answer or why there is none.

@@ -37,13 +37,9 @@ const REOPEN_AFTER: Duration = Duration::from_millis(200);
 /// A message encoded once, with its length prefix, shared by every peer it goes to.
 pub type Frame = Arc<[u8]>;
 
-/// Encodes `message` as one frame (u32 little-endian length, then borsh).
-pub fn encode(message: &NetMessage) -> Frame {
-    let body = chain_types::to_borsh(message);
-    let mut bytes = Vec::with_capacity(4 + body.len());
-    bytes.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    bytes.extend_from_slice(&body);
-    bytes.into()
+/// Encodes `message` as one shareable frame.
+pub fn frame(message: &NetMessage) -> Frame {
+    super::codec::encode(message).into()
 }
 
 fn protocol() -> StreamProtocol {

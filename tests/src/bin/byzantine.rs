@@ -31,10 +31,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use chain::network::{NetMessage, STREAM_PROTOCOL, SYNC_PROTOCOL};
+use chain::network::{encode as frame, NetMessage, STREAM_PROTOCOL, SYNC_PROTOCOL};
 use chain_types::{
-    to_borsh, Action, Block, BlockHeader, CommitCertificate, CommitSignature, CryptoHash, FunctionCallAction,
-    SecretKey, Signature, SignedTransaction, Transaction, TransferAction, VoteKind,
+    Action, Block, BlockHeader, CommitCertificate, CommitSignature, CryptoHash, FunctionCallAction, SecretKey,
+    Signature, SignedTransaction, Transaction, TransferAction, VoteKind,
 };
 use consensus::{Proposal, Vote};
 use consensus_driver::{proposal_bytes, vote_bytes, BlocksRequest, BlocksResponse, ConsensusMessage};
@@ -136,14 +136,6 @@ fn listen(
         }
     });
     Ok(())
-}
-
-/// A length-prefixed borsh frame, as the honest codec writes it.
-fn frame<T: borsh::BorshSerialize>(m: &T) -> Vec<u8> {
-    let body = to_borsh(m);
-    let mut out = (body.len() as u32).to_le_bytes().to_vec();
-    out.extend(body);
-    out
 }
 
 struct Liar {
