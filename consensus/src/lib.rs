@@ -22,7 +22,10 @@
 //!
 //! # Deviations from the paper
 //! - The proposer also schedules the propose timeout (L21), in case its value never comes.
-//! - Own messages are delivered to the state machine at once instead of over the network.
+//! - An own proposal is kept at once; an own vote counts only when the driver hands it back
+//!   signed (as [`Input::Vote`]), so a vote the signer could not sign never completes a quorum
+//!   (a node would otherwise precommit on a prevote nobody received, and its signer's
+//!   watermark then refuses that prevote for good).
 //! - Round skip (L55) jumps to the highest round that has f + 1 senders (for rounds above the
 //!   window: the highest round f + 1 validators reached).
 //! - L36 and L49 fire for any kept proposal of the round (up to two: an equivocating

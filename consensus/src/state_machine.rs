@@ -261,8 +261,10 @@ impl Tendermint {
         out.push(Output::Propose(p));
     }
 
-    /// Broadcast PREVOTE/PRECOMMIT for the current round (delivered to ourselves at once).
-    /// Signs nothing twice at one (round, step), even across a restart (WAL replay).
+    /// Broadcast PREVOTE/PRECOMMIT for the current round. Emits nothing twice at one
+    /// (round, step), even across a restart (WAL replay). The vote is not counted here: it
+    /// counts once the driver has it signed and hands it back as [`Input::Vote`], so a vote
+    /// the signer never signed (a KMS outage) cannot make up anyone's quorum, ours included.
     fn vote(&mut self, kind: VoteKind, value: Option<ValueId>, out: &mut Vec<Output>) {
         let step = match kind {
             VoteKind::Prevote => Step::Prevote,
@@ -272,9 +274,7 @@ impl Tendermint {
         if !self.sent.insert((self.round, step)) {
             return;
         }
-        let vote = Vote { kind, height: self.height, round: self.round, value, validator: me };
-        self.votes.add(vote.clone());
-        out.push(Output::Vote(vote));
+        out.push(Output::Vote(Vote { kind, height: self.height, round: self.round, value, validator: me }));
     }
 
     fn on_proposal(&mut self, p: Proposal, valid: bool, out: &mut Vec<Output>) {

@@ -101,8 +101,9 @@ pub enum OwnMessage {
     Vote(Vote),
 }
 
-/// What the driver must do. Messages are unsigned here: the driver writes them to its WAL,
-/// signs them and broadcasts them (to itself too, as the paper's broadcast does).
+/// What the driver must do. Messages are unsigned here: the driver signs them, writes them
+/// to its WAL and broadcasts them; a signed own vote goes back to the state machine too (as
+/// [`Input::Vote`]), as the paper's broadcast delivers to the sender.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Output {
     Propose(Proposal),

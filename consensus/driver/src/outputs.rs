@@ -46,9 +46,11 @@ impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
                     let Some(signature) = self.sign(request, &Output::Vote(v.clone()))? else { continue };
                     self.wal.append(&WalEntry::Vote { vote: v.clone(), signature })?;
                     self.run.keep_vote(&v, signature);
-                    let m = ConsensusMessage::Vote { vote: v, signature };
+                    let m = ConsensusMessage::Vote { vote: v.clone(), signature };
                     self.run.own.push(m.clone());
                     self.net.broadcast(&m);
+                    // Signed, it counts (the state machine does not count unsigned own votes).
+                    queue.extend(self.run.core.apply(Input::Vote(v)));
                 }
                 Output::ScheduleTimeout { timeout, after_ms } => {
                     let at = self.clock.now_ms().saturating_add(after_ms);

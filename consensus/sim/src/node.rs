@@ -9,7 +9,7 @@ use chain_types::{BlockHeight, SecretKey};
 use consensus_driver::{ConsensusSigner, Driver, DriverConfig, DriverError, Event};
 
 use crate::app::{ChainState, Schedule, SharedChain, SimApp};
-use crate::io::{Outbox, SignLog, SimClock, SimNet, SimSigner, SimWal};
+use crate::io::{Outbox, SignLog, SimClock, SimNet, SimSigner, SimWal, SimWatermark};
 use crate::Role;
 
 pub type SimDriver = Driver<SimApp, SimNet, SimClock, SimWal>;
@@ -25,6 +25,10 @@ pub struct SimNode {
     pub outbox: Outbox,
     pub sign_log: SignLog,
     pub conflicts: Rc<Cell<u64>>,
+    /// The guard's watermark in front of this node's key (survives crashes).
+    pub watermark: SimWatermark,
+    /// When this node's signer backend is out.
+    pub signer_outage: Option<(u64, u64)>,
     clock: SimClock,
     schedule: Rc<Schedule>,
     config: DriverConfig,
@@ -56,6 +60,8 @@ impl SimNode {
             outbox: Rc::new(RefCell::new(VecDeque::new())),
             sign_log,
             conflicts: Rc::new(Cell::new(0)),
+            watermark: Rc::new(RefCell::new(None)),
+            signer_outage: None,
             clock,
             schedule,
             config,
@@ -78,6 +84,9 @@ impl SimNode {
             key: self.key.clone(),
             log: self.sign_log.clone(),
             conflicts: self.conflicts.clone(),
+            watermark: self.watermark.clone(),
+            outage: self.signer_outage,
+            now: self.clock.now.clone(),
         });
         self.driver = Some(Driver::new(app, net, self.clock.clone(), self.wal.clone(), Some(signer), self.config)?);
         self.wake_at = None;

@@ -382,7 +382,13 @@ pub fn run(sc: &Scenario) -> Report {
         let copies = if *role == Role::Twins { 2 } else { 1 };
         for _ in 0..copies {
             let clock = SimClock { now: now.clone(), skew_ms: sc.clock_skew_ms[k] };
-            nodes.push(SimNode::new(k, *role, keys[k].clone(), log.clone(), clock, schedule.clone(), config));
+            let mut node = SimNode::new(k, *role, keys[k].clone(), log.clone(), clock, schedule.clone(), config);
+            node.signer_outage = sc
+                .signer_outage
+                .as_ref()
+                .filter(|(down, _, _)| down.get(k) == Some(&true))
+                .map(|(_, from, to)| (*from, *to));
+            nodes.push(node);
         }
     }
     let report = Report {
@@ -411,8 +417,8 @@ pub fn run(sc: &Scenario) -> Report {
     };
     let roles: Vec<&str> = sc.roles.iter().map(|r| r.name()).collect();
     sim.note(format!(
-        "n={} roles={roles:?} drop={:.2} partition={:?} crash={:?} epochs={:?}",
-        sc.n, sc.drop_rate, sc.partition, sc.crash, sc.epochs
+        "n={} roles={roles:?} drop={:.2} partition={:?} crash={:?} signer_outage={:?} epochs={:?}",
+        sc.n, sc.drop_rate, sc.partition, sc.crash, sc.signer_outage, sc.epochs
     ));
     for i in 0..sim.nodes.len() {
         let r = sim.nodes[i].boot();

@@ -90,6 +90,9 @@ pub struct Scenario {
     pub partition: Option<(Vec<bool>, u64, u64)>,
     /// An honest key whose node crashes, and when it crashes and restarts.
     pub crash: Option<(usize, u64, u64)>,
+    /// Keys whose signer backend (Vault) does not answer, and when the outage starts and
+    /// ends: their guards refuse what is below their watermark, as `kms::Guard` does.
+    pub signer_outage: Option<(Vec<bool>, u64, u64)>,
     /// One-way delay per link (ms) before jitter, by key.
     pub link_delay: Vec<Vec<u64>>,
     pub jitter_ms: u64,
@@ -156,6 +159,13 @@ impl Scenario {
         });
         let link_delay = (0..keys + 1).map(|_| (0..keys + 1).map(|_| rng.gen_range(1..40)).collect()).collect();
         let clock_skew_ms = (0..keys).map(|_| rng.gen_range(-500..500)).collect();
+        // Drawn last, so the scenarios of earlier seeds keep their other faults.
+        let signer_outage = rng.gen_bool(0.3).then(|| {
+            let everyone = rng.gen_bool(0.3);
+            let down: Vec<bool> = (0..keys).map(|_| everyone || rng.gen_bool(0.5)).collect();
+            let start = rng.gen_range(0..2_500);
+            (down, start, start + rng.gen_range(200..1_500))
+        });
         Scenario {
             seed,
             n,
@@ -165,6 +175,7 @@ impl Scenario {
             drop_rate: rng.gen_range(0.0..0.2),
             partition,
             crash,
+            signer_outage,
             link_delay,
             jitter_ms: 10,
             tick_ms: 250,

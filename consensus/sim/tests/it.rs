@@ -11,6 +11,7 @@ const SEEDS: u64 = 30;
 #[test]
 fn seeds_keep_agreement_validity_and_liveness() {
     let (mut evidence, mut byzantine, mut crashes, mut partitions, mut epochs, mut heights) = (0, 0, 0, 0, 0, 0);
+    let mut outages = 0;
     for n in [1, 4, 5, 6, 7, 8, 10] {
         for seed in 0..SEEDS {
             let sc = Scenario::with_roles(seed * 31 + n as u64, Some(n), &Role::ALL);
@@ -18,6 +19,7 @@ fn seeds_keep_agreement_validity_and_liveness() {
             crashes += usize::from(sc.crash.is_some());
             partitions += usize::from(sc.partition.is_some());
             epochs += usize::from(sc.epochs.is_some());
+            outages += usize::from(sc.signer_outage.is_some());
             let r = run(&sc);
             assert!(
                 r.violation.is_none(),
@@ -33,8 +35,8 @@ fn seeds_keep_agreement_validity_and_liveness() {
     }
     // The faults were really there.
     assert!(
-        byzantine > 40 && crashes > 40 && partitions > 40 && epochs > 20,
-        "{byzantine} {crashes} {partitions} {epochs}"
+        byzantine > 40 && crashes > 40 && partitions > 40 && epochs > 20 && outages > 20,
+        "{byzantine} {crashes} {partitions} {epochs} {outages}"
     );
     assert!(evidence > 0, "equivocations were seen and kept as evidence");
     assert!(heights > 500);
@@ -133,5 +135,25 @@ fn a_node_down_across_set_changes_catches_up() {
         let r = run(&sc);
         assert!(r.violation.is_none(), "seed {seed}: {:?}\n{}", r.violation, r.trace.join("\n"));
         assert!(r.heights >= 9, "seed {seed}: the set changed twice ({} heights)", r.heights);
+    }
+}
+
+/// Vault hangs for every validator at once (the KMS daemons answer "unavailable", their
+/// guards keep their watermarks) and comes back: the chain resumes. A node must not count
+/// its own vote before it is signed: it would precommit on a prevote nobody received, its
+/// guard would then refuse that prevote for good, and the others would wait for it forever.
+#[test]
+fn the_chain_resumes_after_every_signer_was_out() {
+    for seed in 0..40 {
+        let mut sc = Scenario::with_roles(seed, Some(4), &[]);
+        sc.partition = None;
+        sc.crash = None;
+        sc.epochs = None;
+        sc.roles.truncate(4);
+        sc.drop_rate = 0.0;
+        let start = 500 + seed * 37;
+        sc.signer_outage = Some((vec![true; 4], start, start + 300 + seed * 53));
+        let r = run(&sc);
+        assert!(r.violation.is_none(), "seed {seed}: {:?}\n{}", r.violation, r.trace.join("\n"));
     }
 }
