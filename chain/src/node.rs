@@ -136,7 +136,7 @@ fn refusal(e: InsertError) -> SubmitError {
 
 /// The genesis block: height 0, committing to the genesis state; trusted by definition, so
 /// its certificate carries no signatures.
-pub fn genesis_block(g: &Genesis, state_root: CryptoHash) -> Block {
+pub fn genesis_block(g: &Genesis, prev_state_root: CryptoHash) -> Block {
     Block {
         header: BlockHeader {
             height: 0,
@@ -144,7 +144,7 @@ pub fn genesis_block(g: &Genesis, state_root: CryptoHash) -> Block {
             timestamp_ms: g.genesis_time_ms,
             proposer: g.workspace.master_account.clone(),
             tx_root: Block::compute_tx_root(&[]),
-            state_root,
+            prev_state_root,
         },
         transactions: Vec::new(),
     }
@@ -176,14 +176,20 @@ fn check_genesis_file(store: &Store, g: &Genesis) -> Result<(), StartError> {
     }
 }
 
-/// Recomputes the Merkle root at the head's tree version and compares it with the root the
-/// head block committed to, so a damaged store is refused instead of served.
+/// Reads the Merkle root the head block starts from (its parent's tree version; genesis: its
+/// own) and compares it with the root the head's header carries, so a damaged store is refused
+/// instead of served.
 fn check_head_root(store: &Store) -> Result<(), StartError> {
     let Some(head) = store.head_block()? else { return Ok(()) };
-    let found = store.root_at(head.jmt_version)?;
-    let expected = head.block.header.state_root;
+    let height = head.block.header.height;
+    let base = match height.checked_sub(1) {
+        Some(parent) => store.block(parent)?.map_or(head.jmt_version, |p| p.jmt_version),
+        None => head.jmt_version,
+    };
+    let found = store.root_at(base)?;
+    let expected = head.block.header.prev_state_root;
     if found != expected {
-        return Err(StartError::StateRootMismatch { height: head.block.header.height, expected, found });
+        return Err(StartError::StateRootMismatch { height, expected, found });
     }
     Ok(())
 }

@@ -38,8 +38,7 @@ pub fn block(b: &Block, approvals: &[Option<Signature>]) -> Value {
             "next_epoch_id": epoch_id(),
             "timestamp": nanos(h.timestamp_ms),
             "timestamp_nanosec": nanos(h.timestamp_ms).to_string(),
-            "prev_state_root": h.state_root,
-            "state_root": h.state_root,
+            "prev_state_root": h.prev_state_root,
             "chunk_tx_root": h.tx_root,
             "tx_root": h.tx_root,
             "chunks_included": 1,
@@ -263,7 +262,7 @@ pub fn status_view(s: &NodeStatus) -> Value {
         "sync_info": {
             "latest_block_hash": s.head.hash(),
             "latest_block_height": head.height,
-            "latest_state_root": head.state_root,
+            "latest_state_root": head.prev_state_root,
             "latest_block_time": rfc3339(head.timestamp_ms),
             "syncing": s.syncing,
             "earliest_block_hash": s.earliest.hash(),

@@ -58,6 +58,22 @@ fn start_liar(home: &std::path::Path, secs: u64) -> tokio::process::Child {
         .expect("start the liar")
 }
 
+/// The honest nodes' warnings and errors about `height`, to read a stall.
+fn logged_at(net: &Network, height: u64) -> String {
+    let needle = format!("height={height} ");
+    let mut out = String::new();
+    for n in net.nodes.iter().take(3) {
+        let log = std::fs::read_to_string(n.home.join("node.log")).unwrap_or_default();
+        let lines: Vec<&str> =
+            log.lines().filter(|l| l.contains(&needle) && (l.contains("WARN") || l.contains("ERROR"))).collect();
+        out += &format!("== {} ({} lines)\n", n.account, lines.len());
+        for l in lines.iter().take(40) {
+            out += &format!("{l}\n");
+        }
+    }
+    out
+}
+
 /// Waits for the liar to end by itself and returns its report (its last stdout line).
 async fn liar_report(liar: tokio::process::Child) -> Value {
     let output = liar.wait_with_output().await.expect("the liar ends by itself");
@@ -96,6 +112,7 @@ async fn one_lying_validator_cannot_halt_fork_or_exhaust_the_other_three() {
     }
     let first = min_height(&heads);
     let (mut last, mut moved, mut longest_stall) = (first, Instant::now(), Duration::ZERO);
+    let mut stalled_at = first;
     while started.elapsed() < Duration::from_secs(ATTACK_SECS) {
         tokio::time::sleep(Duration::from_millis(250)).await;
         heads.clear();
@@ -104,11 +121,15 @@ async fn one_lying_validator_cannot_halt_fork_or_exhaust_the_other_three() {
         }
         let now = min_height(&heads);
         if now > last {
-            longest_stall = longest_stall.max(moved.elapsed());
+            if moved.elapsed() > longest_stall {
+                (longest_stall, stalled_at) = (moved.elapsed(), last);
+            }
             (last, moved) = (now, Instant::now());
         }
     }
-    longest_stall = longest_stall.max(moved.elapsed());
+    if moved.elapsed() > longest_stall {
+        (longest_stall, stalled_at) = (moved.elapsed(), last);
+    }
     let report = liar_report(liar).await;
     for kind in [
         "future_height_votes",
@@ -132,7 +153,12 @@ async fn one_lying_validator_cannot_halt_fork_or_exhaust_the_other_three() {
         report["sent"]
     );
     assert!(last >= first + 15, "the honest three finalized {} blocks in {ATTACK_SECS} s under attack", last - first);
-    assert!(longest_stall < Duration::from_secs(10), "a stall of {longest_stall:?} under attack");
+    assert!(
+        longest_stall < Duration::from_secs(10),
+        "a stall of {longest_stall:?} under attack at height {}; what the honest nodes logged there:\n{}",
+        stalled_at + 1,
+        logged_at(&net, stalled_at + 1)
+    );
 
     // 2. No fork; every acknowledged transfer is on all three.
     for task in load {

@@ -1,18 +1,61 @@
 //! Building a block from the mempool, re-executing a known block, committing a decided one.
+//!
+//! # The pipeline
+//! Execution (the runtime applying a block's transactions) is on the vote path: a proposal is
+//! prevoted only once its transactions ran. The Merkle update is not: it starts on the rayon
+//! pool as soon as a block is executed ([`TreeJob`]) and runs while the block is voted on; the
+//! commit waits for it, so a committed block always has its tree. A header carries the root
+//! *before* its block (`prev_state_root`, the parent's root), which the next proposer and every
+//! voter already have.
+//!
+//! # Divergence
+//! A proposal whose `prev_state_root` differs from ours gets a nil prevote (the proposer may be
+//! the one wrong). A *certified* block whose `prev_state_root` differs from ours means a quorum
+//! reached another state than this node: [`StoreError::StateDiverged`], which stops the node
+//! before it signs anything more.
 
-use chain_types::{AccountId, Block, BlockHeader, BlockHeight, CommitCertificate, ExecutionOutcome};
+use std::sync::{mpsc, Arc};
+
+use chain_types::{AccountId, Block, BlockHeader, BlockHeight, CommitCertificate, CryptoHash, ExecutionOutcome};
 
 use crate::node::Node;
 use crate::runtime::{BlockContext, TxResult};
 use crate::store::{PreparedTree, StateChanges, StoreError, StoredBlock};
 
-/// A block executed on top of the current head, ready to commit.
+/// The Merkle update of an executed block, computed on the rayon pool.
+#[derive(Debug)]
+pub struct TreeJob(mpsc::Receiver<Result<PreparedTree, StoreError>>);
+
+impl TreeJob {
+    /// Starts the update of the tree at version `base` by `changes`.
+    fn spawn(node: &Arc<Node>, changes: Arc<StateChanges>, base: u64) -> TreeJob {
+        let (tx, rx) = mpsc::sync_channel(1);
+        let node = Arc::clone(node);
+        rayon::spawn(move || {
+            // The receiver is gone when the block was not committed: nothing to report.
+            let _ = tx.send(node.store.prepare_tree_on(&changes, Some(base)));
+        });
+        TreeJob(rx)
+    }
+
+    /// The update, once computed.
+    pub fn wait(self) -> Result<PreparedTree, StoreError> {
+        self.0.recv().map_err(|_| StoreError::Tree("the Merkle update stopped without a result".into()))?
+    }
+}
+
+/// A block executed on top of the current head, ready to commit once its tree is computed.
 #[derive(Debug)]
 pub struct Executed {
     pub block: Block,
-    pub changes: StateChanges,
-    pub tree: PreparedTree,
+    pub changes: Arc<StateChanges>,
+    pub tree: TreeJob,
     pub results: Vec<TxResult>,
+}
+
+/// The state root after `head`: what a child's header carries.
+pub fn root_after(node: &Node, head: &StoredBlock) -> Result<CryptoHash, StoreError> {
+    node.store.root_at(head.jmt_version)
 }
 
 fn context(node: &Node, height: BlockHeight, timestamp_ms: u64) -> BlockContext<'_> {
@@ -27,7 +70,7 @@ fn context(node: &Node, height: BlockHeight, timestamp_ms: u64) -> BlockContext<
 
 /// A new block on the head from the mempool's transactions (their signatures were checked
 /// when they were admitted), stamped `timestamp_ms`.
-pub fn build_block(node: &Node, proposer: AccountId, timestamp_ms: u64) -> Result<Executed, StoreError> {
+pub fn build_block(node: &Arc<Node>, proposer: AccountId, timestamp_ms: u64) -> Result<Executed, StoreError> {
     let head = node.store.head_block()?.ok_or(StoreError::Tree("store has no head".into()))?;
     let parent = &head.block.header;
     let height = parent.height + 1;
@@ -49,7 +92,8 @@ pub fn build_block(node: &Node, proposer: AccountId, timestamp_ms: u64) -> Resul
         txs.push(tx);
     }
     let (changes, results) = node.runtime.apply_block(&context(node, height, timestamp_ms), &txs, false)?;
-    let tree = node.store.prepare_tree(&changes)?;
+    let changes = Arc::new(changes);
+    let tree = TreeJob::spawn(node, Arc::clone(&changes), head.jmt_version);
     let block = Block {
         header: BlockHeader {
             height,
@@ -57,7 +101,7 @@ pub fn build_block(node: &Node, proposer: AccountId, timestamp_ms: u64) -> Resul
             timestamp_ms,
             proposer,
             tx_root: Block::compute_tx_root(&txs),
-            state_root: tree.root,
+            prev_state_root: root_after(node, &head)?,
         },
         transactions: txs,
     };
@@ -101,8 +145,9 @@ fn transactions_new(node: &Node, block: &Block) -> Result<bool, StoreError> {
 
 /// Re-executes a block on the head and returns it if it builds on the head, its
 /// signatures hold and its roots match what it claims; `None` if it is not a valid next
-/// block.
-pub fn execute_block(node: &Node, block: Block, signatures: Signatures) -> Result<Option<Executed>, StoreError> {
+/// block. A certified block that starts from another state root than ours is
+/// [`StoreError::StateDiverged`].
+pub fn execute_block(node: &Arc<Node>, block: Block, signatures: Signatures) -> Result<Option<Executed>, StoreError> {
     let Some(head) = node.store.head_block()? else { return Ok(None) };
     let h = &block.header;
     if h.height != head.block.header.height + 1
@@ -114,12 +159,19 @@ pub fn execute_block(node: &Node, block: Block, signatures: Signatures) -> Resul
     {
         return Ok(None);
     }
-    let (changes, results) =
-        node.runtime.apply_block(&context(node, h.height, h.timestamp_ms), &block.transactions, false)?;
-    let tree = node.store.prepare_tree(&changes)?;
-    if tree.root != h.state_root {
+    let ours = root_after(node, &head)?;
+    if h.prev_state_root != ours {
+        if signatures == Signatures::Certified {
+            let height = head.block.header.height;
+            return Err(StoreError::StateDiverged { height, ours, theirs: h.prev_state_root });
+        }
+        tracing::warn!(target: "chain::consensus", height = h.height, %ours, theirs = %h.prev_state_root, "a proposal starts from another state root than this node's");
         return Ok(None);
     }
+    let (changes, results) =
+        node.runtime.apply_block(&context(node, h.height, h.timestamp_ms), &block.transactions, false)?;
+    let changes = Arc::new(changes);
+    let tree = TreeJob::spawn(node, Arc::clone(&changes), head.jmt_version);
     Ok(Some(Executed { block, changes, tree, results }))
 }
 
@@ -127,6 +179,8 @@ pub fn execute_block(node: &Node, block: Block, signatures: Signatures) -> Resul
 /// fsynced batch; then the mempool drops its transactions and waiters are woken.
 pub fn commit(node: &Node, executed: Executed, certificate: CommitCertificate) -> Result<(), StoreError> {
     let Executed { block, changes, tree, results } = executed;
+    let tree = tree.wait()?;
+    let root = tree.root;
     let hash = block.hash();
     let height = block.header.height;
     let outcomes: Vec<ExecutionOutcome> = block
@@ -150,6 +204,6 @@ pub fn commit(node: &Node, executed: Executed, certificate: CommitCertificate) -
     node.mempool.remove(&stored.block.transactions);
     node.validators.refresh(&node.store)?;
     node.head.send_replace(height);
-    tracing::info!(target: "chain::consensus", height, %hash, txs = outcomes.len(), root = %stored.block.header.state_root, "committed");
+    tracing::info!(target: "chain::consensus", height, %hash, txs = outcomes.len(), %root, "committed");
     Ok(())
 }

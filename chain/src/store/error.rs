@@ -18,6 +18,12 @@ pub enum StoreError {
         "block {height} would overwrite the stored outcome of transaction {tx_hash} (a transaction is executed once)"
     )]
     OutcomeExists { height: u64, tx_hash: CryptoHash },
+    #[error(
+        "state diverged: after block {height} this node's state root is {ours}, but the validators \
+         certified {theirs}; it signs nothing more. Replace its data directory with a copy of a \
+         healthy validator's (or re-sync it) before restarting"
+    )]
+    StateDiverged { height: u64, ours: CryptoHash, theirs: CryptoHash },
 }
 
 impl StoreError {

@@ -71,10 +71,13 @@ fn tree_err(e: anyhow::Error) -> StoreError {
     StoreError::Tree(e.to_string())
 }
 
-pub(super) fn prepare(store: &Store, changes: &StateChanges) -> Result<PreparedTree, StoreError> {
+pub(super) fn prepare(
+    store: &Store,
+    changes: &StateChanges,
+    current: Option<Version>,
+) -> Result<PreparedTree, StoreError> {
     let reader = Reader(store);
     let tree = Tree::new(&reader);
-    let current = store.jmt_version()?;
     let current_root = match current {
         Some(v) => tree.get_root_hash(v).map_err(tree_err)?.0,
         // Only before genesis is written; every chain has genesis state.

@@ -167,9 +167,16 @@ impl Store {
         Ok(out)
     }
 
-    /// Computes the state root after `changes` without writing anything.
+    /// Computes the state root after `changes` on the latest tree version, without writing
+    /// anything.
     pub fn prepare_tree(&self, changes: &StateChanges) -> Result<PreparedTree, StoreError> {
-        jmt_tree::prepare(self, changes)
+        jmt_tree::prepare(self, changes, self.jmt_version()?)
+    }
+
+    /// As [`Store::prepare_tree`], on tree version `base` (a block's update may be computed
+    /// while another commits; a stale one is refused when written).
+    pub fn prepare_tree_on(&self, changes: &StateChanges, base: Option<u64>) -> Result<PreparedTree, StoreError> {
+        jmt_tree::prepare(self, changes, base)
     }
 
     /// Writes a block and all its effects atomically and durably, and makes it the head.

@@ -150,7 +150,7 @@ impl TestChain {
                 timestamp_ms: ctx.timestamp_ms,
                 proposer: id("v0.acme"),
                 tx_root: Block::compute_tx_root(&txs),
-                state_root: tree.root,
+                prev_state_root: self.root(),
             },
             transactions: txs,
         };
@@ -187,7 +187,7 @@ impl TestChain {
         let mut block = head.block.clone();
         block.header.height += 1;
         block.header.prev_hash = head.block.hash();
-        block.header.state_root = tree.root;
+        block.header.prev_state_root = self.root();
         block.transactions.clear();
         let certificate =
             CommitCertificate { height: block.header.height, round: 0, block_hash: block.hash(), signatures: vec![] };
@@ -248,8 +248,9 @@ impl TestChain {
         Ok(serde_json::from_slice(&out).expect("view returns JSON"))
     }
 
+    /// The state root after the head block.
     pub fn root(&self) -> CryptoHash {
-        self.head().block.header.state_root
+        self.store.root_at(self.head().jmt_version).expect("root")
     }
 }
 

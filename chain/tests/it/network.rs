@@ -157,7 +157,7 @@ async fn a_frame_over_the_protocol_limit_is_refused() {
                 timestamp_ms: 1,
                 proposer: "v0.acme".parse().unwrap(),
                 tx_root: CryptoHash::default(),
-                state_root: CryptoHash([1; 32]),
+                prev_state_root: CryptoHash([1; 32]),
             },
             transactions: vec![],
         }),

@@ -24,7 +24,9 @@ fn reopen_keeps_head_root_and_history() {
     let store = Store::open(&path).expect("reopen");
     let again = store.head_block().unwrap().unwrap();
     assert_eq!(again, head);
-    assert_eq!(store.root_at(again.jmt_version).unwrap(), head.block.header.state_root);
+    // A header carries the root its block starts from: the parent's.
+    let parent = store.block(head.block.header.height - 1).unwrap().unwrap();
+    assert_eq!(store.root_at(parent.jmt_version).unwrap(), head.block.header.prev_state_root);
 
     // History: alice's balance as of block 1 (one transfer) and as of the head (three).
     let at = |h: u64| -> u128 {

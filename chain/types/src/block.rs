@@ -14,8 +14,11 @@ pub struct BlockHeader {
     pub proposer: AccountId,
     /// sha3-256 over the ordered signed transactions (see [`Block::compute_tx_root`]).
     pub tx_root: CryptoHash,
-    /// Merkle root over all state after this block's transactions are applied.
-    pub state_root: CryptoHash,
+    /// Merkle root over all state before this block's transactions are applied (after the
+    /// parent's): the Merkle update of a block runs while the next one is being decided, so
+    /// a block's own root is first committed to by its child (as NEAR's `prev_state_root`).
+    /// The genesis block carries the genesis state's root.
+    pub prev_state_root: CryptoHash,
 }
 
 impl BlockHeader {
@@ -63,7 +66,7 @@ mod tests {
             timestamp_ms: 1,
             proposer: "v0".parse().unwrap(),
             tx_root: Block::compute_tx_root(&[]),
-            state_root: sha3_256(b"s"),
+            prev_state_root: sha3_256(b"s"),
         }
     }
 
@@ -90,7 +93,7 @@ mod tests {
     fn hash_covers_every_field() {
         let h = header();
         let mut other = h.clone();
-        other.state_root = sha3_256(b"t");
+        other.prev_state_root = sha3_256(b"t");
         assert_ne!(h.hash(), other.hash());
         let bytes = borsh::to_vec(&h).unwrap();
         assert_eq!(borsh::from_slice::<BlockHeader>(&bytes).unwrap(), h);

@@ -106,7 +106,7 @@ mod tests {
             timestamp_ms,
             proposer: "v1.acme".parse().unwrap(),
             tx_root: Block::compute_tx_root(&[]),
-            state_root: CryptoHash::default(),
+            prev_state_root: CryptoHash::default(),
         }
     }
 
@@ -124,7 +124,7 @@ mod tests {
             timestamp_ms: 1_000,
             proposer: "acme".parse().unwrap(),
             tx_root: Block::compute_tx_root(&[]),
-            state_root: CryptoHash::default(),
+            prev_state_root: CryptoHash::default(),
         };
         let me: AccountId = "v1.acme".parse().unwrap();
         let block = |ts| Block { header: header(1, &genesis, ts), transactions: vec![] };
@@ -161,7 +161,7 @@ mod tests {
             timestamp_ms: 1_000,
             proposer: "acme".parse().unwrap(),
             tx_root: Block::compute_tx_root(&[]),
-            state_root: CryptoHash::default(),
+            prev_state_root: CryptoHash::default(),
         };
         let sk = SecretKey::from_seed([1; 32]);
         let tx = |nonce| {

@@ -203,7 +203,7 @@ mod tests {
                 timestamp_ms: 1,
                 proposer: "v0.acme".parse().unwrap(),
                 tx_root: CryptoHash::default(),
-                state_root: CryptoHash::default(),
+                prev_state_root: CryptoHash::default(),
             },
             transactions: vec![],
         };

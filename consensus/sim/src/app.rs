@@ -57,7 +57,7 @@ pub fn genesis_block() -> (Block, CommitCertificate) {
         timestamp_ms: GENESIS_MS,
         proposer: account(0),
         tx_root: Block::compute_tx_root(&[]),
-        state_root: sha3_256(b"sim genesis"),
+        prev_state_root: sha3_256(b"sim genesis"),
     };
     let block = Block { header, transactions: Vec::new() };
     let hash = block.hash();
@@ -126,7 +126,7 @@ impl SimApp {
         let h = &block.header;
         h.height == parent.header.height + 1
             && h.prev_hash == parent.hash()
-            && h.state_root == expected_root(&parent.header.state_root, h.height)
+            && h.prev_state_root == expected_root(&parent.header.prev_state_root, h.height)
     }
 }
 
@@ -156,9 +156,9 @@ impl Application for SimApp {
     fn build(&mut self, proposer: &AccountId, timestamp_ms: u64) -> Result<SimExecuted, SimAppError> {
         let head = self.head_block();
         let height = head.header.height + 1;
-        let mut state_root = expected_root(&head.header.state_root, height);
+        let mut prev_state_root = expected_root(&head.header.prev_state_root, height);
         if self.role == Role::InvalidProposer {
-            state_root.0[0] ^= 0xFF;
+            prev_state_root.0[0] ^= 0xFF;
         }
         let timestamp_ms = if self.role == Role::FarFutureTimestamp { u64::MAX } else { timestamp_ms };
         let header = BlockHeader {
@@ -167,7 +167,7 @@ impl Application for SimApp {
             timestamp_ms,
             proposer: proposer.clone(),
             tx_root: Block::compute_tx_root(&[]),
-            state_root,
+            prev_state_root,
         };
         Ok(SimExecuted(Block { header, transactions: Vec::new() }))
     }

@@ -101,7 +101,7 @@ pub fn wrong_proposals(
                 timestamp_ms: timestamp_ms.max(parent.timestamp_ms + 1) + u64::from(r),
                 proposer: account.clone(),
                 tx_root: Block::compute_tx_root(&[]),
-                state_root: expected_root(&parent.state_root, height),
+                prev_state_root: expected_root(&parent.prev_state_root, height),
             };
             let block = Block { header, transactions: Vec::new() };
             let proposal = Proposal { height, round: r, value: block.hash(), pol_round: None, proposer: me };

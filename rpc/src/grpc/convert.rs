@@ -81,7 +81,7 @@ pub fn block(b: &Block, approvals: &[Option<Signature>]) -> proto::BlockView {
         timestamp_ms: h.timestamp_ms,
         proposer: h.proposer.to_string(),
         tx_root: h.tx_root.0.to_vec(),
-        state_root: h.state_root.0.to_vec(),
+        prev_state_root: h.prev_state_root.0.to_vec(),
         transactions: b.transactions.iter().map(chain_types::to_borsh).collect(),
         transaction_hashes: b.transactions.iter().map(|t| t.hash().0.to_vec()).collect(),
         approvals: approvals.iter().map(|s| s.map(|s| s.0.to_vec()).unwrap_or_default()).collect(),

@@ -180,7 +180,7 @@ impl Liar {
                 timestamp_ms,
                 proposer: self.account.clone(),
                 tx_root: Block::compute_tx_root(&transactions),
-                state_root: parent.header.state_root,
+                prev_state_root: parent.header.prev_state_root,
             },
             transactions,
         };
