@@ -144,11 +144,13 @@ pub fn generate(opts: &NewGenesisOptions) -> Result<Generated, GenesisError> {
         transaction_validity_blocks: if professional { 600 } else { 1200 },
         limits: Limits {
             max_tx_bytes: 64 * 1024,
-            max_block_transactions: 1000,
+            // A sanity cap: blocks are sized by bytes and cost (about 1,000 transfers).
+            max_block_transactions: 4000,
             mempool_capacity: 100_000,
             mempool_per_account: DEFAULT_MEMPOOL_PER_ACCOUNT,
             max_block_bytes: DEFAULT_MAX_BLOCK_BYTES,
             mempool_bytes: DEFAULT_MEMPOOL_BYTES,
+            max_block_cost: DEFAULT_MAX_BLOCK_COST,
         },
     };
     let problems = crate::validate(&genesis);

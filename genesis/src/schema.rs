@@ -186,6 +186,24 @@ pub struct Limits {
     /// ([`DEFAULT_MEMPOOL_BYTES`]) is not serialized, so older genesis files keep their hash.
     #[serde(default = "default_mempool_bytes", skip_serializing_if = "is_default_mempool_bytes")]
     pub mempool_bytes: u64,
+    /// Most cost units one block may hold (`chain_types::SignedTransaction::cost`, about a
+    /// microsecond of a validator's CPU each): blocks are sized by what their transactions
+    /// cost, checked on every proposal received. The default ([`DEFAULT_MAX_BLOCK_COST`]) is
+    /// not serialized, so older genesis files keep their hash.
+    #[serde(default = "default_max_block_cost", skip_serializing_if = "is_default_max_block_cost")]
+    pub max_block_cost: u64,
+}
+
+/// Block cost limit when the genesis file names none: about 120 ms of one validator's work
+/// (some 1,000 transfers, or 400 function calls).
+pub const DEFAULT_MAX_BLOCK_COST: u64 = 120_000;
+
+fn default_max_block_cost() -> u64 {
+    DEFAULT_MAX_BLOCK_COST
+}
+
+fn is_default_max_block_cost(v: &u64) -> bool {
+    *v == DEFAULT_MAX_BLOCK_COST
 }
 
 /// Mempool size in bytes when the genesis file names none.

@@ -71,6 +71,7 @@ fn check_chain(g: &Genesis, p: &mut Vec<Problem>) {
         ("mempool_per_account", g.limits.mempool_per_account),
         ("mempool_bytes", g.limits.mempool_bytes),
         ("max_block_bytes", g.limits.max_block_bytes),
+        ("max_block_cost", g.limits.max_block_cost),
     ] {
         if v == 0 {
             p.push(Problem::new(format!("limits.{name}"), "must be greater than 0"));

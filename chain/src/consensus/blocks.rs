@@ -76,19 +76,22 @@ pub fn build_block(node: &Arc<Node>, proposer: AccountId, timestamp_ms: u64) -> 
     let height = parent.height + 1;
     let limits = &node.genesis.limits;
     let max = usize::try_from(limits.max_block_transactions).unwrap_or(usize::MAX);
-    // Within the block's byte limit (a header's worth kept free), never a transaction that
-    // already has an outcome (a block holding one is invalid).
+    // Within the block's byte limit (a header's worth kept free) and cost limit, never a
+    // transaction that already has an outcome (a block holding one is invalid).
     let mut room = limits.max_block_bytes.saturating_sub(HEADER_ROOM);
+    let mut budget = limits.max_block_cost;
     let mut txs = Vec::new();
     for tx in node.mempool.select(max) {
         let size = borsh::object_length(&tx).map_or(u64::MAX, |n| n as u64);
-        if size > room {
+        let cost = tx.cost();
+        if size > room || cost > budget {
             break;
         }
         if node.store.outcome(&tx.hash())?.is_some() {
             continue;
         }
         room -= size;
+        budget -= cost;
         txs.push(tx);
     }
     let (changes, results) = node.runtime.apply_block(&context(node, height, timestamp_ms), &txs, false)?;

@@ -50,6 +50,7 @@ pub(crate) fn driver_config(node: &Node) -> DriverConfig {
         max_transactions: l.max_block_transactions,
         max_tx_bytes: l.max_tx_bytes,
         max_block_bytes: l.max_block_bytes,
+        max_block_cost: l.max_block_cost,
         max_clock_drift_ms: c.max_clock_drift_ms,
     };
     DriverConfig::new(timeouts, c.min_block_interval_ms, c.max_block_interval_ms, limits)

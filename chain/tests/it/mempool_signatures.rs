@@ -137,3 +137,25 @@ fn gossip_batches_are_verified_and_bad_ones_singled_out() {
     assert_eq!(other.accept_from_peer(txs.clone()), 9, "the one bad signature is found and refused");
     assert!(!other.mempool().contains(&txs[3].hash()));
 }
+
+/// Blocks are sized by what their transactions cost, not by a count: with room for 20
+/// transfers' cost (and a count cap far above), a proposer takes 20 of the 60 waiting (a
+/// proposal over the cost is refused on receipt: `consensus_driver::validity`).
+#[test]
+fn blocks_are_cut_by_cost() {
+    let mut g = chain();
+    let each = {
+        let recent = chain_types::CryptoHash::default();
+        alice_to_bob(&g, recent, 1..2)[0].cost()
+    };
+    g.genesis.limits.max_block_cost = 20 * each + each / 2;
+    g.genesis.limits.max_block_transactions = 4_000;
+    let dir = tempfile::tempdir().unwrap();
+    let n = node(&g, &dir);
+    for tx in transfers(&g, &n, 60) {
+        n.submit(tx).unwrap();
+    }
+    let block = build_block(&n, crate::harness::id("v0.acme"), 1_700_000_000_001).unwrap().block;
+    assert_eq!(block.transactions.len(), 20, "cut at the cost limit");
+    assert!(chain_types::total_cost(&block.transactions) <= g.genesis.limits.max_block_cost);
+}

@@ -20,6 +20,7 @@
 mod account;
 mod block;
 mod certificate;
+mod cost;
 mod crypto;
 mod error;
 mod evidence;
@@ -33,6 +34,7 @@ pub use block::{Block, BlockHeader};
 pub use certificate::{
     quorum, CertificateError, CommitCertificate, CommitSignature, ProposalSignBytes, VoteKind, VoteSignBytes,
 };
+pub use cost::{action_cost, total_cost, BYTES_PER_COST_UNIT, TX_BASE_COST};
 pub use crypto::{KeyParseError, PublicKey, SecretKey, Signature};
 pub use error::{ActionError, ActionErrorKind, InvalidTxError, TxExecutionError};
 pub use evidence::{Equivocation, EvidenceError};

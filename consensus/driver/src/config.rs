@@ -10,6 +10,8 @@ pub struct BlockLimits {
     pub max_tx_bytes: u64,
     /// Largest borsh-encoded block.
     pub max_block_bytes: u64,
+    /// Most cost units of a block's transactions (`SignedTransaction::cost`).
+    pub max_block_cost: u64,
     /// How far a proposed block's timestamp may be ahead of the receiver's clock.
     pub max_clock_drift_ms: u64,
 }

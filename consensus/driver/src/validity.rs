@@ -26,6 +26,8 @@ pub enum BlockRejection {
     TransactionTooLarge { hash: CryptoHash, max: u64, found: u64 },
     #[error("{found} bytes, at most {max}")]
     TooLarge { max: u64, found: u64 },
+    #[error("transactions costing {found} units, at most {max}")]
+    TooCostly { max: u64, found: u64 },
     #[error("transaction {hash} appears twice")]
     DuplicateTransaction { hash: CryptoHash },
     #[error("the header's transaction root does not match its transactions")]
@@ -81,6 +83,10 @@ pub fn check_proposed(
     if bytes > limits.max_block_bytes {
         return Err(BlockRejection::TooLarge { max: limits.max_block_bytes, found: bytes });
     }
+    let cost = chain_types::total_cost(&block.transactions);
+    if cost > limits.max_block_cost {
+        return Err(BlockRejection::TooCostly { max: limits.max_block_cost, found: cost });
+    }
     let mut seen = HashSet::with_capacity(block.transactions.len());
     for tx in &block.transactions {
         let hash = tx.hash();
@@ -116,6 +122,7 @@ mod tests {
             max_transactions: 10,
             max_tx_bytes: 1024,
             max_block_bytes: 1 << 20,
+            max_block_cost: 1_000_000,
             max_clock_drift_ms: 5_000,
         };
         let genesis = BlockHeader {
@@ -153,6 +160,7 @@ mod tests {
             max_transactions: 2,
             max_tx_bytes: 1024,
             max_block_bytes: 1 << 20,
+            max_block_cost: 1_000_000,
             max_clock_drift_ms: 5_000,
         };
         let genesis = BlockHeader {
@@ -200,5 +208,12 @@ mod tests {
             check_proposed(&genesis, &block(vec![tx(1), tx(2)]), &me, 2_000, &tiny),
             Err(BlockRejection::TooLarge { max: 300, .. })
         ));
+        // Two transfers cost about 250 units: a block of them is refused under 200.
+        let cheap = BlockLimits { max_block_cost: 200, ..limits };
+        assert!(matches!(
+            check_proposed(&genesis, &block(vec![tx(1), tx(2)]), &me, 2_000, &cheap),
+            Err(BlockRejection::TooCostly { max: 200, .. })
+        ));
+        assert_eq!(check_proposed(&genesis, &block(vec![tx(1)]), &me, 2_000, &cheap), Ok(()));
     }
 }

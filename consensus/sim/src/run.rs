@@ -86,8 +86,13 @@ pub fn short(v: &CryptoHash) -> String {
 /// The simulator's driver settings: the scenario's timeouts, blocks as soon as a height
 /// starts, a clock drift bound above the scenario's skews, a block request given up after 3 s.
 pub fn config(sc: &Scenario) -> DriverConfig {
-    let limits =
-        BlockLimits { max_transactions: 100, max_tx_bytes: 1024, max_block_bytes: 1 << 20, max_clock_drift_ms: 2_000 };
+    let limits = BlockLimits {
+        max_transactions: 100,
+        max_tx_bytes: 1024,
+        max_block_bytes: 1 << 20,
+        max_block_cost: 100_000,
+        max_clock_drift_ms: 2_000,
+    };
     let mut c = DriverConfig::new(sc.params, 20, 1_000, limits);
     c.relay_ms = 250;
     c.sync_timeout_ms = 3_000;

@@ -275,9 +275,13 @@ impl Liar {
                 }
                 // ... and over the block limits, which only proposers used to check.
                 let ts = genesis::unix_time_ms();
-                let too_many = self.junk_transactions(self.limits.max_block_transactions + 1, 0);
+                // Over the block's cost limit (blocks are sized by cost, not count), and one
+                // transaction over the size limit.
+                let each = self.junk_transactions(1, 0)[0].cost().max(1);
+                let over_cost = (self.limits.max_block_cost / each + 1).min(self.limits.max_block_transactions + 1);
+                let too_costly = self.junk_transactions(over_cost, 0);
                 let too_large = self.junk_transactions(1, self.limits.max_tx_bytes as usize + 1);
-                for txs in [too_many, too_large] {
+                for txs in [too_costly, too_large] {
                     if let Some(m) = self.proposal_with(round, ts, self.me, txs) {
                         out.push(("over_limit_block", consensus(m)));
                     }
