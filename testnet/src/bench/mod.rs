@@ -10,6 +10,10 @@
 //! moment the bench sees it in a final block on node 0 (polled every millisecond). Refusals
 //! (a full mempool's fast answer) are counted apart from failures. The result is JSON and a
 //! PNG of latency against offered rate.
+//!
+//! Then catch-up: the last validator stops while the others take the maximum sustained rate
+//! for a phase; it restarts and the bench times it until it holds the head the others had,
+//! and reports the rate it caught up at against the maximum sustained rate.
 
 mod load;
 mod observe;
@@ -169,8 +173,26 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<Value> {
         opts.accounts,
         opts.dir.display()
     );
-    let net = Network::up(layout, &net_opts).await?;
-    let result = phases(&net, opts).await;
+    let mut net = Network::up(layout, &net_opts).await?;
+    let accounts: Vec<_> = Workload::load_accounts(&net.layout)?
+        .into_iter()
+        .filter(|k| k.account_id.as_str().starts_with("load"))
+        .collect();
+    let mut nonces = vec![0u64; accounts.len()];
+    let mut result = phases(&net, opts, &accounts, &mut nonces).await;
+    let mut caught_up = None;
+    if let Ok(run) = &mut result {
+        if let Some(max) = run.max_sustained {
+            match catch_up(&mut net, opts, &accounts, &mut nonces, max).await {
+                Ok(Some((down, c))) => {
+                    run.phases.push(down);
+                    caught_up = Some(c);
+                }
+                Ok(None) => {}
+                Err(e) => result = Err(e),
+            }
+        }
+    }
     let nodes: Vec<Value> = net
         .nodes
         .iter()
@@ -196,12 +218,23 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<Value> {
     let points: Vec<plot::Point> = run
         .phases
         .iter()
-        .filter(|p| p.target_rate.is_some() && p.finalized > 0)
+        .filter(|p| p.target_rate.is_some() && p.finalized > 0 && p.name != ONE_DOWN)
         .map(|p| plot::Point { offered_tps: p.offered_tps(), p50_ms: p.latency_ms[0], p99_ms: p.latency_ms[2] })
         .collect();
     let title = format!("{} validators: submit-to-final latency against offered load", opts.validators);
     plot::latency_against_rate(&opts.plot, &title, &points, run.max_sustained)?;
     println!("plot written to {}", opts.plot.display());
+    if let (Some(c), Some(max)) = (&caught_up, run.max_sustained) {
+        println!(
+            "catch-up: {} was {} blocks ({} transactions) behind and caught up in {:.2} s: {:.0} tx/s, {:.1}x the max sustained rate",
+            c.node,
+            c.blocks,
+            c.transactions,
+            c.seconds,
+            c.tps(),
+            c.tps() / max
+        );
+    }
     if let Some(flat) = run.flat_out {
         println!(
             "flat out {flat:.0} tx/s ({:.0}% of the bound), max sustained {} tx/s{}",
@@ -222,6 +255,14 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<Value> {
         "max_sustained_tps": run.max_sustained.map(f64::round),
         "plot": opts.plot.display().to_string(),
         "phases": run.phases.iter().map(Phase::to_json).collect::<Vec<_>>(),
+        "catch_up": caught_up.map(|c| json!({
+            "node": c.node,
+            "blocks": c.blocks,
+            "transactions": c.transactions,
+            "seconds": round1(c.seconds),
+            "tps": c.tps().round(),
+            "times_max_sustained": run.max_sustained.map(|m| round1(c.tps() / m)),
+        })),
         "nodes": nodes,
     }))
 }
@@ -233,24 +274,24 @@ struct Run {
     max_sustained: Option<f64>,
 }
 
-async fn phases(net: &Network, opts: &BenchOptions) -> anyhow::Result<Run> {
-    let accounts: Vec<_> = Workload::load_accounts(&net.layout)?
-        .into_iter()
-        .filter(|k| k.account_id.as_str().starts_with("load"))
-        .collect();
-    let mut nonces = vec![0u64; accounts.len()];
+async fn phases(
+    net: &Network,
+    opts: &BenchOptions,
+    accounts: &[genesis::KeyFile],
+    nonces: &mut [u64],
+) -> anyhow::Result<Run> {
     if let Some(rate) = opts.rate {
-        let one = paced(net, opts, &accounts, &mut nonces, "rate", rate).await?;
+        let one = paced(net, opts, accounts, nonces, "rate", rate).await?;
         return Ok(Run { phases: vec![one], flat_out: None, max_sustained: None });
     }
-    let flat = phase(net, opts, &accounts, &mut nonces, "flat out", None, opts.flat_txs).await?;
+    let flat = phase(net, opts, accounts, nonces, "flat out", None, opts.flat_txs).await?;
     let flat_tps = flat.finalized_tps.max(1.0);
     let mut all = vec![flat];
     // Rising rates until one is not sustained, then bisection between the last two.
     let (mut good, mut bad): (Option<f64>, Option<f64>) = (None, None);
     for share in SWEEP {
         let rate = (flat_tps * share).round();
-        let p = paced(net, opts, &accounts, &mut nonces, &format!("sweep {rate:.0}"), rate).await?;
+        let p = paced(net, opts, accounts, nonces, &format!("sweep {rate:.0}"), rate).await?;
         let ok = p.sustained();
         all.push(p);
         if ok {
@@ -263,7 +304,7 @@ async fn phases(net: &Network, opts: &BenchOptions) -> anyhow::Result<Run> {
     for _ in 0..REFINE_STEPS {
         let (Some(lo), Some(hi)) = (good, bad) else { break };
         let rate = ((lo + hi) / 2.0).round();
-        let p = paced(net, opts, &accounts, &mut nonces, &format!("sweep {rate:.0}"), rate).await?;
+        let p = paced(net, opts, accounts, nonces, &format!("sweep {rate:.0}"), rate).await?;
         if p.sustained() {
             good = Some(rate);
         } else {
@@ -277,7 +318,7 @@ async fn phases(net: &Network, opts: &BenchOptions) -> anyhow::Result<Run> {
     };
     println!("max sustained: {max:.0} tx/s");
     for (name, share) in [("10%", 0.1), ("50%", 0.5), ("80%", 0.8)] {
-        all.push(paced(net, opts, &accounts, &mut nonces, name, (max * share).max(1.0)).await?);
+        all.push(paced(net, opts, accounts, nonces, name, (max * share).max(1.0)).await?);
     }
     Ok(Run { phases: all, flat_out: Some(flat_tps), max_sustained: Some(max) })
 }
@@ -295,6 +336,68 @@ async fn paced(
     phase(net, opts, accounts, nonces, name, Some(rate), count).await
 }
 
+/// The phase run while the last validator is down.
+const ONE_DOWN: &str = "one down";
+
+/// How a validator that was down caught up.
+#[derive(Debug, Clone)]
+struct CatchUp {
+    node: String,
+    blocks: u64,
+    transactions: usize,
+    seconds: f64,
+}
+
+impl CatchUp {
+    fn tps(&self) -> f64 {
+        self.transactions as f64 / self.seconds.max(1e-3)
+    }
+}
+
+/// Stops the last validator, runs a phase at `rate` on the others, restarts it and times it
+/// (from the restart, start-up included) until it holds the head the others had then.
+/// `None` with fewer than four validators (the others would lack a quorum).
+async fn catch_up(
+    net: &mut Network,
+    opts: &BenchOptions,
+    accounts: &[genesis::KeyFile],
+    nonces: &mut [u64],
+    rate: f64,
+) -> anyhow::Result<Option<(Phase, CatchUp)>> {
+    let n = net.nodes.len();
+    if n < 4 {
+        return Ok(None);
+    }
+    let i = n - 1;
+    let (up, down) = (net.nodes[0].rpc.clone(), net.nodes[i].rpc.clone());
+    let from = head(&down).await?;
+    net.signal(i, nix::sys::signal::Signal::SIGTERM)?;
+    net.nodes[i].child.wait().await?;
+    let count = (rate * opts.duration.as_secs_f64()).ceil() as usize;
+    let phase = phase_on(net, opts, accounts, nonces, ONE_DOWN, Some(rate), count, i).await?;
+    let target = head(&up).await?;
+    let started = Instant::now();
+    net.restart(i).await?;
+    while head(&down).await.unwrap_or(0) < target {
+        if started.elapsed() > Duration::from_secs(300) {
+            bail!("{} did not catch up to height {target} within 300 s", net.nodes[i].account);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let mut transactions = 0;
+    for h in from + 1..=target {
+        let b = up.call("block", json!({ "block_id": h })).await?;
+        transactions += b["transactions"].as_array().map_or(0, Vec::len);
+    }
+    let node = net.nodes[i].account.clone();
+    Ok(Some((phase, CatchUp { node, blocks: target - from, transactions, seconds })))
+}
+
+async fn head(rpc: &rpc::client::RpcClient) -> anyhow::Result<u64> {
+    Ok(rpc.status().await?["sync_info"]["latest_block_height"].as_u64().unwrap_or(0))
+}
+
 async fn phase(
     net: &Network,
     opts: &BenchOptions,
@@ -304,12 +407,27 @@ async fn phase(
     rate: Option<f64>,
     count: usize,
 ) -> anyhow::Result<Phase> {
+    phase_on(net, opts, accounts, nonces, name, rate, count, net.nodes.len()).await
+}
+
+/// A phase whose transactions go to the first `nodes` nodes only.
+#[allow(clippy::too_many_arguments)]
+async fn phase_on(
+    net: &Network,
+    opts: &BenchOptions,
+    accounts: &[genesis::KeyFile],
+    nonces: &mut [u64],
+    name: &str,
+    rate: Option<f64>,
+    count: usize,
+    nodes: usize,
+) -> anyhow::Result<Phase> {
     let client = net.nodes[0].rpc.clone();
     let recent = client.final_block_hash().await.context("reading the final block")?;
     let from = client.status().await?["sync_info"]["latest_block_height"].as_u64().unwrap_or(0);
-    let txs = Arc::new(presign(accounts, nonces, net.nodes.len(), count, recent));
+    let txs = Arc::new(presign(accounts, nonces, nodes, count, recent));
     let index: HashMap<String, usize> = txs.iter().enumerate().map(|(k, t)| (t.hash.clone(), k)).collect();
-    let urls = Arc::new(net.nodes.iter().map(|n| n.rpc.url().to_owned()).collect::<Vec<_>>());
+    let urls = Arc::new(net.nodes.iter().take(nodes).map(|n| n.rpc.url().to_owned()).collect::<Vec<_>>());
     let start = Instant::now();
     let submitting = tokio::spawn(submit(txs.clone(), urls, rate, opts.connections, start));
     let expected = rate.map_or(Duration::from_secs(60), |r| Duration::from_secs_f64(count as f64 / r));
