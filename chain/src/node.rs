@@ -183,7 +183,15 @@ fn check_head_root(store: &Store) -> Result<(), StartError> {
     let Some(head) = store.head_block()? else { return Ok(()) };
     let height = head.block.header.height;
     let base = match height.checked_sub(1) {
-        Some(parent) => store.block(parent)?.map_or(head.jmt_version, |p| p.jmt_version),
+        Some(parent) => {
+            store
+                .block(parent)?
+                .ok_or_else(|| StoreError::Corrupt {
+                    column: "blocks",
+                    detail: format!("block {parent}, the head's parent, is missing"),
+                })?
+                .jmt_version
+        }
         None => head.jmt_version,
     };
     let found = store.root_at(base)?;

@@ -192,3 +192,20 @@ fn proposals_from_anyone_but_the_rounds_proposer_are_ignored() {
     assert!(own_votes(&out).is_empty());
     assert_eq!(t.proposals(0).count(), 0);
 }
+
+#[test]
+fn an_own_vote_counts_only_once_handed_back_signed() {
+    let mut t = Tendermint::new(P, 4, Some(2), 1);
+    t.apply(Input::StartHeight(1));
+    let p = Proposal { height: 1, round: 0, value: value(7), pol_round: None, proposer: 1 };
+    let out = t.apply(Input::Proposal { proposal: p, valid: true });
+    let own = out.iter().find_map(|o| if let Output::Vote(v) = o { Some(v.clone()) } else { None }).unwrap();
+    assert_eq!(own.kind, VoteKind::Prevote);
+    // The signer has not signed it yet: two peers' prevotes are not a quorum of three.
+    t.apply(vote(VoteKind::Prevote, 0, Some(7), 0));
+    let out = t.apply(vote(VoteKind::Prevote, 0, Some(7), 1));
+    assert!(own_votes(&out).is_empty(), "no precommit on an unsigned own prevote: {out:?}");
+    // Signed and handed back, it completes the quorum.
+    let out = t.apply(Input::Vote(own));
+    assert_eq!(own_votes(&out), vec![(VoteKind::Precommit, 0, Some(value(7)))]);
+}

@@ -77,6 +77,13 @@ fn check_chain(g: &Genesis, p: &mut Vec<Problem>) {
             p.push(Problem::new(format!("limits.{name}"), "must be greater than 0"));
         }
     }
+    let costliest = chain_types::max_transaction_cost(g.limits.max_tx_bytes);
+    if g.limits.max_block_cost < costliest {
+        p.push(Problem::new(
+            "limits.max_block_cost",
+            format!("must be at least {costliest}: the most a transaction of max_tx_bytes can cost, or one could never fit a block"),
+        ));
+    }
 }
 
 /// The lowest cap on growing timeouts a genesis may set.

@@ -65,10 +65,6 @@ async fn kill_9_under_load_loses_no_final_transaction() {
     let h = seen["header"]["height"].clone();
     let again = node.rpc.call("block", json!({ "block_id": h })).await.unwrap();
     assert_eq!(again["header"]["hash"], seen["header"]["hash"], "block {h} is the same after the crash");
-    assert_eq!(
-        again["header"]["prev_state_root"], seen["header"]["prev_state_root"],
-        "state root before {h} is the same"
-    );
 
     for a in &acked {
         let r = node

@@ -65,7 +65,7 @@ async fn a_validator_with_corrupted_state_stops_instead_of_forking() {
         "the error names the divergence:\n{log}"
     );
 
-    // The other three go on, on one chain, which the stopped node shares up to its stop.
+    // The other three go on, on one chain.
     let at = height(&rpcs[0]).await;
     let hs = wait_all(&rpcs, &[0, 1, 2], at + 5, 60).await;
     assert!(hs.iter().all(|h| *h >= at + 5), "three of four go on: {hs:?}");

@@ -84,6 +84,10 @@ pub fn build_block(node: &Arc<Node>, proposer: AccountId, timestamp_ms: u64) -> 
     for tx in node.mempool.select(max) {
         let size = borsh::object_length(&tx).map_or(u64::MAX, |n| n as u64);
         let cost = tx.cost();
+        if cost > limits.max_block_cost {
+            // Never fits (genesis validation and admission keep such transactions out).
+            continue;
+        }
         if size > room || cost > budget {
             break;
         }
@@ -147,7 +151,7 @@ fn transactions_new(node: &Node, block: &Block) -> Result<bool, StoreError> {
 }
 
 /// Re-executes a block on the head and returns it if it builds on the head, its
-/// signatures hold and its roots match what it claims; `None` if it is not a valid next
+/// signatures hold, its `tx_root` matches and it starts from our state root; `None` if it is not a valid next
 /// block. A certified block that starts from another state root than ours is
 /// [`StoreError::StateDiverged`].
 pub fn execute_block(node: &Arc<Node>, block: Block, signatures: Signatures) -> Result<Option<Executed>, StoreError> {

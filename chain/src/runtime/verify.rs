@@ -1,6 +1,9 @@
 //! Whether a transaction may be applied against current state (NEAR's rules, BRIEF §4).
 
-use chain_types::{AccessKey, AccessKeyPermission, Account, Action, Balance, InvalidTxError, SignedTransaction};
+use chain_types::{
+    AccessKey, AccessKeyPermission, Account, Action, ActionsValidationError, Balance, InvalidTxError,
+    SignedTransaction, MAX_ACTIONS_PER_TRANSACTION,
+};
 
 use super::{ApplyError, BlockContext, Overlay};
 use crate::store::StateKey;
@@ -25,6 +28,13 @@ pub fn check_stateless(tx: &SignedTransaction, max_tx_bytes: u64, check_signatur
     let t = &tx.transaction;
     if t.actions.is_empty() {
         return Err(InvalidTxError::EmptyActions);
+    }
+    let total_number_of_actions = t.actions.len() as u64;
+    if total_number_of_actions > MAX_ACTIONS_PER_TRANSACTION {
+        return Err(InvalidTxError::ActionsValidation(ActionsValidationError::TotalNumberOfActionsExceeded {
+            total_number_of_actions,
+            limit: MAX_ACTIONS_PER_TRANSACTION,
+        }));
     }
     if let Some(a) =
         t.actions.iter().find(|a| matches!(a, Action::Stake(_) | Action::DeployContract(_) | Action::Delegate(_)))

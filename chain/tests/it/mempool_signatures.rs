@@ -159,3 +159,28 @@ fn blocks_are_cut_by_cost() {
     assert_eq!(block.transactions.len(), 20, "cut at the cost limit");
     assert!(chain_types::total_cost(&block.transactions) <= g.genesis.limits.max_block_cost);
 }
+
+/// More actions than NEAR allows in one transaction is refused at admission in NEAR's shape
+/// (so no transaction can cost more than a block may hold).
+#[test]
+fn more_than_a_hundred_actions_are_refused_at_admission() {
+    use chain_types::{Action, ActionsValidationError, InvalidTxError, Transaction, TransferAction};
+    let g = chain();
+    let dir = tempfile::tempdir().unwrap();
+    let n = node(&g, &dir);
+    let one = transfers(&g, &n, 1).remove(0);
+    let alice = g.accounts.iter().find(|a| a.account_id.as_str() == "alice.acme").unwrap();
+    let tx =
+        Transaction { actions: vec![Action::Transfer(TransferAction { deposit: 1 }); 101], ..one.transaction.clone() }
+            .sign(&alice.secret_key);
+    match n.submit(tx) {
+        Err(SubmitError::Invalid(InvalidTxError::ActionsValidation(
+            ActionsValidationError::TotalNumberOfActionsExceeded { total_number_of_actions: 101, limit: 100 },
+        ))) => {}
+        other => panic!("expected TotalNumberOfActionsExceeded, got {other:?}"),
+    }
+    let hundred =
+        Transaction { actions: vec![Action::Transfer(TransferAction { deposit: 1 }); 100], ..one.transaction }
+            .sign(&alice.secret_key);
+    n.submit(hundred).expect("100 actions are allowed");
+}

@@ -13,6 +13,22 @@ use crate::{Action, SignedTransaction};
 pub const TX_BASE_COST: u64 = 100;
 /// Hashing, storing and gossiping: one unit per this many borsh bytes.
 pub const BYTES_PER_COST_UNIT: u64 = 64;
+/// Most actions one transaction may carry (NEAR's `max_actions_per_receipt`).
+pub const MAX_ACTIONS_PER_TRANSACTION: u64 = 100;
+/// The costliest action's fixed part, per action.
+const MAX_ACTION_COST: u64 = 200;
+/// Argument bytes per unit of a function call.
+const ARG_BYTES_PER_UNIT: u64 = 16;
+
+/// The most a transaction of at most `max_tx_bytes` with at most
+/// [`MAX_ACTIONS_PER_TRANSACTION`] actions can cost: a block cost limit at least this high
+/// fits every admissible transaction in an empty block.
+pub fn max_transaction_cost(max_tx_bytes: u64) -> u64 {
+    TX_BASE_COST
+        .saturating_add(max_tx_bytes / BYTES_PER_COST_UNIT)
+        .saturating_add(MAX_ACTIONS_PER_TRANSACTION.saturating_mul(MAX_ACTION_COST))
+        .saturating_add(max_tx_bytes / ARG_BYTES_PER_UNIT)
+}
 
 /// Units of one action beyond the transaction's base.
 pub fn action_cost(action: &Action) -> u64 {
@@ -22,7 +38,7 @@ pub fn action_cost(action: &Action) -> u64 {
         Action::CreateAccount(_) | Action::DeleteAccount(_) => 60,
         Action::AddKey(_) | Action::DeleteKey(_) => 40,
         // A native module's state reads and writes, plus its arguments parsed.
-        Action::FunctionCall(f) => 200 + f.args.len() as u64 / 16,
+        Action::FunctionCall(f) => MAX_ACTION_COST + f.args.len() as u64 / ARG_BYTES_PER_UNIT,
         // Refused at admission; a proposal holding one still pays for its bytes.
         Action::DeployContract(_) | Action::Stake(_) | Action::Delegate(_) => 100,
     }
@@ -87,5 +103,32 @@ mod tests {
         let two = tx(vec![call(10), Action::Transfer(TransferAction { deposit: 1 })]).cost();
         assert!(two >= small + 20, "{small} {two}");
         assert_eq!(total_cost(&[tx(vec![call(10)]), tx(vec![call(10)])]), 2 * small);
+    }
+
+    #[test]
+    fn no_admissible_transaction_costs_more_than_the_bound() {
+        let max_tx_bytes = 64 * 1024;
+        let call = |n: usize| {
+            Action::FunctionCall(Box::new(FunctionCallAction {
+                method_name: "m".into(),
+                args: vec![1; n],
+                gas: 0,
+                deposit: 0,
+            }))
+        };
+        // The costliest shapes: all bytes in one call's arguments, or the most actions.
+        let one_big = tx(vec![call(60 * 1024)]);
+        let many: Vec<Action> = (0..MAX_ACTIONS_PER_TRANSACTION).map(|_| call(600)).collect();
+        let many = tx(many);
+        for t in [one_big, many] {
+            assert!(borsh::object_length(&t).unwrap() as u64 <= max_tx_bytes);
+            assert!(
+                t.cost() <= max_transaction_cost(max_tx_bytes),
+                "{} > {}",
+                t.cost(),
+                max_transaction_cost(max_tx_bytes)
+            );
+        }
+        assert!(max_transaction_cost(max_tx_bytes) < 120_000, "the default block cost fits any transaction");
     }
 }

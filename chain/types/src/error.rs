@@ -57,6 +57,18 @@ pub enum InvalidTxError {
     TransactionSizeExceeded { size: u64, limit: u64 },
     #[error("amounts overflow u128")]
     CostOverflow,
+    /// NEAR's shape for a transaction whose actions break a protocol limit. Appended last:
+    /// borsh tags stay stable.
+    #[error("{0}")]
+    ActionsValidation(ActionsValidationError),
+}
+
+/// Why a transaction's actions are invalid as a list (NEAR's `ActionsValidationError`, the
+/// variants this chain uses).
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize, thiserror::Error)]
+pub enum ActionsValidationError {
+    #[error("{total_number_of_actions} actions, at most {limit} per transaction")]
+    TotalNumberOfActionsExceeded { total_number_of_actions: u64, limit: u64 },
 }
 
 /// An action that failed; the whole transaction is rolled back except the nonce bump.
@@ -108,6 +120,17 @@ pub enum ActionErrorKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn too_many_actions_has_near_json_shape() {
+        let e = TxExecutionError::InvalidTxError(InvalidTxError::ActionsValidation(
+            ActionsValidationError::TotalNumberOfActionsExceeded { total_number_of_actions: 101, limit: 100 },
+        ));
+        assert_eq!(
+            serde_json::to_value(&e).unwrap(),
+            serde_json::json!({"InvalidTxError": {"ActionsValidation": {"TotalNumberOfActionsExceeded": {"total_number_of_actions": 101, "limit": 100}}}})
+        );
+    }
 
     #[test]
     fn invalid_nonce_has_near_json_shape() {

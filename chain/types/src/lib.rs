@@ -34,9 +34,11 @@ pub use block::{Block, BlockHeader};
 pub use certificate::{
     quorum, CertificateError, CommitCertificate, CommitSignature, ProposalSignBytes, VoteKind, VoteSignBytes,
 };
-pub use cost::{action_cost, total_cost, BYTES_PER_COST_UNIT, TX_BASE_COST};
+pub use cost::{
+    action_cost, max_transaction_cost, total_cost, BYTES_PER_COST_UNIT, MAX_ACTIONS_PER_TRANSACTION, TX_BASE_COST,
+};
 pub use crypto::{KeyParseError, PublicKey, SecretKey, Signature};
-pub use error::{ActionError, ActionErrorKind, InvalidTxError, TxExecutionError};
+pub use error::{ActionError, ActionErrorKind, ActionsValidationError, InvalidTxError, TxExecutionError};
 pub use evidence::{Equivocation, EvidenceError};
 pub use hash::{sha256, sha3_256, to_borsh, CryptoHash, HashParseError};
 pub use outcome::{ExecutionOutcome, ExecutionStatus};

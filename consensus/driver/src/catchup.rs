@@ -1,7 +1,8 @@
 //! Catching up: block requests to a peer that proved it is ahead, beside consensus (the
 //! height keeps running while blocks are fetched). Each block is committed only if its
-//! certificate verifies against the validator set of its height, it extends our head and it
-//! executes to its state root.
+//! certificate verifies against the validator set of its height, it extends our head and the
+//! application executes it (a certified block starting from another state root than ours is
+//! the application's fatal error: this node's state diverged).
 
 use chain_types::{Block, CommitCertificate};
 

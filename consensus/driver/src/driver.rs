@@ -273,7 +273,7 @@ impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
                     self.run.core.apply(Input::Replay(OwnMessage::Proposal(proposal)));
                 }
                 WalEntry::Vote { vote, signature } => {
-                    self.run.keep_vote(&vote, signature);
+                    self.run.keep_own_vote(&vote, signature);
                     self.run.own.push(ConsensusMessage::Vote { vote: vote.clone(), signature });
                     self.run.core.apply(Input::Replay(OwnMessage::Vote(vote)));
                 }

@@ -52,7 +52,7 @@ pub(crate) struct HeightRun<E> {
     pub own: Vec<ConsensusMessage>,
     /// Own proposals and votes the signer could not sign yet; retried on every relay tick.
     pub unsigned: Vec<Output>,
-    /// Decided, waiting for a complete certificate (our own precommit may be missing).
+    /// Decided, waiting for a complete certificate.
     pub decided: Option<(Round, ValueId)>,
     /// (round, step) at the last relay tick: a relay happens when nothing moved since.
     pub last_relay: (Round, Step),
@@ -81,6 +81,16 @@ impl<E: Executed> HeightRun<E> {
         if !self.core.in_window(v.round) {
             return;
         }
+        self.keep_vote_unchecked(v, signature);
+    }
+
+    /// As [`HeightRun::keep_vote`] without the round window: for own votes replayed from the
+    /// WAL before the core has moved to their round (bounded: one per round and step signed).
+    pub fn keep_own_vote(&mut self, v: &Vote, signature: Signature) {
+        self.keep_vote_unchecked(v, signature);
+    }
+
+    fn keep_vote_unchecked(&mut self, v: &Vote, signature: Signature) {
         let kept = self.votes.entry((v.kind, v.round, v.validator)).or_default();
         if kept.len() < MAX_VALUES_PER_VOTER && !kept.iter().any(|(value, _)| *value == v.value) {
             kept.push((v.value, signature));

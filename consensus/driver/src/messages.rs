@@ -213,7 +213,7 @@ impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
     }
 
     /// Executes a block a quorum committed; `None` (logged) if it does not extend our head
-    /// or does not execute to its state root here.
+    /// or the application finds it invalid here.
     pub(crate) fn execute_certified(
         &mut self,
         parent: &BlockHeader,
@@ -226,7 +226,7 @@ impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
         }
         let executed = self.app.execute(block, true).map_err(DriverError::app)?;
         if executed.is_none() {
-            tracing::error!(target: "chain::sync", height, "a block a quorum committed does not execute to its state root here: this node's state differs from the validators'");
+            tracing::error!(target: "chain::sync", height, "a block a quorum committed is invalid here: this node's state or rules differ from the validators'");
         }
         Ok(executed)
     }

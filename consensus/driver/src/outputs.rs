@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 
 use chain_types::{CommitCertificate, Equivocation, ProposalSignBytes, Signature, VoteSignBytes};
-use consensus::{Evidence, Input, Output, Round, ValueId};
+use consensus::{Evidence, Input, Output, Round, Timeout, TimeoutKind, ValueId};
 
 use crate::height::{proposal_bytes, vote_bytes};
 use crate::timers::Timer;
@@ -82,7 +82,10 @@ impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
 
     /// Signs an own message. A signer failure does not stop the node: the message is missed
     /// (as if the network lost it) and, when the failure may pass, `output` is kept to be
-    /// tried again on the next relay tick.
+    /// tried again on the next relay tick. A refusal (the guard already signed, or tried to
+    /// sign, something else at or after this position: e.g. before a crash during a Vault
+    /// outage) means this round can get nothing more from us: it is abandoned after its
+    /// precommit timeout, or a chain where we are the quorum would wait in it for good.
     fn sign(&mut self, request: SignRequest, output: &Output) -> Result<Option<Signature>, DriverError> {
         let signer = self.signer.as_mut().ok_or(DriverError::NoSigner)?;
         let result = match signer.sign(&request) {
@@ -99,7 +102,11 @@ impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
                 Ok(None)
             }
             Err(e @ SignFailure::Refused(_)) => {
-                tracing::warn!(target: "chain::consensus", height, round, ?step, error = %e, "signer refused; the message is missed");
+                tracing::warn!(target: "chain::consensus", height, round, ?step, error = %e, "signer refused; the message is missed and the round is left after its timeout");
+                if height == self.run.height && round == self.run.core.round() {
+                    let at = self.clock.now_ms().saturating_add(self.config.timeouts.vote(round));
+                    self.timers.set(at, Timer::Consensus(Timeout { height, round, kind: TimeoutKind::Precommit }));
+                }
                 Ok(None)
             }
         }

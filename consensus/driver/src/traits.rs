@@ -82,8 +82,9 @@ pub trait Application {
     /// A new block on the head, built and executed, proposed by `proposer` at `timestamp_ms`.
     fn build(&mut self, proposer: &AccountId, timestamp_ms: u64) -> Result<Self::Executed, Self::Error>;
     /// Executes `block` on the head. `None` if it is not a valid next block: its transactions
-    /// or signatures are invalid, or it does not execute to the state root it claims. With
-    /// `certified` (a quorum committed it) signatures need not be checked again.
+    /// or signatures are invalid, or it starts from another state root than ours. With
+    /// `certified` (a quorum committed it) signatures need not be checked again, and another
+    /// state root is an error: this node's state diverged from the quorum's.
     fn execute(&mut self, block: Block, certified: bool) -> Result<Option<Self::Executed>, Self::Error>;
     /// Commits an executed block with its certificate, durably; the head moves to it.
     fn commit(&mut self, executed: Self::Executed, certificate: CommitCertificate) -> Result<(), Self::Error>;

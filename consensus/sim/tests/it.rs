@@ -74,14 +74,21 @@ fn twins_and_equivocators_are_caught() {
 /// the driver as it was, moved behind its traits unchanged): an honest validator left its
 /// height on an unverified message, came back without its lock and signed twice (classic
 /// seed 91: partitioned, it saw honest peers' next height; future-spammer seed 0: garbage
-/// future votes); a proposal stamped u64::MAX halted the chain (far-future-timestamp seed 0).
+/// future votes); a proposal stamped u64::MAX halted the chain (far-future-timestamp seed 0);
+/// one validator crashed during a signer outage restarted into a round its guard refused and
+/// stayed there (seed 187, n = 1, before refused rounds were left after their timeout).
 #[test]
 fn the_seeds_that_found_the_old_defects_pass() {
-    let cases: [(u64, Option<usize>, &[Role]); 3] =
-        [(91, None, &Role::CLASSIC), (0, Some(4), &[Role::FutureSpammer]), (0, Some(4), &[Role::FarFutureTimestamp])];
+    let cases: [(u64, Option<usize>, &[Role]); 4] = [
+        (91, None, &Role::CLASSIC),
+        (0, Some(4), &[Role::FutureSpammer]),
+        (0, Some(4), &[Role::FarFutureTimestamp]),
+        (187, Some(1), &Role::ALL),
+    ];
     for (seed, n, pool) in cases {
         let sc = Scenario::with_roles(seed, n, pool);
-        assert!(sc.roles.iter().any(|r| pool.contains(r)), "seed {seed} draws a Byzantine validator from {pool:?}");
+        let byzantine = sc.roles.iter().any(|r| pool.contains(r));
+        assert!(byzantine || sc.signer_outage.is_some(), "seed {seed} draws a Byzantine validator or an outage");
         let r = run(&sc);
         assert!(r.violation.is_none(), "seed {seed} {pool:?}: {:?}\n{}", r.violation, r.trace.join("\n"));
     }

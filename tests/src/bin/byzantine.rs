@@ -117,10 +117,15 @@ async fn deliver(mut control: libp2p_stream::Control, peer: PeerId, frames: Arc<
     let _ = stream.close().await;
 }
 
-/// Reads the honest nodes' message streams for the rounds their votes are in.
+/// What the liar learns from the honest nodes' messages: a (height, round) they are in and,
+/// from a proposal, the state root its height starts from.
+type Seen = (u64, u32, Option<CryptoHash>);
+
+/// Reads the honest nodes' message streams for the rounds their votes are in and the roots
+/// their proposals carry (so the liar's own blocks are wrong only where it means them to be).
 fn listen(
     control: &mut libp2p_stream::Control,
-    rounds: tokio::sync::mpsc::UnboundedSender<(u64, u32)>,
+    rounds: tokio::sync::mpsc::UnboundedSender<Seen>,
 ) -> anyhow::Result<()> {
     let mut incoming = control.accept(StreamProtocol::new(STREAM_PROTOCOL)).map_err(|e| anyhow::anyhow!("{e}"))?;
     tokio::spawn(async move {
@@ -128,9 +133,14 @@ fn listen(
             let rounds = rounds.clone();
             tokio::spawn(async move {
                 while let Ok(m) = chain::network::read_frame::<_, NetMessage>(&mut stream, 64 << 20).await {
-                    if let NetMessage::Consensus(ConsensusMessage::Vote { vote, .. }) = m {
-                        let _ = rounds.send((vote.height, vote.round));
-                    }
+                    let seen = match m {
+                        NetMessage::Consensus(ConsensusMessage::Vote { vote, .. }) => (vote.height, vote.round, None),
+                        NetMessage::Consensus(ConsensusMessage::Proposal { proposal, block, .. }) => {
+                            (proposal.height, proposal.round, Some(block.header.prev_state_root))
+                        }
+                        _ => continue,
+                    };
+                    let _ = rounds.send(seen);
                 }
             });
         }
@@ -146,6 +156,8 @@ struct Liar {
     me: u16,
     n: u64,
     head: Option<(Block, CommitCertificate)>,
+    /// The state root after the head, from an honest proposal of the next height.
+    next_root: Option<(u64, CryptoHash)>,
     round: u32,
     flood_round: u32,
     limits: genesis::Limits,
@@ -180,7 +192,11 @@ impl Liar {
                 timestamp_ms,
                 proposer: self.account.clone(),
                 tx_root: Block::compute_tx_root(&transactions),
-                prev_state_root: parent.header.prev_state_root,
+                prev_state_root: match self.next_root {
+                    Some((h, root)) if h == height => root,
+                    // No honest proposal seen yet: right only when the parent changed nothing.
+                    _ => parent.header.prev_state_root,
+                },
             },
             transactions,
         };
@@ -423,6 +439,7 @@ async fn main() -> anyhow::Result<()> {
         me,
         n: genesis.validators.len() as u64,
         head: None,
+        next_root: None,
         round: 0,
         flood_round: 0,
         limits: genesis.limits.clone(),
@@ -467,9 +484,12 @@ async fn main() -> anyhow::Result<()> {
                     tokio::spawn(deliver(control.clone(), *peer, frames.clone(), opened.clone()));
                 }
             }
-            Some((height, round)) = rounds.recv() => {
+            Some((height, round, root)) = rounds.recv() => {
                 if height == liar.next_height() {
                     liar.round = liar.round.max(round);
+                    if let Some(root) = root {
+                        liar.next_root = Some((height, root));
+                    }
                 }
             }
             event = swarm.select_next_some() => match event {
