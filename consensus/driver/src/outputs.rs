@@ -52,10 +52,7 @@ impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
                     // Signed, it counts (the state machine does not count unsigned own votes).
                     queue.extend(self.run.core.apply(Input::Vote(v)));
                 }
-                Output::ScheduleTimeout { timeout, after_ms } => {
-                    let at = self.clock.now_ms().saturating_add(after_ms);
-                    self.timers.set(at, Timer::Consensus(timeout));
-                }
+                Output::ScheduleTimeout { timeout, after_ms } => self.schedule(timeout, after_ms),
                 Output::GetValue { height, round } => {
                     let proposer = self.run.set.proposer(height, round).account_id.clone();
                     let parent = self.app.head().map_err(DriverError::app)?;
@@ -104,12 +101,19 @@ impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
             Err(e @ SignFailure::Refused(_)) => {
                 tracing::warn!(target: "chain::consensus", height, round, ?step, error = %e, "signer refused; the message is missed and the round is left after its timeout");
                 if height == self.run.height && round == self.run.core.round() {
-                    let at = self.clock.now_ms().saturating_add(self.config.timeouts.vote(round));
-                    self.timers.set(at, Timer::Consensus(Timeout { height, round, kind: TimeoutKind::Precommit }));
+                    self.schedule(
+                        Timeout { height, round, kind: TimeoutKind::Precommit },
+                        self.config.timeouts.vote(round),
+                    );
                 }
                 Ok(None)
             }
         }
+    }
+
+    fn schedule(&mut self, timeout: Timeout, after_ms: u64) {
+        let at = self.clock.now_ms().saturating_add(after_ms);
+        self.timers.set(at, Timer::Consensus(timeout));
     }
 
     /// Commits a decision once its certificate is complete.

@@ -373,8 +373,7 @@ async fn catch_up(
     let from = head(&down).await?;
     net.signal(i, nix::sys::signal::Signal::SIGTERM)?;
     net.nodes[i].child.wait().await?;
-    let count = (rate * opts.duration.as_secs_f64()).ceil() as usize;
-    let phase = phase_on(net, opts, accounts, nonces, ONE_DOWN, Some(rate), count, i).await?;
+    let phase = paced(net, opts, accounts, nonces, ONE_DOWN, rate).await?;
     let target = head(&up).await?;
     let started = Instant::now();
     net.restart(i).await?;
@@ -398,6 +397,8 @@ async fn head(rpc: &rpc::client::RpcClient) -> anyhow::Result<u64> {
     Ok(rpc.status().await?["sync_info"]["latest_block_height"].as_u64().unwrap_or(0))
 }
 
+/// A phase of `count` transactions, submitted to the nodes that are running (a stopped
+/// node's process has been waited for, so it has no id).
 async fn phase(
     net: &Network,
     opts: &BenchOptions,
@@ -407,27 +408,14 @@ async fn phase(
     rate: Option<f64>,
     count: usize,
 ) -> anyhow::Result<Phase> {
-    phase_on(net, opts, accounts, nonces, name, rate, count, net.nodes.len()).await
-}
-
-/// A phase whose transactions go to the first `nodes` nodes only.
-#[allow(clippy::too_many_arguments)]
-async fn phase_on(
-    net: &Network,
-    opts: &BenchOptions,
-    accounts: &[genesis::KeyFile],
-    nonces: &mut [u64],
-    name: &str,
-    rate: Option<f64>,
-    count: usize,
-    nodes: usize,
-) -> anyhow::Result<Phase> {
     let client = net.nodes[0].rpc.clone();
     let recent = client.final_block_hash().await.context("reading the final block")?;
-    let from = client.status().await?["sync_info"]["latest_block_height"].as_u64().unwrap_or(0);
-    let txs = Arc::new(presign(accounts, nonces, nodes, count, recent));
+    let from = head(&client).await?;
+    let urls: Vec<String> =
+        net.nodes.iter().filter(|n| n.child.id().is_some()).map(|n| n.rpc.url().to_owned()).collect();
+    let txs = Arc::new(presign(accounts, nonces, urls.len(), count, recent));
     let index: HashMap<String, usize> = txs.iter().enumerate().map(|(k, t)| (t.hash.clone(), k)).collect();
-    let urls = Arc::new(net.nodes.iter().take(nodes).map(|n| n.rpc.url().to_owned()).collect::<Vec<_>>());
+    let urls = Arc::new(urls);
     let start = Instant::now();
     let submitting = tokio::spawn(submit(txs.clone(), urls, rate, opts.connections, start));
     let expected = rate.map_or(Duration::from_secs(60), |r| Duration::from_secs_f64(count as f64 / r));
