@@ -30,6 +30,8 @@ struct Entry {
     cost: Balance,
     /// Its borsh size.
     bytes: usize,
+    /// Its digest ([`SignedTransaction::digest`]): how proposals name it.
+    digest: CryptoHash,
     tx: SignedTransaction,
 }
 
@@ -43,6 +45,8 @@ pub struct Pending {
 #[derive(Debug, Default)]
 struct Inner {
     by_hash: HashMap<CryptoHash, Entry>,
+    /// digest -> hash
+    by_digest: HashMap<CryptoHash, CryptoHash>,
     /// per signer key: nonce -> hashes (two different transactions may share a nonce)
     by_key: HashMap<KeyId, BTreeMap<Nonce, Vec<CryptoHash>>>,
     by_signer: HashMap<AccountId, Pending>,
@@ -133,6 +137,15 @@ impl Mempool {
         self.inner.lock().by_hash.get(hash).is_some_and(|e| e.tx.signature == tx.signature)
     }
 
+    /// The pending transactions with these digests, in order (`None` for those not here).
+    pub fn by_digests(&self, digests: &[CryptoHash]) -> Vec<Option<SignedTransaction>> {
+        let inner = self.inner.lock();
+        digests
+            .iter()
+            .map(|d| inner.by_digest.get(d).and_then(|h| inner.by_hash.get(h)).map(|e| e.tx.clone()))
+            .collect()
+    }
+
     /// What `signer` has pending.
     pub fn pending(&self, signer: &AccountId) -> Pending {
         self.inner.lock().by_signer.get(signer).copied().unwrap_or_default()
@@ -149,6 +162,8 @@ impl Mempool {
     /// Adds a validated transaction whose signer holds `spend.balance` at the head. Returns
     /// false if it was already present.
     pub fn insert_hashed(&self, tx: SignedTransaction, hash: CryptoHash, spend: Spend) -> Result<bool, InsertError> {
+        let encoded = chain_types::to_borsh(&tx);
+        let (bytes, digest) = (encoded.len(), chain_types::sha3_256(&encoded));
         {
             let mut inner = self.inner.lock();
             if inner.by_hash.contains_key(&hash) {
@@ -157,7 +172,6 @@ impl Mempool {
             if inner.by_hash.len() >= self.capacity {
                 return Err(InsertError::Full { capacity: self.capacity });
             }
-            let bytes = borsh::object_length(&tx).unwrap_or(usize::MAX);
             if inner.bytes.saturating_add(bytes) > self.max_bytes {
                 return Err(InsertError::FullBytes { held: inner.by_hash.len(), max_bytes: self.max_bytes });
             }
@@ -181,7 +195,8 @@ impl Mempool {
             let seq = inner.next_seq;
             inner.next_seq += 1;
             inner.bytes += bytes;
-            inner.by_hash.insert(hash, Entry { seq, cost: spend.cost, bytes, tx });
+            inner.by_digest.insert(digest, hash);
+            inner.by_hash.insert(hash, Entry { seq, cost: spend.cost, bytes, digest, tx });
         }
         self.arrived.notify_one();
         Ok(true)
@@ -221,6 +236,7 @@ impl Mempool {
         for tx in txs {
             let hash = tx.hash();
             let Some(entry) = inner.by_hash.remove(&hash) else { continue };
+            inner.by_digest.remove(&entry.digest);
             inner.bytes -= entry.bytes;
             let t = &tx.transaction;
             if let Some(p) = inner.by_signer.get_mut(&t.signer_id) {
@@ -283,6 +299,24 @@ mod tests {
         pool.remove(&first_two);
         assert_eq!(pool.len(), 1);
         assert_eq!(pool.select(10)[0].transaction.nonce, 9);
+    }
+
+    #[test]
+    fn transactions_are_found_by_digest_until_removed() {
+        let pool = Mempool::new(10, 10);
+        let (a, b) = (tx("a.acme", 1, 1), tx("b.acme", 2, 1));
+        pool.insert(a.clone()).unwrap();
+        pool.insert(b.clone()).unwrap();
+        let mut resigned = a.clone();
+        resigned.signature.0[0] ^= 1;
+        let asked = [b.digest(), resigned.digest(), a.digest()];
+        assert_eq!(
+            pool.by_digests(&asked),
+            vec![Some(b.clone()), None, Some(a.clone())],
+            "a digest names one signed copy"
+        );
+        pool.remove(std::slice::from_ref(&a));
+        assert_eq!(pool.by_digests(&asked), vec![Some(b), None, None]);
     }
 
     #[test]

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use chain_types::{AccountId, Block, BlockHeader, BlockHeight, CommitCertificate, Equivocation};
+use chain_types::{
+    AccountId, Block, BlockHeader, BlockHeight, CommitCertificate, CryptoHash, Equivocation, SignedTransaction,
+};
 use consensus::ValidatorSet;
 use consensus_driver::Application;
 
@@ -39,6 +41,10 @@ impl Application for NodeApp {
 
     fn has_work(&self) -> bool {
         !self.node.mempool.is_empty()
+    }
+
+    fn transactions(&self, digests: &[CryptoHash]) -> Vec<Option<SignedTransaction>> {
+        self.node.mempool.by_digests(digests)
     }
 
     fn build(&mut self, proposer: &AccountId, timestamp_ms: u64) -> Result<Executed, StoreError> {

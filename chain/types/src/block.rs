@@ -1,4 +1,7 @@
-//! Blocks and headers. A block's id is sha3-256 of its header's borsh encoding.
+//! Blocks and headers. A block's id is sha3-256 of its header's borsh encoding; the header
+//! commits to the transactions through `tx_root`, over each signed transaction's digest. A
+//! [`CompactBlock`] is a block as a proposal carries it: the header and those digests, so a
+//! validator that already holds the transactions (gossiped ahead) does not receive them again.
 
 use borsh::{BorshDeserialize, BorshSerialize};
 
@@ -38,13 +41,19 @@ impl Block {
         self.header.hash()
     }
 
-    /// sha3-256 over the concatenated sha3-256 digests of each signed transaction's borsh
-    /// encoding, in block order: the block id covers the signatures too, so a block's
-    /// validity never depends on which copy of a transaction a node saw.
+    /// sha3-256 over the concatenated [`SignedTransaction::digest`]s, in block order: the
+    /// block id covers the signatures too, so a block's validity never depends on which copy
+    /// of a transaction a node saw.
     pub fn compute_tx_root(transactions: &[SignedTransaction]) -> CryptoHash {
-        let mut buf = Vec::with_capacity(transactions.len() * 32);
-        for tx in transactions {
-            buf.extend_from_slice(sha3_256(&to_borsh(tx)).as_bytes());
+        let digests: Vec<CryptoHash> = transactions.iter().map(SignedTransaction::digest).collect();
+        Self::tx_root_of(&digests)
+    }
+
+    /// The `tx_root` of transactions with these digests, in this order.
+    pub fn tx_root_of(digests: &[CryptoHash]) -> CryptoHash {
+        let mut buf = Vec::with_capacity(digests.len() * 32);
+        for d in digests {
+            buf.extend_from_slice(d.as_bytes());
         }
         sha3_256(&buf)
     }
@@ -52,6 +61,35 @@ impl Block {
     /// True when the header commits to exactly these transactions.
     pub fn tx_root_matches(&self) -> bool {
         Self::compute_tx_root(&self.transactions) == self.header.tx_root
+    }
+}
+
+/// A block without its transactions' bytes: the header and the digests of its transactions
+/// in order. It names exactly one block: the digests are checked against the header's
+/// `tx_root` ([`CompactBlock::digests_match`]), and each transaction found for a digest is
+/// the very signed transaction the proposer included.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct CompactBlock {
+    pub header: BlockHeader,
+    pub digests: Vec<CryptoHash>,
+}
+
+impl CompactBlock {
+    pub fn of(block: &Block) -> CompactBlock {
+        CompactBlock {
+            header: block.header.clone(),
+            digests: block.transactions.iter().map(SignedTransaction::digest).collect(),
+        }
+    }
+
+    /// The id of the block it names (its header's hash).
+    pub fn hash(&self) -> CryptoHash {
+        self.header.hash()
+    }
+
+    /// True when the header commits to exactly these digests.
+    pub fn digests_match(&self) -> bool {
+        Block::tx_root_of(&self.digests) == self.header.tx_root
     }
 }
 
@@ -87,6 +125,39 @@ mod tests {
         altered.signature.0[0] ^= 1;
         assert_eq!(tx.hash(), altered.hash(), "the transaction hash is over the unsigned part");
         assert_ne!(Block::compute_tx_root(&[tx]), Block::compute_tx_root(&[altered]));
+    }
+
+    #[test]
+    fn a_compact_block_names_its_block_in_32_bytes_per_transaction() {
+        use crate::{Action, SecretKey, Transaction, TransferAction};
+        let sk = SecretKey::from_seed([2; 32]);
+        let txs: Vec<SignedTransaction> = (0..10u64)
+            .map(|nonce| {
+                Transaction {
+                    signer_id: "alice.acme".parse().unwrap(),
+                    public_key: sk.public_key(),
+                    nonce,
+                    receiver_id: "bob.acme".parse().unwrap(),
+                    block_hash: sha3_256(b"b"),
+                    actions: vec![Action::Transfer(TransferAction { deposit: 1 })],
+                }
+                .sign(&sk)
+            })
+            .collect();
+        let block =
+            Block { header: BlockHeader { tx_root: Block::compute_tx_root(&txs), ..header() }, transactions: txs };
+        let compact = CompactBlock::of(&block);
+        assert_eq!(compact.hash(), block.hash());
+        assert!(compact.digests_match());
+        let header_bytes = borsh::object_length(&block.header).unwrap();
+        assert_eq!(borsh::object_length(&compact).unwrap(), header_bytes + 4 + 32 * 10);
+        assert!(borsh::object_length(&block).unwrap() > header_bytes + 4 + 150 * 10);
+        let mut swapped = compact.clone();
+        swapped.digests.swap(0, 1);
+        assert!(!swapped.digests_match(), "the order is committed to");
+        let mut dropped = compact;
+        dropped.digests.pop();
+        assert!(!dropped.digests_match());
     }
 
     #[test]

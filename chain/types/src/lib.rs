@@ -30,7 +30,7 @@ mod transaction;
 mod views;
 
 pub use account::{is_implicit, AccountId, AccountIdRef};
-pub use block::{Block, BlockHeader};
+pub use block::{Block, BlockHeader, CompactBlock};
 pub use certificate::{
     quorum, CertificateError, CommitCertificate, CommitSignature, ProposalSignBytes, VoteKind, VoteSignBytes,
 };

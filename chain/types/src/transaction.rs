@@ -41,6 +41,13 @@ impl SignedTransaction {
         self.transaction.hash()
     }
 
+    /// sha3-256 of the signed transaction's borsh: its leaf in a block's `tx_root`, and how
+    /// a proposal names it. Unlike [`SignedTransaction::hash`] it covers the signature, so it
+    /// names one signed copy.
+    pub fn digest(&self) -> CryptoHash {
+        crate::sha3_256(&to_borsh(self))
+    }
+
     /// True when the signature is the signer key's over the transaction hash.
     pub fn verify_signature(&self) -> bool {
         let hash = self.hash();

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use chain_types::{BlockHeight, CommitCertificate, PublicKey};
+use chain_types::{BlockHeight, CommitCertificate, CompactBlock, PublicKey};
 use consensus::{Input, OwnMessage, ValidatorIndex, ValidatorSet};
 
 use crate::future::FutureBuffer;
@@ -44,6 +44,9 @@ pub struct Driver<A: Application, N: Network, C: Clock, W: WalStorage> {
     pub(crate) sync: SyncState<N::Peer>,
     /// Per peer: when we last sent it a committed block it lacked.
     pub(crate) helped: BTreeMap<N::Peer, u64>,
+    /// Per peer: when its current relay interval of answered transaction requests began, and
+    /// how many were answered in it.
+    pub(crate) served: BTreeMap<N::Peer, (u64, u32)>,
     /// The certificate of the head, relayed while a height makes no progress.
     pub(crate) last_certificate: Option<CommitCertificate>,
     pub(crate) timers: Timers,
@@ -108,6 +111,7 @@ impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
             ahead: BTreeMap::new(),
             sync: SyncState::default(),
             helped: BTreeMap::new(),
+            served: BTreeMap::new(),
             last_certificate,
             timers: Timers::default(),
             last_commit_ms: now,
@@ -170,7 +174,10 @@ impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
         match event {
             Event::Message { from, message } => self.on_message(from, message),
             Event::Blocks { from, result } => self.on_blocks(from, result),
-            Event::WorkArrived => self.maybe_start(),
+            Event::WorkArrived => {
+                self.refill_assemblies()?;
+                self.maybe_start()
+            }
         }
     }
 
@@ -200,6 +207,7 @@ impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
             Timer::Wake => self.maybe_start()?,
             Timer::SyncDeadline(request) => self.sync_timed_out(request)?,
             Timer::SyncRetry => self.sync_tick()?,
+            Timer::Fetch => self.fetch_again()?,
         }
         Ok(())
     }
@@ -267,7 +275,7 @@ impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
                     self.run.keep_proposal(proposal.clone(), signature);
                     self.run.own.push(ConsensusMessage::Proposal {
                         proposal: proposal.clone(),
-                        block: Box::new(block),
+                        block: Box::new(CompactBlock::of(&block)),
                         signature,
                     });
                     self.run.core.apply(Input::Replay(OwnMessage::Proposal(proposal)));

@@ -6,12 +6,15 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use chain_types::{CommitCertificate, CommitSignature, ProposalSignBytes, Signature, VoteKind, VoteSignBytes};
+use chain_types::{
+    CommitCertificate, CommitSignature, CompactBlock, ProposalSignBytes, Signature, VoteKind, VoteSignBytes,
+};
 use consensus::{
     Height, Output, Proposal, Round, Step, Tendermint, TimeoutParams, ValidatorIndex, ValidatorSet, ValueId, Vote,
     MAX_PROPOSALS_PER_ROUND, MAX_VALUES_PER_VOTER,
 };
 
+use crate::assembly::Assembly;
 use crate::{ConsensusMessage, Executed};
 
 /// What a proposer signs for `p` (one definition for signing and verifying).
@@ -43,6 +46,8 @@ pub(crate) struct HeightRun<E> {
     pub blocks: HashMap<ValueId, E>,
     /// Signed proposals kept, by round (own and peers').
     pub proposals: HashMap<Round, Vec<(Proposal, Signature)>>,
+    /// Kept proposals whose blocks wait for transactions, by id.
+    pub assembling: HashMap<ValueId, Assembly>,
     /// Signatures of the votes kept (own and peers'), for certificates, relays and evidence.
     votes: HashMap<Voter, Vec<(Option<ValueId>, Signature)>>,
     /// The signature of the message being fed to the core (evidence may need it although
@@ -66,6 +71,7 @@ impl<E: Executed> HeightRun<E> {
             set,
             blocks: HashMap::new(),
             proposals: HashMap::new(),
+            assembling: HashMap::new(),
             votes: HashMap::new(),
             incoming: None,
             own: Vec::new(),
@@ -126,13 +132,14 @@ impl<E: Executed> HeightRun<E> {
     pub fn held(&self) -> usize {
         self.votes.values().map(Vec::len).sum::<usize>()
             + self.proposals.values().map(Vec::len).sum::<usize>()
+            + self.assembling.len()
             + self.own.len()
     }
 
     /// The kept proposals of a round whose blocks we hold, as messages.
     fn proposal_messages(&self, round: Round) -> impl Iterator<Item = ConsensusMessage> + '_ {
         self.proposals.get(&round).into_iter().flatten().filter_map(|(p, sig)| {
-            let block = self.blocks.get(&p.value)?.block().clone();
+            let block = CompactBlock::of(self.blocks.get(&p.value)?.block());
             Some(ConsensusMessage::Proposal { proposal: p.clone(), block: Box::new(block), signature: *sig })
         })
     }

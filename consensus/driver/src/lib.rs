@@ -16,8 +16,13 @@
 //!   except by committing it, so its lock and its own votes are never forgotten.
 //! - Nothing a peer sends is used before it is verified: signatures against the validator
 //!   set of the message's height, a proposal's signer against the proposer of its (height,
-//!   round) (before its block is executed), a block against its header rules and limits
-//!   ([`validity`]) and then by execution.
+//!   round) (before its block is assembled or executed), a block against its header rules and
+//!   limits ([`validity`]) and then by execution.
+//! - A proposal carries its block's header and transaction digests, not the transactions
+//!   ([`chain_types::CompactBlock`]); it reaches the state machine only once the block is
+//!   whole, every transaction checked against a digest the signed header commits to. Requests
+//!   for transactions are never proof of anything and are answered from what the node holds,
+//!   a bounded number per peer (`assembly`).
 //! - Catching up needs proof: a commit certificate above our head, or messages of f + 1
 //!   validators of our height signed for later heights. Blocks are fetched beside consensus,
 //!   and committed only with a certificate that verifies against their height's set.
@@ -31,6 +36,7 @@
 //! - A block's timestamp must be above its parent's and at most [`BlockLimits`]'s drift ahead
 //!   of the receiver's clock (a proposer's clock is trusted within that bound, not BFT time).
 
+mod assembly;
 mod catchup;
 mod config;
 mod driver;

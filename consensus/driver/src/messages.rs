@@ -3,7 +3,7 @@
 //! and counts towards proof that we are behind; one of a committed height tells us the
 //! sender is behind, and we send it the decision.
 
-use chain_types::{Block, BlockHeader, CommitCertificate, PublicKey, Signature};
+use chain_types::{Block, BlockHeader, CommitCertificate, CryptoHash, PublicKey, Signature};
 use consensus::{Input, Proposal, ValidatorSet, Vote};
 
 use crate::driver::Phase;
@@ -13,16 +13,16 @@ use crate::validity::{check_certified, check_proposed};
 use crate::{Application, Clock, ConsensusMessage, Driver, DriverError, Network, WalStorage};
 
 /// The proposer's key if `proposal` comes from the proposer of its (height, round), names
-/// `block` and carries its signature.
+/// the block with id `block` and carries its signature.
 fn proposal_signer(
     chain_id: &str,
     set: &ValidatorSet,
     proposal: &Proposal,
-    block: &Block,
+    block: CryptoHash,
     signature: &Signature,
 ) -> Option<PublicKey> {
     let expected = set.proposer_index(proposal.height, proposal.round);
-    if usize::from(proposal.proposer) != expected || block.hash() != proposal.value {
+    if usize::from(proposal.proposer) != expected || block != proposal.value {
         return None;
     }
     let key = set.validators()[expected].consensus_key;
@@ -40,6 +40,16 @@ impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
         match m {
             ConsensusMessage::Certificate(c) => self.on_certificate(from, c, None),
             ConsensusMessage::Decision { block, certificate } => self.on_certificate(from, certificate, Some(*block)),
+            // Requests and answers are about one height's proposals: never proof of anything.
+            ConsensusMessage::FetchTransactions { height, block, digests } => match height.cmp(&self.run.height) {
+                std::cmp::Ordering::Less => self.help(from, height),
+                std::cmp::Ordering::Equal => self.serve_fetch(from, block, digests),
+                std::cmp::Ordering::Greater => Ok(()),
+            },
+            ConsensusMessage::BlockTransactions { height, block, transactions } if height == self.run.height => {
+                self.on_block_transactions(block, transactions)
+            }
+            ConsensusMessage::BlockTransactions { .. } => Ok(()),
             m if m.height() < self.run.height => self.help(from, m.height()),
             m if m.height() == self.run.height => self.on_current(from, m),
             m => self.on_future(from, m),
@@ -52,26 +62,11 @@ impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
         let chain_id = self.app.chain_id().to_owned();
         match m {
             ConsensusMessage::Proposal { proposal, block, signature } => {
-                if proposal_signer(&chain_id, &self.run.set, &proposal, &block, &signature).is_none() {
+                if proposal_signer(&chain_id, &self.run.set, &proposal, block.hash(), &signature).is_none() {
                     tracing::debug!(target: "chain::consensus", %from, round = proposal.round, "dropping a proposal not signed by the round's proposer or not naming its block");
                     return Ok(());
                 }
-                if self.run.has_proposal(&proposal) {
-                    return Ok(());
-                }
-                self.ensure_started()?;
-                // Executed only when the core keeps it (in the round window, room in the
-                // round); otherwise it only counts for the round skip or as evidence.
-                let valid = if self.run.core.in_window(proposal.round) && self.run.proposal_room(proposal.round) {
-                    let valid = self.check_block(&proposal, *block)?;
-                    self.run.keep_proposal(proposal.clone(), signature);
-                    valid
-                } else {
-                    false
-                };
-                self.run.incoming = Some(signature);
-                let outputs = self.run.core.apply(Input::Proposal { proposal, valid });
-                self.carry_out(outputs)
+                self.on_proposal(from, proposal, *block, signature)
             }
             ConsensusMessage::Vote { vote, signature } => {
                 if vote_signer(&chain_id, &self.run.set, &vote, &signature).is_none() {
@@ -84,12 +79,11 @@ impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
                 let outputs = self.run.core.apply(Input::Vote(vote));
                 self.carry_out(outputs)
             }
-            ConsensusMessage::Certificate(c) => self.on_certificate(from, c, None),
-            ConsensusMessage::Decision { block, certificate } => self.on_certificate(from, certificate, Some(*block)),
+            other => self.on_message(from, other),
         }
     }
 
-    fn ensure_started(&mut self) -> Result<(), DriverError> {
+    pub(crate) fn ensure_started(&mut self) -> Result<(), DriverError> {
         match self.phase {
             Phase::Waiting => self.start(),
             Phase::Running => Ok(()),
@@ -98,7 +92,7 @@ impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
 
     /// Whether a proposed block is a valid next block: header and limits here, execution by
     /// the application (once; the result is kept).
-    fn check_block(&mut self, proposal: &Proposal, block: Block) -> Result<bool, DriverError> {
+    pub(crate) fn check_block(&mut self, proposal: &Proposal, block: Block) -> Result<bool, DriverError> {
         if self.run.blocks.contains_key(&proposal.value) {
             return Ok(true);
         }
@@ -125,10 +119,10 @@ impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
         let chain_id = self.app.chain_id().to_owned();
         let signer = match &m {
             ConsensusMessage::Proposal { proposal, block, signature } => {
-                proposal_signer(&chain_id, &set, proposal, block, signature)
+                proposal_signer(&chain_id, &set, proposal, block.hash(), signature)
             }
             ConsensusMessage::Vote { vote, signature } => vote_signer(&chain_id, &set, vote, signature),
-            ConsensusMessage::Certificate(_) | ConsensusMessage::Decision { .. } => None,
+            _ => None,
         };
         let Some(key) = signer else {
             // Garbage, or signed by a set we do not know yet (it may have changed in between):

@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 
-use chain_types::{CommitCertificate, Equivocation, ProposalSignBytes, Signature, VoteSignBytes};
+use chain_types::{CommitCertificate, CompactBlock, Equivocation, ProposalSignBytes, Signature, VoteSignBytes};
 use consensus::{Evidence, Input, Output, Round, Timeout, TimeoutKind, ValueId};
 
 use crate::height::{proposal_bytes, vote_bytes};
@@ -32,7 +32,8 @@ impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
                     let Some(signature) = self.sign(request, &Output::Propose(p.clone()))? else { continue };
                     self.wal.append(&WalEntry::Proposal { proposal: p.clone(), block: block.clone(), signature })?;
                     self.run.keep_proposal(p.clone(), signature);
-                    let m = ConsensusMessage::Proposal { proposal: p, block: Box::new(block), signature };
+                    let block = Box::new(CompactBlock::of(&block));
+                    let m = ConsensusMessage::Proposal { proposal: p, block, signature };
                     self.run.own.push(m.clone());
                     self.net.broadcast(&m);
                 }

@@ -17,6 +17,8 @@ pub(crate) enum Timer {
     SyncDeadline(u64),
     /// A peer's back-off after a failed block request is over: ask again.
     SyncRetry,
+    /// Proposals' blocks still lack transactions: ask every peer.
+    Fetch,
 }
 
 #[derive(Debug, Default)]

@@ -7,7 +7,9 @@ use std::hash::Hash;
 use std::io;
 use std::sync::Arc;
 
-use chain_types::{AccountId, Block, BlockHeader, BlockHeight, CommitCertificate, PublicKey, Signature};
+use chain_types::{
+    AccountId, Block, BlockHeader, BlockHeight, CommitCertificate, CryptoHash, PublicKey, Signature, SignedTransaction,
+};
 use consensus::ValidatorSet;
 
 use crate::{ConsensusMessage, Equivocation, SignRequest};
@@ -79,6 +81,11 @@ pub trait Application {
     fn validators(&self, height: BlockHeight) -> Result<Arc<ValidatorSet>, Self::Error>;
     /// Whether transactions wait to be included.
     fn has_work(&self) -> bool;
+    /// The pending transactions (the mempool's) with these digests
+    /// ([`SignedTransaction::digest`]), in order; `None` for each one not held. Those found
+    /// are trusted no more than a peer's: a block assembled from them is executed with its
+    /// signatures checked as [`Application::execute`] says.
+    fn transactions(&self, digests: &[CryptoHash]) -> Vec<Option<SignedTransaction>>;
     /// A new block on the head, built and executed, proposed by `proposer` at `timestamp_ms`.
     fn build(&mut self, proposer: &AccountId, timestamp_ms: u64) -> Result<Self::Executed, Self::Error>;
     /// Executes `block` on the head. `None` if it is not a valid next block: its transactions

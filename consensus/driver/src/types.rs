@@ -1,16 +1,19 @@
 //! What the driver sends, receives and asks for.
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use chain_types::{Block, BlockHeight, CommitCertificate, Signature};
-use consensus::{Proposal, Round, Vote, VoteKind};
+use chain_types::{Block, BlockHeight, CommitCertificate, CompactBlock, CryptoHash, Signature, SignedTransaction};
+use consensus::{Proposal, Round, ValueId, Vote, VoteKind};
 
 /// A consensus message between validators. Signatures are checked by the receiver before
 /// anything in the message is used.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum ConsensusMessage {
+    /// A proposal with its block named by header and transaction digests: the bytes of
+    /// transactions travel ahead in gossip, and what a validator lacks it fetches
+    /// ([`ConsensusMessage::FetchTransactions`]).
     Proposal {
         proposal: Proposal,
-        block: Box<Block>,
+        block: Box<CompactBlock>,
         signature: Signature,
     },
     Vote {
@@ -25,6 +28,20 @@ pub enum ConsensusMessage {
         block: Box<Block>,
         certificate: CommitCertificate,
     },
+    /// Asks for the transactions with these digests, which the proposed `block` of `height`
+    /// includes and the sender lacks. Unsigned: answered only from what the receiver holds.
+    FetchTransactions {
+        height: BlockHeight,
+        block: ValueId,
+        digests: Vec<CryptoHash>,
+    },
+    /// The answer: those of the asked transactions the sender holds. Each is checked
+    /// against the digests the proposal names before it is used.
+    BlockTransactions {
+        height: BlockHeight,
+        block: ValueId,
+        transactions: Vec<SignedTransaction>,
+    },
 }
 
 impl ConsensusMessage {
@@ -34,6 +51,9 @@ impl ConsensusMessage {
             ConsensusMessage::Proposal { proposal, .. } => proposal.height,
             ConsensusMessage::Vote { vote, .. } => vote.height,
             ConsensusMessage::Certificate(c) | ConsensusMessage::Decision { certificate: c, .. } => c.height,
+            ConsensusMessage::FetchTransactions { height, .. } | ConsensusMessage::BlockTransactions { height, .. } => {
+                *height
+            }
         }
     }
 
@@ -44,6 +64,8 @@ impl ConsensusMessage {
             ConsensusMessage::Vote { .. } => "vote",
             ConsensusMessage::Certificate(_) => "certificate",
             ConsensusMessage::Decision { .. } => "decision",
+            ConsensusMessage::FetchTransactions { .. } => "fetch_transactions",
+            ConsensusMessage::BlockTransactions { .. } => "block_transactions",
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use chain_types::{AccountId, Block, BlockHeader, CryptoHash};
+use chain_types::{AccountId, Block, BlockHeader, CompactBlock, CryptoHash};
 
 use crate::BlockLimits;
 
@@ -37,7 +37,15 @@ pub enum BlockRejection {
 /// A block decided by a quorum (from a peer, with its certificate): it must extend `parent`
 /// and commit to its transactions. Its timestamp is history, not checked against our clock.
 pub fn check_certified(parent: &BlockHeader, block: &Block) -> Result<(), BlockRejection> {
-    let h = &block.header;
+    check_extends(parent, &block.header)?;
+    if !block.tx_root_matches() {
+        return Err(BlockRejection::TxRoot);
+    }
+    Ok(())
+}
+
+/// Height, parent and timestamp order: the header builds on `parent`.
+fn check_extends(parent: &BlockHeader, h: &BlockHeader) -> Result<(), BlockRejection> {
     let expected = parent.height.saturating_add(1);
     if h.height != expected {
         return Err(BlockRejection::Height { expected, found: h.height });
@@ -48,8 +56,31 @@ pub fn check_certified(parent: &BlockHeader, block: &Block) -> Result<(), BlockR
     if h.timestamp_ms <= parent.timestamp_ms {
         return Err(BlockRejection::TimestampNotAfterParent { parent: parent.timestamp_ms, found: h.timestamp_ms });
     }
-    if !block.tx_root_matches() {
+    Ok(())
+}
+
+/// A proposal as it arrives, before its transactions are at hand: the header extends
+/// `parent`, comes from the round's proposer, is stamped no later than our clock plus the
+/// allowed drift, and commits to these digests, at most the limit's count, none twice.
+/// Checked before anything is fetched for it.
+pub fn check_proposed_header(
+    parent: &BlockHeader,
+    block: &CompactBlock,
+    proposer: &AccountId,
+    now_unix_ms: u64,
+    limits: &BlockLimits,
+) -> Result<(), BlockRejection> {
+    check_header(parent, &block.header, proposer, now_unix_ms, limits)?;
+    let count = block.digests.len() as u64;
+    if count > limits.max_transactions {
+        return Err(BlockRejection::TooManyTransactions { max: limits.max_transactions, found: count });
+    }
+    if !block.digests_match() {
         return Err(BlockRejection::TxRoot);
+    }
+    let mut seen = HashSet::with_capacity(block.digests.len());
+    if let Some(d) = block.digests.iter().find(|d| !seen.insert(**d)) {
+        return Err(BlockRejection::DuplicateTransaction { hash: *d });
     }
     Ok(())
 }
@@ -63,7 +94,23 @@ pub fn check_proposed(
     now_unix_ms: u64,
     limits: &BlockLimits,
 ) -> Result<(), BlockRejection> {
-    let h = &block.header;
+    check_header(parent, &block.header, proposer, now_unix_ms, limits)?;
+    check_body(block, limits)?;
+    if !block.tx_root_matches() {
+        return Err(BlockRejection::TxRoot);
+    }
+    Ok(())
+}
+
+/// The header's own claims: the round's proposer, a timestamp within the drift of our
+/// clock, extending `parent`.
+fn check_header(
+    parent: &BlockHeader,
+    h: &BlockHeader,
+    proposer: &AccountId,
+    now_unix_ms: u64,
+    limits: &BlockLimits,
+) -> Result<(), BlockRejection> {
     if &h.proposer != proposer {
         return Err(BlockRejection::Proposer { expected: proposer.clone(), found: h.proposer.clone() });
     }
@@ -75,6 +122,11 @@ pub fn check_proposed(
             drift_ms: limits.max_clock_drift_ms,
         });
     }
+    check_extends(parent, h)
+}
+
+/// The transactions within the limits (count, bytes, cost, each one's size), none twice.
+fn check_body(block: &Block, limits: &BlockLimits) -> Result<(), BlockRejection> {
     let count = block.transactions.len() as u64;
     if count > limits.max_transactions {
         return Err(BlockRejection::TooManyTransactions { max: limits.max_transactions, found: count });
@@ -98,7 +150,7 @@ pub fn check_proposed(
             return Err(BlockRejection::DuplicateTransaction { hash });
         }
     }
-    check_certified(parent, block)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -215,5 +267,29 @@ mod tests {
             Err(BlockRejection::TooCostly { max: 200, .. })
         ));
         assert_eq!(check_proposed(&genesis, &block(vec![tx(1)]), &me, 2_000, &cheap), Ok(()));
+
+        // The same judged from the header and digests alone, before any bytes are fetched.
+        let compact = |txs: Vec<_>| CompactBlock::of(&block(txs));
+        assert_eq!(check_proposed_header(&genesis, &compact(vec![tx(1), tx(2)]), &me, 2_000, &limits), Ok(()));
+        assert!(matches!(
+            check_proposed_header(&genesis, &compact(vec![tx(1), tx(2), tx(3)]), &me, 2_000, &limits),
+            Err(BlockRejection::TooManyTransactions { max: 2, found: 3 })
+        ));
+        assert!(matches!(
+            check_proposed_header(&genesis, &compact(vec![tx(1), tx(1)]), &me, 2_000, &limits),
+            Err(BlockRejection::DuplicateTransaction { .. })
+        ));
+        let mut other_digests = compact(vec![tx(1), tx(2)]);
+        other_digests.digests[1] = tx(3).digest();
+        assert_eq!(
+            check_proposed_header(&genesis, &other_digests, &me, 2_000, &limits),
+            Err(BlockRejection::TxRoot),
+            "digests the header does not commit to"
+        );
+        let other: AccountId = "v2.acme".parse().unwrap();
+        assert!(matches!(
+            check_proposed_header(&genesis, &compact(vec![]), &other, 2_000, &limits),
+            Err(BlockRejection::Proposer { .. })
+        ));
     }
 }

@@ -1,29 +1,36 @@
-//! The simulated application: an in-memory chain of empty blocks whose state root is a hash
-//! chain over the heights, so every honest node builds and checks the same roots. It survives
-//! a simulated crash (the block store).
+//! The simulated application: an in-memory chain whose state root is a hash chain over the
+//! heights and the blocks' transactions, so every honest node builds and checks the same
+//! roots. Its transactions are real signed transfers from one client key, gossiped by the
+//! event loop into each node's pool (its mempool, lost in a crash) and proposed by digest;
+//! execution refuses a transaction twice and, outside certified blocks, a bad signature on
+//! one the pool does not hold. The chain survives a simulated crash (the block store).
 
 use std::cell::RefCell;
+use std::collections::{BTreeMap, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
 
 use chain_types::{
-    sha3_256, AccountId, Block, BlockHeader, BlockHeight, CommitCertificate, CryptoHash, Equivocation, PublicKey,
+    sha3_256, AccountId, Action, Block, BlockHeader, BlockHeight, CommitCertificate, CryptoHash, Equivocation,
+    PublicKey, SecretKey, SignedTransaction, Transaction, TransferAction,
 };
 use consensus::{Validator, ValidatorSet};
 use consensus_driver::{Application, BlocksRequest, BlocksResponse};
 
 use crate::{Role, Scenario};
 
-/// A node's durable chain: committed blocks (genesis at index 0) and the evidence it kept.
+/// A node's durable chain: committed blocks (genesis at index 0), the digests of their
+/// transactions, and the evidence it kept.
 #[derive(Debug)]
 pub struct ChainState {
     pub blocks: Vec<(Block, CommitCertificate)>,
+    pub committed: HashSet<CryptoHash>,
     pub evidence: Vec<Equivocation>,
 }
 
 impl ChainState {
     pub fn new() -> Self {
-        ChainState { blocks: vec![genesis_block()], evidence: Vec::new() }
+        ChainState { blocks: vec![genesis_block()], committed: HashSet::new(), evidence: Vec::new() }
     }
 
     pub fn head(&self) -> BlockHeight {
@@ -39,15 +46,49 @@ impl Default for ChainState {
 
 pub type SharedChain = Rc<RefCell<ChainState>>;
 
+/// A node's pending transactions by digest (its mempool: lost in a crash).
+pub type Pool = Rc<RefCell<BTreeMap<CryptoHash, SignedTransaction>>>;
+
+/// Most transactions an honest proposer puts in a block.
+pub const BLOCK_TRANSACTIONS: usize = 8;
+
 pub const CHAIN_ID: &str = "sim";
 /// Genesis time; simulated milliseconds are added to it.
 pub const GENESIS_MS: u64 = 1_700_000_000_000;
 
-/// The state root every honest node computes for `height` on a parent with `parent_root`.
-pub fn expected_root(parent_root: &CryptoHash, height: BlockHeight) -> CryptoHash {
-    let mut bytes = parent_root.0.to_vec();
-    bytes.extend_from_slice(&height.to_le_bytes());
+/// The state root every honest node computes after `parent`: what its child's header
+/// carries.
+pub fn expected_root(parent: &BlockHeader) -> CryptoHash {
+    let mut bytes = parent.prev_state_root.0.to_vec();
+    bytes.extend_from_slice(&parent.height.to_le_bytes());
+    bytes.extend_from_slice(parent.tx_root.as_bytes());
     sha3_256(&bytes)
+}
+
+fn client_key() -> SecretKey {
+    SecretKey::from_seed(sha3_256(b"sim client").0)
+}
+
+/// Nonces of the transactions a withholder makes up for its own blocks.
+const PRIVATE_NONCES: u64 = u64::MAX / 2;
+
+/// Whether a withholder made `tx` up (nobody else ever held it before its proposal).
+pub fn is_private(tx: &SignedTransaction) -> bool {
+    tx.transaction.nonce >= PRIVATE_NONCES
+}
+
+/// The `n`th transaction of the run's client: a signed transfer, unique by its nonce.
+pub fn client_transaction(n: u64) -> SignedTransaction {
+    let key = client_key();
+    Transaction {
+        signer_id: "client.sim".parse().unwrap_or_else(|_| unreachable!("a valid account id")),
+        public_key: key.public_key(),
+        nonce: n,
+        receiver_id: account(0),
+        block_hash: CryptoHash::default(),
+        actions: vec![Action::Transfer(TransferAction { deposit: 1 })],
+    }
+    .sign(&key)
 }
 
 pub fn genesis_block() -> (Block, CommitCertificate) {
@@ -103,6 +144,7 @@ pub struct SimAppError(String);
 #[derive(Debug)]
 pub struct SimApp {
     pub chain: SharedChain,
+    pub pool: Pool,
     pub schedule: Rc<Schedule>,
     pub role: Role,
 }
@@ -114,19 +156,30 @@ impl SimApp {
     }
 
     /// Whether a committed block is one an honest node could have accepted: it extends its
-    /// parent, later than it, and executes to its state root.
-    pub fn valid_child(parent: &Block, block: &Block) -> bool {
+    /// parent, later than it, executes to its state root, and its transactions are new
+    /// (against `committed`, the digests of the blocks before it) and validly signed.
+    pub fn valid_child(parent: &Block, block: &Block, committed: &HashSet<CryptoHash>) -> bool {
         let h = &block.header;
-        Self::executes(parent, block) && h.timestamp_ms > parent.header.timestamp_ms && block.tx_root_matches()
+        Self::executes(parent, block, committed)
+            && h.timestamp_ms > parent.header.timestamp_ms
+            && block.tx_root_matches()
+            && block.transactions.iter().all(SignedTransaction::verify_signature)
     }
 
     /// What execution checks (the header rules are the driver's): the block builds on the
-    /// parent and reaches the state root it claims.
-    fn executes(parent: &Block, block: &Block) -> bool {
+    /// parent and reaches the state root it claims, and no transaction of it ran before or
+    /// appears twice.
+    fn executes(parent: &Block, block: &Block, committed: &HashSet<CryptoHash>) -> bool {
         let h = &block.header;
+        let mut seen = HashSet::new();
         h.height == parent.header.height + 1
             && h.prev_hash == parent.hash()
-            && h.prev_state_root == expected_root(&parent.header.prev_state_root, h.height)
+            && h.prev_state_root == expected_root(&parent.header)
+            && block
+                .transactions
+                .iter()
+                .map(SignedTransaction::digest)
+                .all(|d| !committed.contains(&d) && seen.insert(d))
     }
 }
 
@@ -153,10 +206,21 @@ impl Application for SimApp {
         true
     }
 
+    fn transactions(&self, digests: &[CryptoHash]) -> Vec<Option<SignedTransaction>> {
+        let pool = self.pool.borrow();
+        digests.iter().map(|d| pool.get(d).cloned()).collect()
+    }
+
     fn build(&mut self, proposer: &AccountId, timestamp_ms: u64) -> Result<SimExecuted, SimAppError> {
         let head = self.head_block();
         let height = head.header.height + 1;
-        let mut prev_state_root = expected_root(&head.header.prev_state_root, height);
+        let mut transactions: Vec<SignedTransaction> =
+            self.pool.borrow().values().take(BLOCK_TRANSACTIONS).cloned().collect();
+        if self.role == Role::Withholder {
+            // Transactions nobody else has seen (nonces far from the client's).
+            transactions.extend((0..2).map(|i| client_transaction(PRIVATE_NONCES + height * 2 + i)));
+        }
+        let mut prev_state_root = expected_root(&head.header);
         if self.role == Role::InvalidProposer {
             prev_state_root.0[0] ^= 0xFF;
         }
@@ -166,14 +230,22 @@ impl Application for SimApp {
             prev_hash: head.hash(),
             timestamp_ms,
             proposer: proposer.clone(),
-            tx_root: Block::compute_tx_root(&[]),
+            tx_root: Block::compute_tx_root(&transactions),
             prev_state_root,
         };
-        Ok(SimExecuted(Block { header, transactions: Vec::new() }))
+        Ok(SimExecuted(Block { header, transactions }))
     }
 
-    fn execute(&mut self, block: Block, _certified: bool) -> Result<Option<SimExecuted>, SimAppError> {
-        let valid = Self::executes(&self.head_block(), &block);
+    /// As the node: signatures of transactions the pool holds were checked on arrival, the
+    /// others are checked here unless a quorum certified the block.
+    fn execute(&mut self, block: Block, certified: bool) -> Result<Option<SimExecuted>, SimAppError> {
+        let valid = {
+            let chain = self.chain.borrow();
+            let pool = self.pool.borrow();
+            Self::executes(&self.head_block(), &block, &chain.committed)
+                && (certified
+                    || block.transactions.iter().all(|t| pool.contains_key(&t.digest()) || t.verify_signature()))
+        };
         Ok(valid.then_some(SimExecuted(block)))
     }
 
@@ -186,6 +258,12 @@ impl Application for SimApp {
                 executed.0.header.height,
                 expected - 1
             )));
+        }
+        let mut pool = self.pool.borrow_mut();
+        for tx in &executed.0.transactions {
+            let digest = tx.digest();
+            pool.remove(&digest);
+            chain.committed.insert(digest);
         }
         chain.blocks.push((executed.0, certificate));
         Ok(())

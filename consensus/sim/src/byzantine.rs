@@ -1,7 +1,7 @@
 //! What Byzantine validators send besides (or instead of) what their driver sends. Every
 //! message is validly signed with the validator's own key: the attacks are about content.
 
-use chain_types::{sha3_256, Block, BlockHeader, BlockHeight, CryptoHash, SecretKey};
+use chain_types::{sha3_256, Block, BlockHeader, BlockHeight, CompactBlock, CryptoHash, SecretKey};
 use consensus::{Proposal, Round, ValidatorIndex, Vote, VoteKind};
 use consensus_driver::{proposal_bytes, vote_bytes, ConsensusMessage};
 use rand::Rng;
@@ -13,7 +13,7 @@ pub fn signed_vote(key: &SecretKey, vote: Vote) -> ConsensusMessage {
     ConsensusMessage::Vote { vote, signature }
 }
 
-pub fn signed_proposal(key: &SecretKey, proposal: Proposal, block: Block) -> ConsensusMessage {
+pub fn signed_proposal(key: &SecretKey, proposal: Proposal, block: CompactBlock) -> ConsensusMessage {
     let signature = key.sign(&proposal_bytes(CHAIN_ID, &proposal));
     ConsensusMessage::Proposal { proposal, block: Box::new(block), signature }
 }
@@ -33,7 +33,7 @@ pub fn conflicting_vote(key: &SecretKey, vote: &Vote, rng: &mut impl Rng) -> Con
 
 /// The other half of an equivocating proposal: the same block a millisecond later (valid,
 /// but another id).
-pub fn conflicting_proposal(key: &SecretKey, proposal: &Proposal, block: &Block) -> ConsensusMessage {
+pub fn conflicting_proposal(key: &SecretKey, proposal: &Proposal, block: &CompactBlock) -> ConsensusMessage {
     let mut other = block.clone();
     other.header.timestamp_ms = other.header.timestamp_ms.saturating_add(1);
     let p = Proposal { value: other.hash(), ..proposal.clone() };
@@ -101,9 +101,9 @@ pub fn wrong_proposals(
                 timestamp_ms: timestamp_ms.max(parent.timestamp_ms + 1) + u64::from(r),
                 proposer: account.clone(),
                 tx_root: Block::compute_tx_root(&[]),
-                prev_state_root: expected_root(&parent.prev_state_root, height),
+                prev_state_root: expected_root(parent),
             };
-            let block = Block { header, transactions: Vec::new() };
+            let block = CompactBlock { header, digests: Vec::new() };
             let proposal = Proposal { height, round: r, value: block.hash(), pol_round: None, proposer: me };
             signed_proposal(key, proposal, block)
         })

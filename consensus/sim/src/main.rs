@@ -54,13 +54,14 @@ fn main() -> std::process::ExitCode {
             println!("{line}");
         }
         println!(
-            "seed {seed}: {:?}, {} heights, {} events, peak {} messages held, digest {:016x}",
-            r.violation, r.heights, r.events, r.peak_held, r.digest
+            "seed {seed}: {:?}, {} heights, {} of {} transactions decided, {} fetches, {} events, peak {} messages held, digest {:016x}",
+            r.violation, r.heights, r.transactions, r.submitted, r.fetches, r.events, r.peak_held, r.digest
         );
         return if r.violation.is_some() { std::process::ExitCode::FAILURE } else { std::process::ExitCode::SUCCESS };
     }
     let started = Instant::now();
     let (mut heights, mut events, mut evidence) = (0u64, 0u64, 0usize);
+    let (mut transactions, mut fetches) = (0usize, 0u64);
     for (done, seed) in (cli.start..cli.start + cli.seeds).enumerate() {
         let r = run(&Scenario::with_roles(seed, cli.validators, &pool));
         if let Some(v) = &r.violation {
@@ -73,12 +74,14 @@ fn main() -> std::process::ExitCode {
         heights += r.heights;
         events += r.events;
         evidence += r.evidence;
+        transactions += r.transactions;
+        fetches += r.fetches;
         if (done + 1) % 100 == 0 {
             eprintln!("{} seeds, {:.1} s", done + 1, started.elapsed().as_secs_f64());
         }
     }
     println!(
-        "{} seeds passed in {:.1} s: {heights} heights decided, {events} events, {evidence} equivocations kept as evidence",
+        "{} seeds passed in {:.1} s: {heights} heights and {transactions} transactions decided, {fetches} fetches, {events} events, {evidence} equivocations kept as evidence",
         cli.seeds,
         started.elapsed().as_secs_f64()
     );

@@ -5,10 +5,10 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use chain_types::{BlockHeight, SecretKey};
+use chain_types::{BlockHeight, SecretKey, SignedTransaction};
 use consensus_driver::{ConsensusSigner, Driver, DriverConfig, DriverError, Event};
 
-use crate::app::{ChainState, Schedule, SharedChain, SimApp};
+use crate::app::{ChainState, Pool, Schedule, SharedChain, SimApp};
 use crate::io::{Outbox, SignLog, SimClock, SimNet, SimSigner, SimWal, SimWatermark};
 use crate::Role;
 
@@ -21,6 +21,8 @@ pub struct SimNode {
     pub role: Role,
     pub key: SecretKey,
     pub chain: SharedChain,
+    /// Pending transactions (memory: emptied by a crash).
+    pub pool: Pool,
     pub wal: SimWal,
     pub outbox: Outbox,
     pub sign_log: SignLog,
@@ -56,6 +58,7 @@ impl SimNode {
             role,
             key,
             chain: Rc::new(RefCell::new(ChainState::new())),
+            pool: Pool::default(),
             wal: SimWal::default(),
             outbox: Rc::new(RefCell::new(VecDeque::new())),
             sign_log,
@@ -78,7 +81,12 @@ impl SimNode {
 
     /// Starts (or restarts) the driver from the durable state.
     pub fn boot(&mut self) -> Result<(), DriverError> {
-        let app = SimApp { chain: self.chain.clone(), schedule: self.schedule.clone(), role: self.role };
+        let app = SimApp {
+            chain: self.chain.clone(),
+            pool: self.pool.clone(),
+            schedule: self.schedule.clone(),
+            role: self.role,
+        };
         let net = SimNet { outbox: self.outbox.clone() };
         let signer: Box<dyn ConsensusSigner> = Box::new(SimSigner {
             key: self.key.clone(),
@@ -99,6 +107,7 @@ impl SimNode {
         self.driver = None;
         self.incarnation += 1;
         self.outbox.borrow_mut().clear();
+        self.pool.borrow_mut().clear();
         self.wal.0.borrow_mut().extend_from_slice(torn);
     }
 
@@ -106,6 +115,20 @@ impl SimNode {
         let Some(d) = self.driver.as_mut() else { return Ok(()) };
         d.handle(event)?;
         d.on_timers()
+    }
+
+    /// A gossiped transaction reaches this node's pool (unless it is down or already
+    /// committed it), and the driver hears of it.
+    pub fn receive_transaction(&mut self, tx: SignedTransaction) -> Result<(), DriverError> {
+        if !self.up() || !tx.verify_signature() {
+            return Ok(());
+        }
+        let digest = tx.digest();
+        if self.chain.borrow().committed.contains(&digest) {
+            return Ok(());
+        }
+        self.pool.borrow_mut().insert(digest, tx);
+        self.handle(Event::WorkArrived)
     }
 
     pub fn on_wake(&mut self) -> Result<(), DriverError> {

@@ -4,16 +4,16 @@
 
 use std::cell::{Cell, RefCell};
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 use std::rc::Rc;
 
-use chain_types::{CryptoHash, SecretKey};
+use chain_types::{CryptoHash, SecretKey, SignedTransaction};
 use consensus::{Height, ValidatorIndex};
 use consensus_driver::{BlockLimits, BlocksRequest, BlocksResponse, ConsensusMessage, DriverConfig, DriverError};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::app::{account, serve_blocks, Schedule, SimApp};
+use crate::app::{account, client_transaction, is_private, serve_blocks, Schedule, SimApp};
 use crate::byzantine;
 use crate::io::{Out, SimClock};
 use crate::node::SimNode;
@@ -21,6 +21,11 @@ use crate::{Role, Scenario};
 
 /// More consensus messages than this held by one honest driver means a buffer is unbounded.
 pub const MEMORY_BOUND: usize = 5_000;
+/// A client transaction is submitted this often (simulated milliseconds).
+const SUBMIT_EVERY_MS: u64 = 25;
+/// The chance that gossip brings a transaction to a node other than the one it entered at
+/// (on a link that does not drop it): the others must fetch it when it is proposed.
+const GOSSIP_REACH: f64 = 0.75;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Violation {
@@ -47,6 +52,13 @@ pub struct Report {
     pub end_ms: u64,
     /// The most consensus messages one honest driver held at once.
     pub peak_held: usize,
+    /// Client transactions submitted, and those in decided blocks.
+    pub submitted: u64,
+    pub transactions: usize,
+    /// Decided transactions a withholder made up and kept from some or all peers.
+    pub withheld: usize,
+    /// Requests for a proposal's missing transactions sent by honest nodes.
+    pub fetches: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -56,6 +68,8 @@ enum Event {
     Response { to: usize, from: usize, response: usize },
     Wake { node: usize },
     Act { node: usize },
+    Submit,
+    Gossip { to: usize, tx: usize },
     Crash { node: usize },
     Restart { node: usize },
 }
@@ -71,6 +85,12 @@ struct Sim {
     now: Rc<Cell<u64>>,
     decisions: BTreeMap<Height, (CryptoHash, usize)>,
     flood_round: BTreeMap<usize, u32>,
+    /// Client transactions, by submission number; their gossip draws from a generator of its
+    /// own so the consensus faults of a seed stay what they were before transactions.
+    txs: Vec<SignedTransaction>,
+    tx_rng: ChaCha8Rng,
+    /// The height each decided transaction was first decided at.
+    decided_txs: HashMap<CryptoHash, Height>,
     report: Report,
 }
 
@@ -157,8 +177,20 @@ impl Sim {
         self.sc.set_at(height).iter().position(|k| *k == key).map(|i| i as ValidatorIndex)
     }
 
+    /// Whether a withholder keeps this answer from `to`: every answer at odd heights, those
+    /// to odd-numbered nodes at even heights.
+    fn withheld(&self, node: usize, to: usize, m: &ConsensusMessage) -> bool {
+        self.nodes[node].role == Role::Withholder
+            && matches!(m, ConsensusMessage::BlockTransactions { height, .. } if height % 2 == 1 || to % 2 == 1)
+    }
+
     /// Carries out what a node's driver asked of the network, with its role's twists.
     fn route(&mut self, node: usize, out: Out) {
+        if let Out::Broadcast(m) | Out::Send(_, m) = &out {
+            if self.honest(node) && matches!(m, ConsensusMessage::FetchTransactions { .. }) {
+                self.report.fetches += 1;
+            }
+        }
         match out {
             Out::Broadcast(m) => {
                 let peers = self.others(node);
@@ -172,6 +204,7 @@ impl Sim {
                     self.send(node, p, msg);
                 }
             }
+            Out::Send(to, m) if self.withheld(node, to, &m) => {}
             Out::Send(to, m) => self.send(node, to, m),
             Out::Request { peer, from, max } => {
                 self.note(format!("n{node} asks n{peer} for blocks from {from}"));
@@ -251,12 +284,23 @@ impl Sim {
                 )
             };
             let value = block.hash();
-            self.note(format!("n{node} commit h={h} r={round} v={}", short(&value)));
+            let txs = block.transactions.len();
+            self.note(format!("n{node} commit h={h} r={round} v={} txs={txs}", short(&value)));
             if !self.honest(node) || self.report.violation.is_some() {
                 continue;
             }
-            if !SimApp::valid_child(&parent, &block) {
+            let digests: Vec<CryptoHash> = block.transactions.iter().map(SignedTransaction::digest).collect();
+            let earlier: HashSet<CryptoHash> =
+                digests.iter().filter(|d| self.decided_txs.get(*d).is_some_and(|at| *at < h)).copied().collect();
+            if !SimApp::valid_child(&parent, &block, &earlier) {
                 self.report.violation = Some(Violation::Validity { height: h, node });
+            }
+            if !self.decisions.contains_key(&h) {
+                self.report.transactions += txs;
+                self.report.withheld += block.transactions.iter().filter(|t| is_private(t)).count();
+                for d in digests {
+                    self.decided_txs.entry(d).or_insert(h);
+                }
             }
             match self.decisions.get(&h) {
                 Some((v, _)) if *v != value => {
@@ -317,6 +361,25 @@ impl Sim {
         }
     }
 
+    /// A client submits a transaction to one node, whose gossip brings it to each other node
+    /// over their link, or not.
+    fn submit(&mut self) {
+        let tx = self.txs.len();
+        self.txs.push(client_transaction(tx as u64));
+        self.report.submitted += 1;
+        let entry = self.tx_rng.gen_range(0..self.nodes.len());
+        self.push(self.now(), Event::Gossip { to: entry, tx });
+        for to in self.others(entry) {
+            let lost = !self.healed() && (self.cut(entry, to) || self.tx_rng.gen_bool(self.sc.drop_rate));
+            if lost || !self.tx_rng.gen_bool(GOSSIP_REACH) {
+                continue;
+            }
+            let (ka, kb) = (self.nodes[entry].key_index, self.nodes[to].key_index);
+            let delay = self.sc.link_delay[ka][kb] + self.tx_rng.gen_range(0..=self.sc.jitter_ms);
+            self.push(self.now() + delay, Event::Gossip { to, tx });
+        }
+    }
+
     fn dispatch(&mut self, event: Event) {
         match event {
             Event::Deliver { to, from, msg } => {
@@ -352,6 +415,14 @@ impl Sim {
             Event::Act { node } => {
                 self.act(node);
                 self.push(self.now() + self.sc.tick_ms, Event::Act { node });
+            }
+            Event::Submit => {
+                self.submit();
+                self.push(self.now() + SUBMIT_EVERY_MS, Event::Submit);
+            }
+            Event::Gossip { to, tx } => {
+                let r = self.nodes[to].receive_transaction(self.txs[tx].clone());
+                self.after(to, r);
             }
             Event::Crash { node } => {
                 let describe = self.nodes[node].describe();
@@ -406,6 +477,10 @@ pub fn run(sc: &Scenario) -> Report {
         events: 0,
         end_ms: 0,
         peak_held: 0,
+        submitted: 0,
+        transactions: 0,
+        withheld: 0,
+        fetches: 0,
     };
     let mut sim = Sim {
         rng: ChaCha8Rng::seed_from_u64(sc.seed ^ 0x5EED),
@@ -418,6 +493,9 @@ pub fn run(sc: &Scenario) -> Report {
         now,
         decisions: BTreeMap::new(),
         flood_round: BTreeMap::new(),
+        txs: Vec::new(),
+        tx_rng: ChaCha8Rng::seed_from_u64(sc.seed ^ 0x7478_7320), // "txs "
+        decided_txs: HashMap::new(),
         report,
     };
     let roles: Vec<&str> = sc.roles.iter().map(|r| r.name()).collect();
@@ -432,6 +510,7 @@ pub fn run(sc: &Scenario) -> Report {
             sim.push(sc.tick_ms + i as u64, Event::Act { node: i });
         }
     }
+    sim.push(SUBMIT_EVERY_MS, Event::Submit);
     if let Some((who, at, back)) = sc.crash {
         let node = sim.nodes.iter().position(|n| n.key_index == who).unwrap_or(0);
         sim.push(at, Event::Crash { node });

@@ -29,13 +29,16 @@ pub enum Role {
     /// validly signed votes for the next heights, to make it leave its height and come back
     /// without its lock.
     Amnesia,
+    /// As proposer, includes transactions only it holds and withholds them: it answers
+    /// nobody's requests at odd heights and only half its peers' at even ones.
+    Withholder,
 }
 
 impl Role {
     /// The Byzantine behaviours of the first simulator (before the driver was simulated).
     pub const CLASSIC: [Role; 4] = [Role::DoubleVoter, Role::EquivocatingProposer, Role::InvalidProposer, Role::Twins];
     /// Every Byzantine behaviour.
-    pub const ALL: [Role; 9] = [
+    pub const ALL: [Role; 10] = [
         Role::DoubleVoter,
         Role::EquivocatingProposer,
         Role::InvalidProposer,
@@ -45,6 +48,7 @@ impl Role {
         Role::FarFutureTimestamp,
         Role::RoundFlooder,
         Role::Amnesia,
+        Role::Withholder,
     ];
 
     pub fn name(self) -> &'static str {
@@ -59,6 +63,7 @@ impl Role {
             Role::FarFutureTimestamp => "far-future-timestamp",
             Role::RoundFlooder => "round-flooder",
             Role::Amnesia => "amnesia",
+            Role::Withholder => "withholder",
         }
     }
 

@@ -11,7 +11,7 @@ const SEEDS: u64 = 30;
 #[test]
 fn seeds_keep_agreement_validity_and_liveness() {
     let (mut evidence, mut byzantine, mut crashes, mut partitions, mut epochs, mut heights) = (0, 0, 0, 0, 0, 0);
-    let mut outages = 0;
+    let (mut outages, mut transactions, mut fetches) = (0, 0, 0);
     for n in [1, 4, 5, 6, 7, 8, 10] {
         for seed in 0..SEEDS {
             let sc = Scenario::with_roles(seed * 31 + n as u64, Some(n), &Role::ALL);
@@ -31,6 +31,8 @@ fn seeds_keep_agreement_validity_and_liveness() {
             assert!(r.heights >= 2, "seed {}: progress after healing", sc.seed);
             evidence += r.evidence;
             heights += r.heights;
+            transactions += r.transactions;
+            fetches += r.fetches;
         }
     }
     // The faults were really there.
@@ -40,6 +42,8 @@ fn seeds_keep_agreement_validity_and_liveness() {
     );
     assert!(evidence > 0, "equivocations were seen and kept as evidence");
     assert!(heights > 500);
+    // Blocks carried transactions, proposed by digest; nodes the gossip missed fetched them.
+    assert!(transactions as u64 > heights && fetches > 100, "{transactions} transactions, {fetches} fetches");
 }
 
 #[test]
@@ -163,4 +167,26 @@ fn the_chain_resumes_after_every_signer_was_out() {
         let r = run(&sc);
         assert!(r.violation.is_none(), "seed {seed}: {:?}\n{}", r.violation, r.trace.join("\n"));
     }
+}
+
+/// A proposer that includes transactions only it holds and answers only some requests for
+/// them (half its peers at even heights, nobody at odd ones): nodes that cannot assemble its
+/// block do not prevote it and the round moves on; a block a quorum decides anyway reaches
+/// the others from any node that holds it (their fetches, or the decision). No fork, no halt.
+#[test]
+fn a_withholding_proposer_neither_forks_nor_halts_the_chain() {
+    let (mut withheld, mut fetches) = (0, 0);
+    for seed in 0..16u64 {
+        for n in [4, 7] {
+            let mut sc = Scenario::with_roles(seed, Some(n), &[]);
+            sc.roles = vec![Role::Honest; sc.keys()];
+            sc.roles[1] = Role::Withholder;
+            let r = run(&sc);
+            assert!(r.violation.is_none(), "seed {seed} n={n}: {:?}\n{}", r.violation, r.trace.join("\n"));
+            withheld += r.withheld;
+            fetches += r.fetches;
+        }
+    }
+    assert!(withheld > 10, "blocks with withheld transactions were decided: {withheld}");
+    assert!(fetches > 100, "{fetches}");
 }

@@ -9,7 +9,9 @@
 //!   of the current one (the vote keeper);
 //! - proposals for rounds whose proposer it is not, with blocks valid otherwise;
 //! - its own proposals stamped u64::MAX or an hour ahead (once committed, no block was ever
-//!   valid again), and proposals over the genesis block limits (count, transaction size);
+//!   valid again), proposals over the genesis block limits (cost, transaction size) with
+//!   their transactions, and proposals of transactions it never sends (withheld);
+//! - requests for made-up transactions of made-up blocks, and transactions nobody asked for;
 //! - conflicting votes for one round to different peers (evidence);
 //! - forged certificates and decisions;
 //! - garbage frames on both protocols: random bytes, a length prefix claiming 60 MiB, valid
@@ -33,8 +35,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use chain::network::{encode as frame, NetMessage, STREAM_PROTOCOL, SYNC_PROTOCOL};
 use chain_types::{
-    Action, Block, BlockHeader, CommitCertificate, CommitSignature, CryptoHash, FunctionCallAction, SecretKey,
-    Signature, SignedTransaction, Transaction, TransferAction, VoteKind,
+    Action, Block, BlockHeader, CommitCertificate, CommitSignature, CompactBlock, CryptoHash, FunctionCallAction,
+    SecretKey, Signature, SignedTransaction, Transaction, TransferAction, VoteKind,
 };
 use consensus::{Proposal, Vote};
 use consensus_driver::{proposal_bytes, vote_bytes, BlocksRequest, BlocksResponse, ConsensusMessage};
@@ -202,7 +204,7 @@ impl Liar {
         };
         let proposal = Proposal { height, round, value: block.hash(), pol_round: None, proposer };
         let signature = self.key.sign(&proposal_bytes(&self.chain_id, &proposal));
-        Some(ConsensusMessage::Proposal { proposal, block: Box::new(block), signature })
+        Some(ConsensusMessage::Proposal { proposal, block: Box::new(CompactBlock::of(&block)), signature })
     }
 
     fn next_height(&self) -> u64 {
@@ -298,12 +300,32 @@ impl Liar {
                 let too_costly = self.junk_transactions(over_cost, 0);
                 let too_large = self.junk_transactions(1, self.limits.max_tx_bytes as usize + 1);
                 for txs in [too_costly, too_large] {
-                    if let Some(m) = self.proposal_with(round, ts, self.me, txs) {
+                    if let Some(m) = self.proposal_with(round, ts, self.me, txs.clone()) {
+                        let block = proposed_value(&m);
                         out.push(("over_limit_block", consensus(m)));
+                        // Its transactions right behind, unasked: receivers assemble the block
+                        // and judge it whole.
+                        let answer = ConsensusMessage::BlockTransactions { height: h, block, transactions: txs };
+                        out.push(("over_limit_block", consensus(answer)));
                     }
+                }
+                // A block of transactions nobody else holds, never sent: receivers ask for
+                // them, get nothing, and the round moves on without it.
+                if let Some(m) = self.proposal_with(round, ts + 1, self.me, self.junk_transactions(3, 0)) {
+                    out.push(("withheld_transactions", consensus(m)));
                 }
             }
         }
+        // Requests for made-up transactions of made-up blocks, and answers nobody asked for.
+        for _ in 0..4 {
+            let (block, digests) = (self.made_up(), (0..1_000).map(|_| self.made_up()).collect());
+            out.push(("fetch_flood", consensus(ConsensusMessage::FetchTransactions { height: h, block, digests })));
+        }
+        let (block, transactions) = (self.made_up(), self.junk_transactions(20, 0));
+        out.push((
+            "unasked_transactions",
+            consensus(ConsensusMessage::BlockTransactions { height: h, block, transactions }),
+        ));
         // Equivocation: a value and nil for one round, to everyone.
         let round = self.round;
         let value = Some(self.made_up());
@@ -321,6 +343,7 @@ impl Liar {
         out.push(("forged_certificate", consensus(ConsensusMessage::Certificate(forged.clone()))));
         if let Some(ConsensusMessage::Proposal { block, .. }) = self.proposal(0, genesis::unix_time_ms(), self.me) {
             let certificate = CommitCertificate { height: h, block_hash: block.hash(), ..forged };
+            let block = Box::new(Block { header: block.header, transactions: Vec::new() });
             out.push(("forged_decision", consensus(ConsensusMessage::Decision { block, certificate })));
         }
         // Garbage frames of every kind, in turn.
@@ -373,6 +396,14 @@ impl Liar {
                 f
             }
         }
+    }
+}
+
+/// The block a proposal names.
+fn proposed_value(m: &ConsensusMessage) -> CryptoHash {
+    match m {
+        ConsensusMessage::Proposal { proposal, .. } => proposal.value,
+        _ => CryptoHash::default(),
     }
 }
 
