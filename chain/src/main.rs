@@ -203,7 +203,10 @@ fn init(
             key.save(&home.join("consensus_key.json"))?;
             Some(SignerConfig::local("consensus_key.json".into()))
         }
-        None => None,
+        None => {
+            eprintln!("{}", without_key(&genesis));
+            None
+        }
     };
     std::fs::copy(genesis_path, home.join("genesis.json")).context("copying genesis")?;
     let mut config = NodeConfig::new(rpc_listen, signer);
@@ -237,6 +240,17 @@ fn init(
     let hash = init_store(&store, &genesis)?;
     println!("initialised {} for chain {} (genesis block {hash})", home.display(), genesis.chain_id);
     Ok(())
+}
+
+/// What a node without a validator key will do, for `init` and `run` to say.
+fn without_key(genesis: &Genesis) -> String {
+    match genesis.validators.as_slice() {
+        [only] => format!(
+            "WARNING: no validator key (--validator-key or --signer-config) and the genesis has one validator, {}: this node accepts transactions but will never make a block. Initialise it with that validator's key.",
+            only.account_id
+        ),
+        _ => "note: no validator key (--validator-key or --signer-config): this node follows the chain as an observer and signs nothing".to_owned(),
+    }
 }
 
 /// Opens the configured signer: a local key is refused under the professional preset, and a
@@ -293,6 +307,9 @@ async fn run(home: PathBuf, config: NodeConfig) -> anyhow::Result<()> {
         None => None,
     };
     let wal_dir = home.join("wal");
+    if signer.is_none() && peers.is_none() {
+        tracing::error!(target: "chain", "{}", without_key(node.genesis()));
+    }
     // A validator, or an observer following its peers; a lone node without a key only serves.
     let mut producer = (signer.is_some() || peers.is_some()).then(|| {
         let (node, shutdown) = (node.clone(), shutdown_rx.clone());

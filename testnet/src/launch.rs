@@ -1,7 +1,7 @@
 //! Creating, starting and stopping the node processes.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -157,10 +157,10 @@ impl Network {
             let child = spawn_node(&chain, &home)?;
             nodes.push(NodeProcess { account, home, rpc: RpcClient::new(format!("http://{listen}")), child });
         }
-        let net = Network { layout, genesis, nodes, openbao, kms_daemons };
+        let mut net = Network { layout, genesis, nodes, openbao, kms_daemons };
         net.write_pids()?;
-        for node in &net.nodes {
-            net.wait_ready(node).await?;
+        for i in 0..net.nodes.len() {
+            net.wait_ready(i).await?;
         }
         Ok(net)
     }
@@ -188,7 +188,7 @@ impl Network {
         self.nodes.push(NodeProcess { account: account.into(), home, rpc, child });
         self.write_pids()?;
         let i = self.nodes.len() - 1;
-        self.wait_ready(&self.nodes[i]).await?;
+        self.wait_ready(i).await?;
         Ok(i)
     }
 
@@ -198,7 +198,7 @@ impl Network {
         let node = self.nodes.get_mut(i).context("no such node")?;
         node.child = spawn_node(&Layout::chain_binary()?, &node.home)?;
         self.write_pids()?;
-        self.wait_ready(&self.nodes[i]).await
+        self.wait_ready(i).await
     }
 
     /// Sends `signal` to node `i`.
@@ -216,20 +216,59 @@ impl Network {
         Ok(())
     }
 
-    pub async fn wait_ready(&self, node: &NodeProcess) -> anyhow::Result<()> {
+    /// Waits until node `i` answers JSON-RPC as itself: its process still running, the
+    /// testnet's chain id, this validator's key (genesis validators) and the genesis hash
+    /// the other nodes report. Whatever else answers on its port is an error, not a node.
+    pub async fn wait_ready(&mut self, i: usize) -> anyhow::Result<()> {
+        let chain_id = self.genesis.chain_id.clone();
+        let key = self.genesis.validators.get(i).map(|v| v.consensus_key.to_string());
+        let mut genesis_hash = None;
+        for (j, other) in self.nodes.iter().enumerate() {
+            if j != i {
+                if let Ok(s) = other.rpc.status().await {
+                    genesis_hash = s["genesis_hash"].as_str().map(str::to_owned);
+                    break;
+                }
+            }
+        }
+        let node = self.nodes.get_mut(i).context("no such node")?;
         for _ in 0..300 {
-            if node.rpc.status().await.is_ok() {
+            if let Some(status) = node.child.try_wait()? {
+                bail!(
+                    "node {} exited with {status} before it answered; log tail:\n{}",
+                    node.account,
+                    log_tail(&node.home)
+                );
+            }
+            if let Ok(status) = node.rpc.status().await {
+                let found = |field: &str| status[field].as_str().map(str::to_owned);
+                let mismatch = |what: &str, found: Option<String>, expected: &str| {
+                    anyhow::anyhow!(
+                        "{} answers with {what} {}, not this testnet's node {} ({what} {expected}): another chain holds the port?",
+                        node.rpc.url(),
+                        found.as_deref().unwrap_or("(none)"),
+                        node.account
+                    )
+                };
+                if found("chain_id").as_deref() != Some(chain_id.as_str()) {
+                    return Err(mismatch("chain id", found("chain_id"), &chain_id));
+                }
+                if let Some(key) = key.as_deref().filter(|k| found("validator_public_key").as_deref() != Some(*k)) {
+                    return Err(mismatch("validator key", found("validator_public_key"), key));
+                }
+                if let Some(hash) = genesis_hash.as_deref().filter(|h| found("genesis_hash").as_deref() != Some(*h)) {
+                    return Err(mismatch("genesis hash", found("genesis_hash"), hash));
+                }
                 return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let log = std::fs::read_to_string(node.home.join("node.log")).unwrap_or_default();
-        // A node that stopped with an error: show the error, not its backtrace.
-        let shown: Vec<&str> = match log.rfind("Error: ") {
-            Some(i) => log[i..].lines().take(8).collect(),
-            None => log.lines().rev().take(20).collect::<Vec<_>>().into_iter().rev().collect(),
-        };
-        bail!("node {} did not answer on {} within 30 s; log tail:\n{}", node.account, node.rpc.url(), shown.join("\n"))
+        bail!(
+            "node {} did not answer on {} within 30 s; log tail:\n{}",
+            node.account,
+            node.rpc.url(),
+            log_tail(&node.home)
+        )
     }
 
     /// SIGTERM to every node, then SIGKILL to any still running after `grace`.
@@ -262,6 +301,17 @@ impl Network {
         let _ = std::fs::remove_file(self.layout.pids());
         Ok(())
     }
+}
+
+/// The end of a node's log: from its last error when it stopped with one (not its
+/// backtrace), else the last 20 lines.
+fn log_tail(home: &Path) -> String {
+    let log = std::fs::read_to_string(home.join("node.log")).unwrap_or_default();
+    let shown: Vec<&str> = match log.rfind("Error: ") {
+        Some(i) => log[i..].lines().take(8).collect(),
+        None => log.lines().rev().take(20).collect::<Vec<_>>().into_iter().rev().collect(),
+    };
+    shown.join("\n")
 }
 
 /// Stops the processes listed in a testnet's pid file (what an interrupted `up` left).

@@ -18,6 +18,7 @@ mod kms_tls;
 mod kms_vault;
 mod multi_node;
 mod node_rpc;
+mod operator_errors;
 mod rpc_abuse;
 mod rpc_queries;
 mod treasury_e2e;

@@ -9,55 +9,80 @@
 //! (a decision, or block sync).
 //!
 //! Peers' requests are answered from what this node holds (the application's pending
-//! transactions, the blocks of this height), at most [`ANSWERS_PER_PEER`] per peer and relay
-//! interval, within one block's count and bytes.
+//! transactions, the blocks of this height), at most [`ANSWER_BLOCKS_PER_PEER`] blocks' bytes
+//! per peer and relay interval.
 //!
 //! # Bounds
-//! An assembly exists only for a proposal the height keeps (a few per round, rounds in the
-//! core's window); it holds at most one block's transactions, each checked against the
-//! digests the signed header commits to before it is kept.
+//! An assembly exists only for a block of a proposal the height keeps (a few per round,
+//! rounds in the core's window; every kept proposal naming the block waits on it); it holds at
+//! most one block's bytes, each transaction checked against the digests the signed header
+//! commits to and the size limits before it is kept (a block that would exceed them is
+//! invalid at once). Asks back off, one deadline armed at a time.
+//!
+//! # Evidence
+//! Two different proposals of one round are reported by the driver when either waits for
+//! transactions (the state machine, which sees a proposal only once whole, might never see
+//! both).
 
 use std::collections::HashMap;
 
 use chain_types::{Block, BlockHeader, CompactBlock, CryptoHash, Signature, SignedTransaction};
-use consensus::{Input, Proposal, ValueId};
+use consensus::{Evidence, Input, Proposal, ValueId};
 
 use crate::timers::Timer;
 use crate::validity::check_proposed_header;
-use crate::{Application, Clock, ConsensusMessage, Driver, DriverError, Executed, Network, WalStorage};
+use crate::{Application, BlockLimits, Clock, ConsensusMessage, Driver, DriverError, Executed, Network, WalStorage};
 
 /// How long the peer that sent a proposal has to send what we lack before every peer is asked.
 pub const FIRST_RETRY_MS: u64 = 150;
-/// Requests answered per peer and relay interval.
-pub const ANSWERS_PER_PEER: u32 = 16;
+/// Asks of every peer for one block after the first: one relay interval apart, then doubling
+/// up to this shift.
+const MAX_BACKOFF_SHIFT: u32 = 4;
+/// Bytes of answers one peer gets per relay interval, in blocks.
+pub const ANSWER_BLOCKS_PER_PEER: u64 = 2;
 
 /// A proposed block being put together from its digests.
 #[derive(Debug)]
 pub(crate) struct Assembly {
-    pub proposal: Proposal,
-    pub signature: Signature,
+    /// The kept proposals naming this block (a later round may propose it again).
+    proposals: Vec<(Proposal, Signature)>,
     header: BlockHeader,
     digests: Vec<CryptoHash>,
     slots: Vec<Option<SignedTransaction>>,
     /// Digest to slot, for the transactions still missing.
     missing: HashMap<CryptoHash, usize>,
+    /// Bytes of the transactions kept.
+    bytes: u64,
     /// When the missing transactions were last asked for, and how often.
     asked_ms: u64,
     asks: u32,
 }
 
+/// What became of a transaction offered to an assembly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Filled {
+    Kept,
+    /// Not named by the block, or already there.
+    Ignored,
+    /// Named, but over a size limit: the block cannot be valid.
+    OverLimit,
+}
+
 impl Assembly {
-    fn new(
-        proposal: Proposal,
-        signature: Signature,
-        block: CompactBlock,
-        slots: Vec<Option<SignedTransaction>>,
-    ) -> Self {
+    fn new(proposal: Proposal, signature: Signature, block: CompactBlock) -> Self {
         let CompactBlock { header, digests } = block;
-        let mut slots = slots;
-        slots.resize(digests.len(), None);
-        let missing = digests.iter().enumerate().filter(|(i, _)| slots[*i].is_none()).map(|(i, d)| (*d, i)).collect();
-        Assembly { proposal, signature, header, digests, slots, missing, asked_ms: 0, asks: 0 }
+        let slots = vec![None; digests.len()];
+        let missing = digests.iter().enumerate().map(|(i, d)| (*d, i)).collect();
+        Assembly {
+            proposals: vec![(proposal, signature)],
+            header,
+            digests,
+            slots,
+            missing,
+            bytes: 0,
+            asked_ms: 0,
+            asks: 0,
+        }
     }
 
     /// The digests still missing, in block order.
@@ -65,15 +90,32 @@ impl Assembly {
         self.digests.iter().zip(&self.slots).filter(|(_, s)| s.is_none()).map(|(d, _)| *d).collect()
     }
 
-    /// Keeps `tx` if the block names it and it is still missing.
-    fn fill(&mut self, tx: SignedTransaction) -> bool {
-        match self.missing.remove(&tx.digest()) {
-            Some(i) => {
-                self.slots[i] = Some(tx);
-                true
-            }
-            None => false,
+    /// Keeps `tx` if the block names it, it is still missing and the block stays within
+    /// the limits' transaction and block sizes.
+    fn fill(&mut self, tx: SignedTransaction, limits: &BlockLimits) -> Filled {
+        let encoded = chain_types::to_borsh(&tx);
+        let Some(i) = self.missing.get(&chain_types::sha3_256(&encoded)).copied() else { return Filled::Ignored };
+        let size = encoded.len() as u64;
+        if size > limits.max_tx_bytes || self.bytes.saturating_add(size) > limits.max_block_bytes {
+            return Filled::OverLimit;
         }
+        self.missing.remove(&self.digests[i]);
+        self.slots[i] = Some(tx);
+        self.bytes += size;
+        Filled::Kept
+    }
+
+    /// Offers every transaction; stops at the first over a limit.
+    fn fill_all(&mut self, txs: impl IntoIterator<Item = SignedTransaction>, limits: &BlockLimits) -> Filled {
+        let mut outcome = Filled::Ignored;
+        for tx in txs {
+            match self.fill(tx, limits) {
+                Filled::OverLimit => return Filled::OverLimit,
+                Filled::Kept => outcome = Filled::Kept,
+                Filled::Ignored => {}
+            }
+        }
+        outcome
     }
 
     fn is_whole(&self) -> bool {
@@ -112,7 +154,13 @@ impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
         }
         self.run.keep_proposal(proposal.clone(), signature);
         if self.run.blocks.contains_key(&proposal.value) {
+            self.report_conflicts(&proposal)?;
             return self.hand_to_core(proposal, signature, true);
+        }
+        if let Some(assembly) = self.run.assembling.get_mut(&proposal.value) {
+            // The block again (a re-proposal): it waits with the first.
+            assembly.proposals.push((proposal.clone(), signature));
+            return self.report_conflicts(&proposal);
         }
         let parent = self.app.head().map_err(DriverError::app)?;
         let proposer = self.run.set.validators()[usize::from(proposal.proposer)].account_id.clone();
@@ -121,19 +169,60 @@ impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
             tracing::warn!(target: "chain::consensus", height = proposal.height, round = proposal.round, %proposer, reason = %e, "invalid proposal");
             return self.hand_to_core(proposal, signature, false);
         }
-        let found = self.app.transactions(&block.digests);
-        let mut assembly = Assembly::new(proposal, signature, block, found);
+        let mut assembly = Assembly::new(proposal.clone(), signature, block);
+        let found = self.app.transactions(&assembly.digests);
+        if assembly.fill_all(found.into_iter().flatten(), &self.config.limits) == Filled::OverLimit {
+            return self.over_limit(assembly);
+        }
         if assembly.is_whole() {
+            self.report_conflicts(&proposal)?;
             return self.assembled(assembly);
         }
-        let value = assembly.proposal.value;
+        let value = proposal.value;
         let digests = assembly.missing();
-        tracing::debug!(target: "chain::consensus", height = self.run.height, round = assembly.proposal.round, missing = digests.len(), %from, "fetching the transactions a proposal names");
+        tracing::debug!(target: "chain::consensus", height = self.run.height, round = proposal.round, missing = digests.len(), %from, "fetching the transactions a proposal names");
         self.net.send(from, &ConsensusMessage::FetchTransactions { height: self.run.height, block: value, digests });
         let now = self.clock.now_ms();
         assembly.asked_ms = now;
         self.run.assembling.insert(value, assembly);
-        self.timers.set(now + FIRST_RETRY_MS, Timer::Fetch);
+        self.arm_fetch(now + FIRST_RETRY_MS);
+        self.report_conflicts(&proposal)
+    }
+
+    /// Reports `proposal` with every other kept proposal of its round when either waits for
+    /// transactions (otherwise both reach the state machine, which reports them).
+    fn report_conflicts(&mut self, proposal: &Proposal) -> Result<(), DriverError> {
+        let waiting =
+            |p: &Proposal| self.run.assembling.get(&p.value).is_some_and(|a| a.proposals.iter().any(|(q, _)| q == p));
+        let others: Vec<Proposal> = self
+            .run
+            .proposals
+            .get(&proposal.round)
+            .into_iter()
+            .flatten()
+            .map(|(q, _)| q.clone())
+            .filter(|q| q != proposal && (waiting(q) || waiting(proposal)))
+            .collect();
+        for first in others {
+            self.evidence(&Evidence::ConflictingProposals { first, second: proposal.clone() })?;
+        }
+        Ok(())
+    }
+
+    /// Arms the fetch timer for `at` unless an earlier deadline is armed.
+    fn arm_fetch(&mut self, at: u64) {
+        if self.fetch_at.is_none_or(|armed| at < armed) {
+            self.fetch_at = Some(at);
+            self.timers.set(at, Timer::Fetch);
+        }
+    }
+
+    /// A block that cannot be within the limits: every proposal naming it is invalid.
+    fn over_limit(&mut self, assembly: Assembly) -> Result<(), DriverError> {
+        tracing::warn!(target: "chain::consensus", height = self.run.height, proposer = %assembly.header.proposer, "invalid proposal: its transactions exceed the size limits");
+        for (proposal, signature) in assembly.proposals {
+            self.hand_to_core(proposal, signature, false)?;
+        }
         Ok(())
     }
 
@@ -144,11 +233,15 @@ impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
         self.carry_out(outputs)
     }
 
-    /// A whole block: checked, executed and handed to the state machine with its proposal.
+    /// A whole block: checked (as its first proposal's), executed and handed to the state
+    /// machine with every proposal naming it.
     fn assembled(&mut self, assembly: Assembly) -> Result<(), DriverError> {
-        let (proposal, signature) = (assembly.proposal.clone(), assembly.signature);
-        let valid = self.check_block(&proposal, assembly.into_block())?;
-        self.hand_to_core(proposal, signature, valid)
+        let proposals = assembly.proposals.clone();
+        let valid = self.check_block(&proposals[0].0, assembly.into_block())?;
+        for (proposal, signature) in proposals {
+            self.hand_to_core(proposal, signature, valid)?;
+        }
+        Ok(())
     }
 
     /// Transactions a peer sent for a block being assembled: those it names are kept.
@@ -157,68 +250,73 @@ impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
         block: ValueId,
         transactions: Vec<SignedTransaction>,
     ) -> Result<(), DriverError> {
+        let limits = self.config.limits;
         let Some(assembly) = self.run.assembling.get_mut(&block) else { return Ok(()) };
-        let limit = assembly.digests.len();
-        for tx in transactions.into_iter().take(limit) {
-            assembly.fill(tx);
-        }
-        self.finish_whole()
+        let named = assembly.digests.len();
+        let over = assembly.fill_all(transactions.into_iter().take(named), &limits) == Filled::OverLimit;
+        self.finish(block, over)
     }
 
     /// New transactions arrived in the application: assemblies may now be whole.
     pub(crate) fn refill_assemblies(&mut self) -> Result<(), DriverError> {
-        for assembly in self.run.assembling.values_mut() {
-            let missing = assembly.missing();
-            for tx in self.app.transactions(&missing).into_iter().flatten() {
-                assembly.fill(tx);
-            }
-        }
-        self.finish_whole()
-    }
-
-    /// Hands every whole assembly on, in a fixed order.
-    fn finish_whole(&mut self) -> Result<(), DriverError> {
-        let mut whole: Vec<ValueId> =
-            self.run.assembling.iter().filter(|(_, a)| a.is_whole()).map(|(v, _)| *v).collect();
-        whole.sort_unstable();
-        for value in whole {
-            if let Some(assembly) = self.run.assembling.remove(&value) {
-                self.assembled(assembly)?;
-            }
+        let mut values: Vec<ValueId> = self.run.assembling.keys().copied().collect();
+        values.sort_unstable();
+        for value in values {
+            let Some(assembly) = self.run.assembling.get_mut(&value) else { continue };
+            let found = self.app.transactions(&assembly.missing());
+            let over = assembly.fill_all(found.into_iter().flatten(), &self.config.limits) == Filled::OverLimit;
+            self.finish(value, over)?;
         }
         Ok(())
     }
 
-    /// Asks every peer for what assemblies still lack, once per retry interval each.
+    /// Hands an assembly on once it is whole, or as invalid once `over` a limit.
+    fn finish(&mut self, value: ValueId, over: bool) -> Result<(), DriverError> {
+        match self.run.assembling.get(&value) {
+            Some(a) if over || a.is_whole() => {}
+            _ => return Ok(()),
+        }
+        let Some(assembly) = self.run.assembling.remove(&value) else { return Ok(()) };
+        if over {
+            return self.over_limit(assembly);
+        }
+        self.assembled(assembly)
+    }
+
+    /// Asks every peer for what assemblies still lack: first after [`FIRST_RETRY_MS`], then a
+    /// relay interval later, then at doubling intervals.
     pub(crate) fn fetch_again(&mut self) -> Result<(), DriverError> {
+        self.fetch_at = None;
         let now = self.clock.now_ms();
-        let height = self.run.height;
+        let (height, relay_ms) = (self.run.height, self.config.relay_ms);
         let mut next: Option<u64> = None;
         let mut values: Vec<ValueId> = self.run.assembling.keys().copied().collect();
         values.sort_unstable();
         for value in values {
             let Some(assembly) = self.run.assembling.get_mut(&value) else { continue };
-            let interval = if assembly.asks == 0 { FIRST_RETRY_MS } else { self.config.relay_ms };
-            let due = assembly.asked_ms + interval;
+            let interval = match assembly.asks {
+                0 => FIRST_RETRY_MS,
+                n => relay_ms << (n - 1).min(MAX_BACKOFF_SHIFT),
+            };
+            let mut due = assembly.asked_ms + interval;
             if due <= now {
                 assembly.asked_ms = now;
                 assembly.asks += 1;
                 let digests = assembly.missing();
-                tracing::debug!(target: "chain::consensus", height, round = assembly.proposal.round, missing = digests.len(), "asking every peer for a proposal's transactions");
+                tracing::debug!(target: "chain::consensus", height, asks = assembly.asks, missing = digests.len(), "asking every peer for a proposal's transactions");
                 self.net.broadcast(&ConsensusMessage::FetchTransactions { height, block: value, digests });
-                next = Some(next.map_or(now + self.config.relay_ms, |n| n.min(now + self.config.relay_ms)));
-            } else {
-                next = Some(next.map_or(due, |n| n.min(due)));
+                due = now + (relay_ms << (assembly.asks - 1).min(MAX_BACKOFF_SHIFT));
             }
+            next = Some(next.map_or(due, |n| n.min(due)));
         }
         if let Some(at) = next {
-            self.timers.set(at, Timer::Fetch);
+            self.arm_fetch(at);
         }
         Ok(())
     }
 
-    /// A peer lacks transactions of a block of this height: sends those we hold, within
-    /// one block's count and bytes, at most [`ANSWERS_PER_PEER`] times per relay interval.
+    /// A peer lacks transactions of a block of this height: sends those we hold, at most
+    /// [`ANSWER_BLOCKS_PER_PEER`] blocks' bytes per peer and relay interval.
     pub(crate) fn serve_fetch(
         &mut self,
         from: N::Peer,
@@ -230,25 +328,30 @@ impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
             return Ok(());
         }
         let now = self.clock.now_ms();
+        let budget = limits.max_block_bytes.saturating_mul(ANSWER_BLOCKS_PER_PEER);
         let served = self.served.entry(from).or_insert((now, 0));
         if now >= served.0 + self.config.relay_ms {
             *served = (now, 0);
         }
-        if served.1 >= ANSWERS_PER_PEER {
+        let room = budget.saturating_sub(served.1).min(limits.max_block_bytes);
+        if room == 0 {
             return Ok(());
         }
-        served.1 += 1;
         let mut found = self.app.transactions(&digests);
         if found.iter().any(Option::is_none) {
             self.fill_from_height(block, &digests, &mut found);
         }
         let (mut transactions, mut bytes) = (Vec::new(), 0u64);
         for tx in found.into_iter().flatten() {
-            bytes = bytes.saturating_add(borsh::object_length(&tx).map_or(u64::MAX, |n| n as u64));
-            if bytes > limits.max_block_bytes {
+            let size = borsh::object_length(&tx).map_or(u64::MAX, |n| n as u64);
+            if bytes.saturating_add(size) > room {
                 break;
             }
+            bytes += size;
             transactions.push(tx);
+        }
+        if let Some(served) = self.served.get_mut(&from) {
+            served.1 = served.1.saturating_add(bytes);
         }
         if !transactions.is_empty() {
             let height = self.run.height;
@@ -270,5 +373,80 @@ impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
                 *slot = here.get(d).map(|t| (*t).clone());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chain_types::{Action, FunctionCallAction, SecretKey, Transaction, TransferAction};
+
+    fn tx(nonce: u64, memo: usize) -> SignedTransaction {
+        let sk = SecretKey::from_seed([3; 32]);
+        let mut actions = vec![Action::Transfer(TransferAction { deposit: 1 })];
+        if memo > 0 {
+            let args = vec![7; memo];
+            actions.push(Action::FunctionCall(Box::new(FunctionCallAction {
+                method_name: "m".into(),
+                args,
+                gas: 0,
+                deposit: 0,
+            })));
+        }
+        Transaction {
+            signer_id: "alice.acme".parse().unwrap(),
+            public_key: sk.public_key(),
+            nonce,
+            receiver_id: "bob.acme".parse().unwrap(),
+            block_hash: CryptoHash::default(),
+            actions,
+        }
+        .sign(&sk)
+    }
+
+    fn assembly(txs: &[SignedTransaction]) -> Assembly {
+        let header = BlockHeader {
+            height: 1,
+            prev_hash: CryptoHash::default(),
+            timestamp_ms: 1,
+            proposer: "v0.acme".parse().unwrap(),
+            tx_root: Block::compute_tx_root(txs),
+            prev_state_root: CryptoHash::default(),
+        };
+        let block = Block { header, transactions: txs.to_vec() };
+        let proposal = Proposal { height: 1, round: 0, value: block.hash(), pol_round: None, proposer: 0 };
+        Assembly::new(proposal, Signature([0; 64]), CompactBlock::of(&block))
+    }
+
+    #[test]
+    fn only_named_transactions_within_the_size_limits_are_kept() {
+        let limits = BlockLimits {
+            max_transactions: 10,
+            max_tx_bytes: 1_000,
+            max_block_bytes: 1_500,
+            max_block_cost: u64::MAX,
+            max_clock_drift_ms: 0,
+        };
+        let (a, b, c) = (tx(1, 0), tx(2, 600), tx(3, 600));
+        let mut whole = assembly(&[a.clone(), b.clone()]);
+        assert_eq!(whole.fill(c.clone(), &limits), Filled::Ignored, "not named");
+        assert_eq!(whole.fill(b.clone(), &limits), Filled::Kept);
+        assert_eq!(whole.fill(b.clone(), &limits), Filled::Ignored, "already here");
+        assert_eq!(whole.missing(), vec![a.digest()]);
+        let mut other = a.clone();
+        other.signature.0[5] ^= 1;
+        assert_eq!(whole.fill(other, &limits), Filled::Ignored, "another signed copy");
+        assert_eq!(whole.fill(a.clone(), &limits), Filled::Kept);
+        assert!(whole.is_whole());
+        assert_eq!(whole.into_block().transactions, vec![a.clone(), b.clone()]);
+
+        let huge = tx(4, 1_200);
+        assert_eq!(
+            assembly(std::slice::from_ref(&huge)).fill(huge.clone(), &limits),
+            Filled::OverLimit,
+            "one transaction too large"
+        );
+        let mut too_many_bytes = assembly(&[b.clone(), c.clone()]);
+        assert_eq!(too_many_bytes.fill_all([b, c], &limits), Filled::OverLimit, "the block's bytes");
     }
 }

@@ -45,8 +45,10 @@ pub struct Driver<A: Application, N: Network, C: Clock, W: WalStorage> {
     /// Per peer: when we last sent it a committed block it lacked.
     pub(crate) helped: BTreeMap<N::Peer, u64>,
     /// Per peer: when its current relay interval of answered transaction requests began, and
-    /// how many were answered in it.
-    pub(crate) served: BTreeMap<N::Peer, (u64, u32)>,
+    /// the bytes sent in it.
+    pub(crate) served: BTreeMap<N::Peer, (u64, u64)>,
+    /// When the armed fetch timer fires.
+    pub(crate) fetch_at: Option<u64>,
     /// The certificate of the head, relayed while a height makes no progress.
     pub(crate) last_certificate: Option<CommitCertificate>,
     pub(crate) timers: Timers,
@@ -112,6 +114,7 @@ impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
             sync: SyncState::default(),
             helped: BTreeMap::new(),
             served: BTreeMap::new(),
+            fetch_at: None,
             last_certificate,
             timers: Timers::default(),
             last_commit_ms: now,

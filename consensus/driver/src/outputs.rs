@@ -146,7 +146,7 @@ impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
     }
 
     /// Keeps an equivocation with both signed messages, durably, and reports it.
-    fn evidence(&mut self, e: &Evidence) -> Result<(), DriverError> {
+    pub(crate) fn evidence(&mut self, e: &Evidence) -> Result<(), DriverError> {
         tracing::warn!(target: "chain::consensus", offender = e.offender(), evidence = ?e, "equivocation");
         let Some(public_key) = self.run.set.validators().get(usize::from(e.offender())).map(|v| v.consensus_key) else {
             return Ok(());

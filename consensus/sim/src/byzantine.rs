@@ -126,3 +126,19 @@ pub fn round_flood(
         })
         .collect()
 }
+
+/// Requests for made-up transactions of made-up blocks at `height`, and transactions nobody
+/// asked for (real, validly signed, but of no block).
+pub fn fetch_flood(height: BlockHeight, rng: &mut impl Rng) -> Vec<ConsensusMessage> {
+    let mut out: Vec<ConsensusMessage> = (0..4)
+        .map(|_| ConsensusMessage::FetchTransactions {
+            height,
+            block: made_up(rng),
+            digests: (0..64).map(|_| made_up(rng)).collect(),
+        })
+        .collect();
+    let transactions =
+        (0..4).map(|i| crate::app::client_transaction(u64::MAX / 4 + rng.gen_range(0..1_000) + i)).collect();
+    out.push(ConsensusMessage::BlockTransactions { height, block: made_up(rng), transactions });
+    out
+}

@@ -336,6 +336,7 @@ impl Sim {
                 let ts = crate::app::GENESIS_MS + self.now();
                 byzantine::wrong_proposals(&key, me, &parent, proposer_of, account(n.key_index), round, ts)
             }
+            Role::Withholder => byzantine::fetch_flood(height, &mut self.rng),
             Role::RoundFlooder => {
                 let from = self.flood_round.get(&node).copied().unwrap_or(0).max(round + 1);
                 self.flood_round.insert(node, from + 200);

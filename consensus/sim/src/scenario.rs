@@ -30,7 +30,8 @@ pub enum Role {
     /// without its lock.
     Amnesia,
     /// As proposer, includes transactions only it holds and withholds them: it answers
-    /// nobody's requests at odd heights and only half its peers' at even ones.
+    /// nobody's requests at odd heights and only half its peers' at even ones. Floods
+    /// requests for made-up transactions and sends transactions nobody asked for.
     Withholder,
 }
 

@@ -283,36 +283,45 @@ impl Liar {
                 }
             }
         }
-        // Defect 6: its own proposals from the end of time, or an hour ahead.
+        // Its own proposals, two per round (what a round keeps), a different pair each tick.
         for round in self.round..self.round + 8 {
-            if self.proposer_of(h, round) == self.me {
-                for ts in [u64::MAX, genesis::unix_time_ms() + 3_600_000] {
-                    if let Some(m) = self.proposal(round, ts, self.me) {
-                        out.push(("far_future_timestamp", consensus(m)));
+            if self.proposer_of(h, round) != self.me {
+                continue;
+            }
+            let ts = genesis::unix_time_ms();
+            match tick % 3 {
+                // Defect 6: from the end of time, or an hour ahead.
+                0 => {
+                    for ts in [u64::MAX, ts + 3_600_000] {
+                        if let Some(m) = self.proposal(round, ts, self.me) {
+                            out.push(("far_future_timestamp", consensus(m)));
+                        }
                     }
                 }
-                // ... and over the block limits, which only proposers used to check.
-                let ts = genesis::unix_time_ms();
-                // Over the block's cost limit (blocks are sized by cost, not count), and one
-                // transaction over the size limit.
-                let each = self.junk_transactions(1, 0)[0].cost().max(1);
-                let over_cost = (self.limits.max_block_cost / each + 1).min(self.limits.max_block_transactions + 1);
-                let too_costly = self.junk_transactions(over_cost, 0);
-                let too_large = self.junk_transactions(1, self.limits.max_tx_bytes as usize + 1);
-                for txs in [too_costly, too_large] {
-                    if let Some(m) = self.proposal_with(round, ts, self.me, txs.clone()) {
-                        let block = proposed_value(&m);
-                        out.push(("over_limit_block", consensus(m)));
-                        // Its transactions right behind, unasked: receivers assemble the block
-                        // and judge it whole.
-                        let answer = ConsensusMessage::BlockTransactions { height: h, block, transactions: txs };
-                        out.push(("over_limit_block", consensus(answer)));
+                // Over the block limits, which only proposers used to check: over the cost limit
+                // (blocks are sized by cost, not count), and one transaction over the size
+                // limit; each with its transactions right behind, unasked, so receivers
+                // assemble the block and judge it whole.
+                1 => {
+                    let each = self.junk_transactions(1, 0)[0].cost().max(1);
+                    let over_cost = (self.limits.max_block_cost / each + 1).min(self.limits.max_block_transactions + 1);
+                    let too_costly = self.junk_transactions(over_cost, 0);
+                    let too_large = self.junk_transactions(1, self.limits.max_tx_bytes as usize + 1);
+                    for txs in [too_costly, too_large] {
+                        if let Some(m) = self.proposal_with(round, ts, self.me, txs.clone()) {
+                            let block = proposed_value(&m);
+                            out.push(("over_limit_block", consensus(m)));
+                            let answer = ConsensusMessage::BlockTransactions { height: h, block, transactions: txs };
+                            out.push(("over_limit_block", consensus(answer)));
+                        }
                     }
                 }
                 // A block of transactions nobody else holds, never sent: receivers ask for
                 // them, get nothing, and the round moves on without it.
-                if let Some(m) = self.proposal_with(round, ts + 1, self.me, self.junk_transactions(3, 0)) {
-                    out.push(("withheld_transactions", consensus(m)));
+                _ => {
+                    if let Some(m) = self.proposal_with(round, ts, self.me, self.junk_transactions(3, 0)) {
+                        out.push(("withheld_transactions", consensus(m)));
+                    }
                 }
             }
         }
