@@ -13,8 +13,8 @@ use consensus::{Validator, ValidatorSet};
 use contracts::ModuleRegistry;
 use genesis::Genesis;
 use rpc::{
-    BlockRef, EvidenceView, NodeApi, NodeError, NodeStatus, ProtocolConfig, SubmitError, ValidatorView, ValidatorsView,
-    ViewCallError,
+    BlockRef, EvidenceView, Health, NodeApi, NodeError, NodeStatus, ProtocolConfig, SubmitError, ValidatorView,
+    ValidatorsView, ViewCallError,
 };
 use tokio::sync::watch;
 
@@ -70,6 +70,10 @@ pub struct Node {
     pub(crate) syncing: AtomicBool,
     /// RPC submissions waiting for their signatures to be checked together.
     pub(crate) submissions: Arc<Submissions>,
+    /// The p2p network, once started (its peer count, for readiness).
+    network: std::sync::OnceLock<NetworkHandle>,
+    /// Why the signer's last request failed, while it fails.
+    signer_failure: parking_lot::Mutex<Option<String>>,
     /// This node, for the tasks it starts.
     me: Weak<Node>,
 }
@@ -235,6 +239,8 @@ impl Node {
             gossip: Arc::new(GossipQueue::default()),
             syncing: AtomicBool::new(false),
             submissions: Arc::default(),
+            network: std::sync::OnceLock::new(),
+            signer_failure: parking_lot::Mutex::new(None),
             me: me.clone(),
         }))
     }
@@ -269,6 +275,11 @@ impl Node {
         set.index_of(&key).map(|i| set.validators()[i].clone())
     }
 
+    /// Records how the signer's last request went (readiness reports a failing signer).
+    pub(crate) fn signer_answered(&self, result: Result<(), String>) {
+        *self.signer_failure.lock() = result.err();
+    }
+
     /// Whether block sync is catching up with a peer right now.
     pub fn is_syncing(&self) -> bool {
         self.syncing.load(Ordering::Relaxed)
@@ -281,6 +292,7 @@ impl Node {
     /// Gossip transactions this node admits through its RPC to its peers from now on (in
     /// batches, from a task on the current runtime).
     pub fn start_gossip(&self, network: NetworkHandle) {
+        let _ = self.network.set(network.clone());
         let frame = crate::network::FrameLimits::for_blocks(self.genesis.limits.max_block_bytes).messages;
         tokio::spawn(self.gossip.clone().run(network, frame / 2));
     }
@@ -408,6 +420,25 @@ impl NodeApi for Node {
             validator_public_key: me.as_ref().map(|v| v.consensus_key),
             syncing: self.is_syncing(),
         })
+    }
+
+    fn health(&self) -> Health {
+        let head_ms = self.store.head_block().ok().flatten().map_or(0, |b| b.block.header.timestamp_ms);
+        let set = self.validators.next();
+        let peers_needed = match (set.len(), self.me().is_some()) {
+            (_, true) => set.quorum().saturating_sub(1),
+            (1, false) => 0,
+            (_, false) => 1,
+        };
+        let interval = self.genesis.consensus.max_block_interval_ms;
+        Health {
+            syncing: self.is_syncing(),
+            head_age_ms: genesis::unix_time_ms().saturating_sub(head_ms),
+            stalled_after_ms: interval.saturating_mul(3).max(30_000),
+            peers: self.network.get().map_or(0, NetworkHandle::connected_peers),
+            peers_needed,
+            signer_failure: self.signer_failure.lock().clone(),
+        }
     }
 
     fn protocol_config(&self) -> ProtocolConfig {

@@ -138,9 +138,49 @@ pub struct ProtocolConfig {
     pub treasury_account_id: AccountId,
 }
 
+/// What liveness and readiness probes need to know about a node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Health {
+    /// Block sync is catching up with a peer.
+    pub syncing: bool,
+    /// Milliseconds since the head block's timestamp, and after how long without a block the
+    /// chain counts as stalled.
+    pub head_age_ms: u64,
+    pub stalled_after_ms: u64,
+    /// Validator peers connected, and how many this node needs for a quorum (with its own
+    /// vote if it is a validator; one to follow the chain if it is not).
+    pub peers: usize,
+    pub peers_needed: usize,
+    /// Why the validator's signer failed its last request, while it fails.
+    pub signer_failure: Option<String>,
+}
+
+impl Health {
+    /// Why the node should not take traffic (empty when ready).
+    pub fn not_ready(&self) -> Vec<String> {
+        let mut why = Vec::new();
+        if self.syncing {
+            why.push("syncing: catching up with a peer".to_owned());
+        }
+        if self.peers < self.peers_needed {
+            why.push(format!("{} peers connected, {} needed for a quorum", self.peers, self.peers_needed));
+        }
+        if let Some(e) = &self.signer_failure {
+            why.push(format!("signer failing: {e}"));
+        }
+        why
+    }
+
+    /// No block for longer than the stall bound.
+    pub fn stalled(&self) -> bool {
+        self.head_age_ms > self.stalled_after_ms
+    }
+}
+
 /// The node as the RPC layer sees it. Reads return the block they were answered at.
 pub trait NodeApi: Send + Sync + 'static {
     fn status(&self) -> Result<NodeStatus, NodeError>;
+    fn health(&self) -> Health;
     fn protocol_config(&self) -> ProtocolConfig;
     fn block(&self, at: BlockRef) -> Result<Block, NodeError>;
     /// The precommit signatures that committed block `height`, by validator index in the

@@ -36,8 +36,8 @@ mod server;
 mod views;
 
 pub use api::{
-    BlockRef, EvidenceView, Finality, NodeApi, NodeError, NodeStatus, ProtocolConfig, SubmitError, ValidatorView,
-    ValidatorsView, ViewCallError, WaitUntil,
+    BlockRef, EvidenceView, Finality, Health, NodeApi, NodeError, NodeStatus, ProtocolConfig, SubmitError,
+    ValidatorView, ValidatorsView, ViewCallError, WaitUntil,
 };
 pub use error::RpcError;
 pub use server::{router, serve, serve_app, RpcConfig};

@@ -23,6 +23,7 @@ pub async fn dispatch<N: NodeApi>(
 ) -> Result<Value, RpcError> {
     match method {
         "status" => Ok(views::status_view(&node.status()?)),
+        "health" => health(node),
         "block" => block(node, params),
         "query" => query(node, params),
         "send_tx" => {
@@ -69,6 +70,22 @@ fn decode_tx(b64: &str) -> Result<SignedTransaction, RpcError> {
         .decode(b64.trim())
         .map_err(|e| RpcError::parse(format!("Failed to decode transaction: invalid base64: {e}")))?;
     borsh::from_slice(&bytes).map_err(|e| RpcError::parse(format!("Failed to decode transaction: invalid borsh: {e}")))
+}
+
+/// NEAR's `health`: `null` while the node follows the chain; `NODE_IS_SYNCING` while it
+/// catches up, `NO_NEW_BLOCKS` (with nearcore's `elapsed`, seconds and nanoseconds) when the
+/// head is older than the stall bound.
+fn health<N: NodeApi>(node: &N) -> Result<Value, RpcError> {
+    let h = node.health();
+    if h.syncing {
+        return Err(RpcError::handler("NODE_IS_SYNCING", Value::Null, json!("Node is syncing")));
+    }
+    if h.stalled() {
+        let elapsed = json!({ "secs": h.head_age_ms / 1_000, "nanos": (h.head_age_ms % 1_000) * 1_000_000 });
+        let data = json!(format!("No blocks for {} ms", h.head_age_ms));
+        return Err(RpcError::handler("NO_NEW_BLOCKS", json!({ "elapsed": elapsed }), data));
+    }
+    Ok(Value::Null)
 }
 
 async fn send<N: NodeApi>(node: &N, b64: &str, wait: WaitUntil, timeout: Duration) -> Result<Value, RpcError> {

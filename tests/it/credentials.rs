@@ -124,6 +124,17 @@ async fn credentials_roles_limits_and_revocation_on_a_node() {
     let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
     let check = tonic_health::pb::HealthCheckRequest { service: String::new() };
     health.check(check).await.expect("health needs no credentials");
+    // HTTP probes too (Kubernetes sends no credentials), and they tell nothing but health.
+    let http = reqwest::Client::new();
+    let alive = http.get(format!("{url}/health")).send().await.unwrap();
+    assert_eq!((alive.status().as_u16(), alive.text().await.unwrap()), (200, "ok\n".to_owned()));
+    let ready = http.get(format!("{url}/ready")).send().await.unwrap();
+    assert_eq!(ready.status().as_u16(), 200, "a lone validator with its signer is ready");
+    let ready: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!((ready["ready"].clone(), ready["peers_needed"].clone()), (json!(true), json!(0)), "{ready}");
+    let posted = http.post(format!("{url}/ready")).send().await.unwrap();
+    assert_eq!(posted.status().as_u16(), 405);
+    assert_eq!(node.rpc.call("health", json!([])).await.unwrap(), json!(null), "NEAR's health: null when healthy");
 
     // Revoked while the node runs: refused within a few seconds, others unaffected.
     let out = chain(&["credentials", "revoke", "--username", "explorer"], &home);

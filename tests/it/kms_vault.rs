@@ -91,7 +91,8 @@ async fn transit_signer_signs_pins_its_version_and_fails_clearly() {
     // A hung server: calls fail within the request timeout instead of blocking consensus.
     bao.signal(Signal::SIGSTOP).unwrap();
     let t = Instant::now();
-    assert!(matches!(signer.sign(&request(4)).await, Err(SignerError::Unavailable(_))));
+    let hung = signer.sign(&request(4)).await;
+    assert!(matches!(hung, Err(SignerError::Unavailable(_))), "a stopped server: {hung:?}");
     assert!(signer.health().await.is_err());
     assert!(t.elapsed() < Duration::from_secs(2), "two calls took {:?}", t.elapsed());
     bao.signal(Signal::SIGCONT).unwrap();

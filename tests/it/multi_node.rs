@@ -15,6 +15,12 @@ use serde_json::json;
 use testnet::{Layout, Network, NetworkOptions};
 use tests::{assert_same_blocks, block, free_port_range, height, start_load, wait_all};
 
+/// `GET /ready` of a node: the status and the body.
+async fn readiness(rpc: &rpc::client::RpcClient) -> (u16, serde_json::Value) {
+    let r = reqwest::get(format!("{}/ready", rpc.url())).await.expect("GET /ready");
+    (r.status().as_u16(), r.json().await.expect("a JSON body"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_validators_survive_kills_catch_up_and_agree() {
     let dir = tempfile::tempdir().unwrap();
@@ -30,6 +36,14 @@ async fn four_validators_survive_kills_catch_up_and_agree() {
     assert!(hs.iter().all(|h| *h >= 50), "all four pass height 50: {hs:?}");
     assert_same_blocks(&rpcs, 1, 50).await;
     assert!(!acked.lock().is_empty(), "the load got transfers final");
+    for r in &rpcs {
+        let (status, ready) = readiness(r).await;
+        assert_eq!(
+            (status, ready["peers"].clone(), ready["peers_needed"].clone()),
+            (200, json!(3), json!(2)),
+            "{ready}"
+        );
+    }
 
     // 2. SIGKILL one validator: the other three go on.
     net.signal(3, Signal::SIGKILL).unwrap();
@@ -73,6 +87,9 @@ async fn four_validators_survive_kills_catch_up_and_agree() {
     let (h0, h1) = (height(&rpcs[0]).await, height(&rpcs[1]).await);
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert_eq!((height(&rpcs[0]).await, height(&rpcs[1]).await), (h0, h1), "no block without a quorum");
+    let (status, ready) = readiness(&rpcs[0]).await;
+    assert_eq!(status, 503, "one peer cannot make a quorum: {ready}");
+    assert!(ready["reasons"][0].as_str().unwrap().contains("1 peers connected, 2 needed"), "{ready}");
     let common = h0.min(h1);
     assert_eq!(
         block(&rpcs[0], common).await["header"]["hash"],
@@ -85,6 +102,17 @@ async fn four_validators_survive_kills_catch_up_and_agree() {
     let hs = wait_all(&rpcs, &[0, 1, 2, 3], resumed, 90).await;
     assert!(hs.iter().all(|h| *h >= resumed), "progress resumes on all four: {hs:?}, halted at {h0}/{h1}");
     assert_same_blocks(&rpcs, common.saturating_sub(3).max(1), resumed).await;
+    for r in &rpcs {
+        let mut last = readiness(r).await;
+        for _ in 0..50 {
+            if last.0 == 200 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            last = readiness(r).await;
+        }
+        assert_eq!(last.0, 200, "ready again: {}", last.1);
+    }
 
     // 5. Every transfer acknowledged FINAL by some node is on every node.
     for task in load {

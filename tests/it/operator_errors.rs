@@ -56,10 +56,26 @@ fn a_lone_validators_node_without_its_key_says_it_will_never_make_a_block() {
         std::thread::sleep(Duration::from_millis(100));
         text = std::fs::read_to_string(&log).unwrap_or_default();
     }
+    let line = text.lines().find(|l| l.contains(NEVER)).map(str::to_owned);
+    // NEAR's `health` says the same to clients: no new blocks (its head is the genesis block).
+    let rpc = RpcClient::new(format!("http://127.0.0.1:{port}"));
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let health = runtime.block_on(async {
+        for _ in 0..100 {
+            match rpc.call("health", serde_json::json!([])).await {
+                Err(rpc::client::ClientError::Rpc { error, .. }) => return Some(error),
+                _ => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+        None
+    });
     node.kill().unwrap();
     node.wait().unwrap();
-    let line = text.lines().find(|l| l.contains(NEVER)).unwrap_or_else(|| panic!("not said at start:\n{text}"));
+    let line = line.unwrap_or_else(|| panic!("not said at start:\n{text}"));
     assert!(line.contains("ERROR"), "said loudly: {line}");
+    let health = health.expect("health answered with an error");
+    assert_eq!(health["cause"]["name"], "NO_NEW_BLOCKS", "{health}");
+    assert!(health["cause"]["info"]["elapsed"]["secs"].as_u64().unwrap() > 30, "{health}");
 }
 
 /// A testnet node whose port answers for another chain is refused by chain id, validator key

@@ -78,10 +78,12 @@ impl Network for P2p {
     }
 }
 
-/// The node's KMS signer, called from the consensus thread (not a runtime thread).
+/// The node's KMS signer, called from the consensus thread (not a runtime thread). Each
+/// answer is recorded in the node, whose readiness reports a failing signer.
 pub(crate) struct KmsSigner {
     pub signer: Arc<dyn kms::Signer>,
     pub runtime: Handle,
+    pub node: Arc<crate::node::Node>,
 }
 
 impl std::fmt::Debug for KmsSigner {
@@ -102,7 +104,14 @@ impl ConsensusSigner for KmsSigner {
             SignStep::Precommit => kms::Step::Precommit,
         };
         let request = kms::SignRequest { height: r.height, round: r.round, step, bytes: r.bytes.clone() };
-        match self.runtime.block_on(self.signer.sign(&request)) {
+        let result = self.runtime.block_on(self.signer.sign(&request));
+        // A refusal by the double-sign guard is the guard working, not the signer failing.
+        let failed = match &result {
+            Err(e) if e.is_retryable() => Err(e.to_string()),
+            _ => Ok(()),
+        };
+        self.node.signer_answered(failed);
+        match result {
             Ok(sig) => Ok(sig),
             Err(e) if e.is_retryable() => Err(SignFailure::Unavailable(e.to_string())),
             Err(e) => Err(SignFailure::Refused(e.to_string())),

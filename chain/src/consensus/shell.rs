@@ -115,7 +115,8 @@ fn drive(
     let clock = SystemClock::new();
     let start = clock.instant(0);
     let net = P2p { handle, mailbox: mailbox.clone(), runtime: runtime.clone() };
-    let signer = signer.map(|signer| Box::new(KmsSigner { signer, runtime }) as Box<dyn ConsensusSigner>);
+    let signer =
+        signer.map(|signer| Box::new(KmsSigner { signer, runtime, node: node.clone() }) as Box<dyn ConsensusSigner>);
     let config = driver_config(&node);
     let app = NodeApp { node: node.clone() };
     let mut driver = Driver::new(app, net, clock, FileWal::open(wal_dir)?, signer, config)?;

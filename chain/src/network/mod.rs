@@ -19,6 +19,7 @@ mod message;
 pub mod streams;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -125,6 +126,8 @@ enum Command {
 pub struct NetworkHandle {
     commands: mpsc::UnboundedSender<CommandBox>,
     pub local_peer_id: PeerId,
+    /// Peers with at least one open connection.
+    connected: Arc<AtomicUsize>,
 }
 
 /// Opaque so `Command` stays private.
@@ -152,6 +155,11 @@ impl NetworkHandle {
 
     pub fn send(&self, peer: PeerId, msg: NetMessage) {
         let _ = self.commands.send(CommandBox(Command::Send(peer, frame(&msg))));
+    }
+
+    /// Peers connected now.
+    pub fn connected_peers(&self) -> usize {
+        self.connected.load(Ordering::Relaxed)
     }
 
     /// Asks `peer` for committed blocks; resolves with its answer or why there is none.
@@ -238,8 +246,9 @@ pub async fn start(
     let mut control = swarm.behaviour().streams.new_control();
     streams::accept(&mut control, cfg.limits.messages, sink);
     let outbound = streams::Outbound::new(control);
-    tokio::spawn(run(swarm, peers, configured, source, commands_rx, outbound));
-    Ok((NetworkHandle { commands: commands_tx, local_peer_id }, listen_addr))
+    let connected = Arc::new(AtomicUsize::new(0));
+    tokio::spawn(run(swarm, peers, configured, source, commands_rx, outbound, connected.clone()));
+    Ok((NetworkHandle { commands: commands_tx, local_peer_id, connected }, listen_addr))
 }
 
 fn dial_addr(peer: PeerId, addr: &Multiaddr) -> Multiaddr {
@@ -259,6 +268,7 @@ async fn run(
     source: Arc<dyn BlockSource>,
     mut commands: mpsc::UnboundedReceiver<CommandBox>,
     mut outbound: streams::Outbound,
+    connected_count: Arc<AtomicUsize>,
 ) {
     let mut connected: BTreeSet<PeerId> = BTreeSet::new();
     let mut fetches: HashMap<request_response::OutboundRequestId, FetchReply> = HashMap::new();
@@ -325,11 +335,13 @@ async fn run(
                     }
                 }
                 SwarmEvent::ConnectionEstablished { peer_id, endpoint, .. } if connected.insert(peer_id) => {
+                    connected_count.store(connected.len(), Ordering::Relaxed);
                     outbound.connected(peer_id);
                     tracing::info!(target: "chain::network", peer = %peer_id, addr = %endpoint.get_remote_address(), "peer connected");
                 }
                 SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
                     connected.remove(&peer_id);
+                    connected_count.store(connected.len(), Ordering::Relaxed);
                     outbound.disconnected(&peer_id);
                     tracing::info!(target: "chain::network", peer = %peer_id, "peer disconnected");
                 }

@@ -13,6 +13,9 @@ pub enum Endpoint {
     JsonRpc,
     /// A gRPC method: the role it needs, `None` for the open ones (health).
     Grpc { role: Option<Role> },
+    /// `GET /health` (alive) and `GET /ready` (ready for traffic): open, for Kubernetes
+    /// probes and load balancers, which carry no credentials; they tell nothing but health.
+    Probe,
     /// Not served: the status to answer with (404, or 405 for `/` with another method).
     Unknown { status: http::StatusCode },
 }
@@ -44,6 +47,13 @@ impl Endpoint {
         if path == "/" {
             return if method == Method::POST {
                 Endpoint::JsonRpc
+            } else {
+                Endpoint::Unknown { status: http::StatusCode::METHOD_NOT_ALLOWED }
+            };
+        }
+        if matches!(path, "/health" | "/ready") {
+            return if method == Method::GET {
+                Endpoint::Probe
             } else {
                 Endpoint::Unknown { status: http::StatusCode::METHOD_NOT_ALLOWED }
             };
@@ -103,6 +113,9 @@ mod tests {
         );
         assert_eq!(Endpoint::of(&post, "/grpc.health.v1.Health/Check"), Endpoint::Grpc { role: None });
         assert_eq!(Endpoint::of(&post, "/"), Endpoint::JsonRpc);
+        assert_eq!(Endpoint::of(&Method::GET, "/health"), Endpoint::Probe);
+        assert_eq!(Endpoint::of(&Method::GET, "/ready"), Endpoint::Probe);
+        assert!(matches!(Endpoint::of(&post, "/ready"), Endpoint::Unknown { .. }));
         for (m, path) in [
             (&Method::GET, "/"),
             (&post, "/chain.v1.Node/Nope"),

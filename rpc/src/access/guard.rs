@@ -20,7 +20,7 @@ pub async fn guard(State(gate): State<Arc<Gate>>, mut req: Request, next: Next) 
             tracing::debug!(target: "rpc", %status, path = req.uri().path(), "request refused: not served");
             return Rejection::not_served(status, message).into_http();
         }
-        Endpoint::Grpc { role: None } => return next.run(req).await,
+        Endpoint::Grpc { role: None } | Endpoint::Probe => return next.run(req).await,
         Endpoint::Grpc { role: Some(role) } => (role, true),
         Endpoint::JsonRpc => (Role::Read, false),
     };

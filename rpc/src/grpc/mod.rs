@@ -26,11 +26,33 @@ pub mod proto {
     pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("node_descriptor");
 }
 
+/// Keeps the gRPC health service true: the node's service (and the server as a whole, the
+/// empty name) is NOT_SERVING while the node syncs, SERVING otherwise; checked every second.
+async fn report_health<N: NodeApi>(node: Arc<N>, reporter: tonic_health::server::HealthReporter, mut serving: bool) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let now = !node.health().syncing;
+        if now != serving {
+            set_serving::<N>(&reporter, now).await;
+            serving = now;
+        }
+    }
+}
+
+async fn set_serving<N: NodeApi>(reporter: &tonic_health::server::HealthReporter, serving: bool) {
+    use tonic::server::NamedService as _;
+    let status = if serving { tonic_health::ServingStatus::Serving } else { tonic_health::ServingStatus::NotServing };
+    reporter.set_service_status("", status).await;
+    reporter.set_service_status(proto::node_server::NodeServer::<NodeService<N>>::NAME, status).await;
+}
+
 /// The gRPC services as routes of the node's HTTP server (HTTP/2), beside JSON-RPC, with the
 /// subscription caps of `access`.
 pub async fn routes<N: NodeApi>(node: Arc<N>, tx_timeout: Duration, access: &AccessConfig) -> axum::Router {
     let (health_reporter, health) = tonic_health::server::health_reporter();
-    health_reporter.set_serving::<proto::node_server::NodeServer<NodeService<N>>>().await;
+    let serving = !node.health().syncing;
+    set_serving::<N>(&health_reporter, serving).await;
+    tokio::spawn(report_health(node.clone(), health_reporter, serving));
     let mut routes = tonic::service::Routes::new(health).add_service(proto::node_server::NodeServer::new(
         NodeService::new(node, tx_timeout, Arc::new(Subscriptions::new(access))),
     ));

@@ -14,7 +14,7 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::response::{IntoResponse as _, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use serde_json::{json, Value};
 
@@ -45,6 +45,8 @@ pub async fn router<N: NodeApi>(node: Arc<N>, cfg: &RpcConfig) -> Result<Router,
     let state = Arc::new(AppState { node, tx_timeout: cfg.tx_timeout });
     Ok(Router::new()
         .route("/", post(handle::<N>))
+        .route("/health", get(alive))
+        .route("/ready", get(ready::<N>))
         .layer(DefaultBodyLimit::max(cfg.max_body_bytes))
         .with_state(state)
         .merge(grpc)
@@ -77,6 +79,29 @@ pub async fn serve_app(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     accept::run(listener, app, access, shutdown).await
+}
+
+/// `GET /health`: the process serves requests.
+async fn alive() -> &'static str {
+    "ok\n"
+}
+
+/// `GET /ready`: 200 when the node should take traffic (not syncing, enough peers for a
+/// quorum, its signer answering), 503 with the reasons otherwise; both with the figures.
+async fn ready<N: NodeApi>(State(state): State<Arc<AppState<N>>>) -> Response {
+    let health = state.node.health();
+    let reasons = health.not_ready();
+    let status = if reasons.is_empty() { http::StatusCode::OK } else { http::StatusCode::SERVICE_UNAVAILABLE };
+    let body = json!({
+        "ready": reasons.is_empty(),
+        "reasons": reasons,
+        "syncing": health.syncing,
+        "peers": health.peers,
+        "peers_needed": health.peers_needed,
+        "head_age_ms": health.head_age_ms,
+        "signer_failure": health.signer_failure,
+    });
+    (status, Json(body)).into_response()
 }
 
 async fn handle<N: NodeApi>(
