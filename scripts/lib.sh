@@ -68,6 +68,30 @@ node_ok() {
 
 # The bench draws its plot with DejaVu Sans (testnet/src/bench/plot.rs reads this file).
 BENCH_FONT=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+# Prometheus and promtool (Debian's package), for the metrics tests: a real server scrapes a
+# testnet, and promtool checks the alerting rules. The package would start a system-wide
+# Prometheus; the tests start their own, so services are kept from starting during the install.
+PROMETHEUS_BIN=/usr/bin/prometheus
+PROMTOOL_BIN=/usr/bin/promtool
+ensure_prometheus() {
+    if [ ! -x "$PROMETHEUS_BIN" ] || [ ! -x "$PROMTOOL_BIN" ]; then
+        local policy=/usr/sbin/policy-rc.d added=
+        if [ ! -e "$policy" ]; then
+            printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null
+            as_root chmod 755 "$policy"
+            added=1
+        fi
+        apt_install prometheus
+        if [ -n "$added" ]; then as_root rm -f "$policy"; fi
+    fi
+    for f in "$PROMETHEUS_BIN" "$PROMTOOL_BIN"; do
+        if [ ! -x "$f" ]; then
+            echo "error: $f is still missing after installing prometheus" >&2
+            exit 1
+        fi
+    done
+}
+
 ensure_bench_deps() {
     if [ ! -f "$BENCH_FONT" ]; then
         apt_install fonts-dejavu-core

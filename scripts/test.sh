@@ -8,6 +8,7 @@ ensure_bench_deps
 ensure_node_deps
 ensure_python_deps
 ensure_openbao
+ensure_prometheus
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

@@ -25,6 +25,15 @@ pub struct NodeConfig {
     pub network: Option<NetworkSection>,
     #[serde(default)]
     pub log: LogSection,
+    /// Prometheus metrics at `/metrics` on their own address; absent: not served.
+    #[serde(default)]
+    pub metrics: Option<MetricsSection>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSection {
+    pub listen: SocketAddr,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -104,6 +113,7 @@ impl NodeConfig {
             },
             network: None,
             log: LogSection::default(),
+            metrics: None,
         }
     }
 

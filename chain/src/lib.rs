@@ -24,6 +24,7 @@ mod admission;
 pub mod config;
 pub mod consensus;
 pub mod mempool;
+pub mod metrics;
 pub mod network;
 pub mod node;
 pub mod runtime;

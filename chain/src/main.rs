@@ -50,6 +50,9 @@ enum Command {
         /// Peer listen multiaddr; defaults to the validator's genesis address.
         #[arg(long)]
         p2p_listen: Option<String>,
+        /// Serve Prometheus metrics at `/metrics` on this address (none by default).
+        #[arg(long)]
+        metrics_listen: Option<SocketAddr>,
     },
     /// Run the node until SIGINT or SIGTERM.
     Run {
@@ -95,12 +98,22 @@ enum CredentialsCommand {
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Command::Init { genesis, home, validator_key, signer_config, rpc_listen, network_key, p2p_listen } => {
+        Command::Init {
+            genesis,
+            home,
+            validator_key,
+            signer_config,
+            rpc_listen,
+            network_key,
+            p2p_listen,
+            metrics_listen,
+        } => {
             let signer = match signer_config {
                 Some(path) => Some(Signing::Config(load_signer_config(&path)?)),
                 None => validator_key.map(Signing::KeyFile),
             };
-            init(&genesis, &home, signer, rpc_listen, network_key.as_deref(), p2p_listen)
+            let listen = Listen { rpc: rpc_listen, p2p: p2p_listen, metrics: metrics_listen };
+            init(&genesis, &home, signer, listen, network_key.as_deref())
         }
         Command::Run { home } => {
             let config = NodeConfig::load(&home)?;
@@ -175,14 +188,21 @@ fn load_signer_config(path: &Path) -> anyhow::Result<SignerConfig> {
     Ok(config)
 }
 
+/// Where a node listens: JSON-RPC and gRPC, peers, metrics.
+struct Listen {
+    rpc: SocketAddr,
+    p2p: Option<String>,
+    metrics: Option<SocketAddr>,
+}
+
 fn init(
     genesis_path: &Path,
     home: &Path,
     signing: Option<Signing>,
-    rpc_listen: SocketAddr,
+    listen: Listen,
     network_key: Option<&Path>,
-    p2p_listen: Option<String>,
 ) -> anyhow::Result<()> {
+    let Listen { rpc: rpc_listen, p2p: p2p_listen, metrics: metrics_listen } = listen;
     let genesis = Genesis::load(genesis_path)?;
     if home.join(CONFIG_FILE).exists() {
         bail!("{} is already initialised ({} exists)", home.display(), home.join(CONFIG_FILE).display());
@@ -210,6 +230,7 @@ fn init(
     };
     std::fs::copy(genesis_path, home.join("genesis.json")).context("copying genesis")?;
     let mut config = NodeConfig::new(rpc_listen, signer);
+    config.metrics = metrics_listen.map(|listen| chain::config::MetricsSection { listen });
     if genesis.preset == Preset::Professional {
         config.rpc.access = rpc::access::AccessConfig::professional();
         println!(
@@ -281,6 +302,7 @@ async fn run(home: PathBuf, config: NodeConfig) -> anyhow::Result<()> {
         Some(s) => Some(open_signer(s, &home, &genesis).await?),
         None => None,
     };
+    let backend = config.signer.as_ref().map(SignerConfig::kind);
     let node = Node::open(
         &resolve(&home, &config.data_dir),
         genesis,
@@ -289,6 +311,9 @@ async fn run(home: PathBuf, config: NodeConfig) -> anyhow::Result<()> {
     )?;
     let head = node.store().head()?.unwrap_or(0);
     tracing::info!(target: "chain", chain_id = %node.genesis().chain_id, head, "node opened");
+    if let Some(backend) = backend {
+        node.set_signer_backend(backend);
+    }
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let rpc_cfg = RpcConfig {
@@ -296,6 +321,7 @@ async fn run(home: PathBuf, config: NodeConfig) -> anyhow::Result<()> {
         max_body_bytes: config.rpc.max_body_bytes,
         tx_timeout: std::time::Duration::from_millis(config.rpc.tx_timeout_ms),
         access: config.rpc.access(&home),
+        metrics: node.metrics().rpc.clone(),
     };
     let mut rpc_shutdown = shutdown_rx.clone();
     let listen = config.rpc.listen;
@@ -306,6 +332,21 @@ async fn run(home: PathBuf, config: NodeConfig) -> anyhow::Result<()> {
         Some(net) => Some(start_network(&home, net, &node).await?),
         None => None,
     };
+    if let Some(m) = &config.metrics {
+        let (node, mut stop) = (node.clone(), shutdown_rx.clone());
+        let listener = tokio::net::TcpListener::bind(m.listen)
+            .await
+            .with_context(|| format!("metrics: cannot listen on {}", m.listen))?;
+        tokio::spawn(async move {
+            let render = move || node.metrics_text();
+            let stopped = async move {
+                let _ = stop.wait_for(|s| *s).await;
+            };
+            if let Err(e) = chain::metrics::serve(listener, render, stopped).await {
+                tracing::error!(target: "chain", error = %e, "metrics server stopped");
+            }
+        });
+    }
     let wal_dir = home.join("wal");
     if signer.is_none() && peers.is_none() {
         tracing::error!(target: "chain", "{}", without_key(node.genesis()));

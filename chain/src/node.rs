@@ -20,6 +20,7 @@ use tokio::sync::watch;
 
 use crate::admission::Submissions;
 use crate::mempool::{InsertError, Mempool, Spend};
+use crate::metrics::Metrics;
 use crate::network::{NetMessage, NetworkHandle};
 use crate::runtime::{
     check_stateful, check_stateless, genesis_changes, ApplyError, BlockContext, Overlay, Runtime, ViewError,
@@ -74,6 +75,9 @@ pub struct Node {
     network: std::sync::OnceLock<NetworkHandle>,
     /// Why the signer's last request failed, while it fails.
     signer_failure: parking_lot::Mutex<Option<String>>,
+    /// The signer's backend (`local`, `vault`, `remote`), for the metrics.
+    signer_backend: std::sync::OnceLock<&'static str>,
+    pub(crate) metrics: Arc<Metrics>,
     /// This node, for the tasks it starts.
     me: Weak<Node>,
 }
@@ -135,6 +139,20 @@ fn refusal(e: InsertError) -> SubmitError {
         InsertError::NotEnoughBalance { signer_id, balance, pending, cost } => {
             InvalidTxError::NotEnoughBalance { signer_id, balance, cost: pending.saturating_add(cost) }.into()
         }
+    }
+}
+
+/// A refusal's name for the metrics: NEAR's error variant (`InvalidNonce`, ...), or
+/// `MempoolFull`, or `Internal`.
+fn refusal_reason(e: &SubmitError) -> String {
+    match e {
+        SubmitError::MempoolFull { .. } => "MempoolFull".to_owned(),
+        SubmitError::Invalid(e) => match serde_json::to_value(e) {
+            Ok(serde_json::Value::String(name)) => name,
+            Ok(serde_json::Value::Object(map)) => map.keys().next().cloned().unwrap_or_else(|| "Invalid".to_owned()),
+            _ => "Invalid".to_owned(),
+        },
+        SubmitError::Node(_) => "Internal".to_owned(),
     }
 }
 
@@ -241,6 +259,8 @@ impl Node {
             submissions: Arc::default(),
             network: std::sync::OnceLock::new(),
             signer_failure: parking_lot::Mutex::new(None),
+            signer_backend: std::sync::OnceLock::new(),
+            metrics: Arc::default(),
             me: me.clone(),
         }))
     }
@@ -273,6 +293,33 @@ impl Node {
         let set = self.validators.next();
         let key = self.validator_key?;
         set.index_of(&key).map(|i| set.validators()[i].clone())
+    }
+
+    /// The metrics, for what is counted where it happens.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The metrics' text for a scrape: the state gauges read now, then everything.
+    pub fn metrics_text(&self) -> String {
+        let m = &self.metrics;
+        m.height.set(i64::try_from(*self.head.borrow()).unwrap_or(i64::MAX));
+        m.validators.set(self.validators.next().len() as i64);
+        m.mempool_size.set(self.mempool.len() as i64);
+        m.mempool_size_bytes.set(self.mempool.bytes() as i64);
+        m.peers.set(self.network.get().map_or(0, NetworkHandle::connected_peers) as i64);
+        m.syncing.set(i64::from(self.is_syncing()));
+        m.store_size_bytes.set(i64::try_from(self.store.size_bytes()).unwrap_or(i64::MAX));
+        m.encode()
+    }
+
+    /// Names the signer's backend in the metrics.
+    pub fn set_signer_backend(&self, backend: &'static str) {
+        let _ = self.signer_backend.set(backend);
+    }
+
+    pub(crate) fn signer_backend(&self) -> &'static str {
+        self.signer_backend.get().copied().unwrap_or("unknown")
     }
 
     /// Records how the signer's last request went (readiness reports a failing signer).
@@ -325,7 +372,16 @@ impl Node {
         self.admit(tx, hash, Origin::RpcVerified)
     }
 
+    /// Admits a transaction (counting refusals by reason for the metrics).
     fn admit(&self, tx: SignedTransaction, hash: CryptoHash, origin: Origin) -> Result<CryptoHash, SubmitError> {
+        let admitted = self.try_admit(tx, hash, origin);
+        if let Err(e) = &admitted {
+            self.metrics.refused(refusal_reason(e));
+        }
+        admitted
+    }
+
+    fn try_admit(&self, tx: SignedTransaction, hash: CryptoHash, origin: Origin) -> Result<CryptoHash, SubmitError> {
         if self.mempool.contains(&hash) {
             return Ok(hash);
         }
@@ -349,6 +405,7 @@ impl Node {
         let gossiped = (origin != Origin::Peer).then(|| tx.clone());
         match self.mempool.insert_hashed(tx, hash, spend) {
             Ok(true) => {
+                self.metrics.mempool_admitted.inc();
                 if let Some(tx) = gossiped {
                     self.gossip.push(tx);
                 }

@@ -32,6 +32,7 @@ pub mod client;
 mod error;
 pub mod grpc;
 mod methods;
+pub mod metrics;
 mod server;
 mod views;
 

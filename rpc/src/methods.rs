@@ -53,6 +53,27 @@ pub async fn dispatch<N: NodeApi>(
     }
 }
 
+/// Every method `dispatch` serves (its arms), for metric labels.
+const METHODS: [&str; 12] = [
+    "status",
+    "health",
+    "block",
+    "query",
+    "send_tx",
+    "broadcast_tx_commit",
+    "broadcast_tx_async",
+    "tx",
+    "EXPERIMENTAL_protocol_config",
+    "gas_price",
+    "validators",
+    "admin_evidence",
+];
+
+/// `method` as a metric label: itself if served, else `unknown`.
+pub fn method_label(method: &str) -> &'static str {
+    METHODS.iter().find(|m| **m == method).copied().unwrap_or("unknown")
+}
+
 /// Parses params given as an object or an array (clients use both).
 fn parse_params<T: DeserializeOwned>(params: Value) -> Result<T, RpcError> {
     serde_json::from_value(params).map_err(|e| RpcError::parse(format!("Failed parsing args: {e}")))

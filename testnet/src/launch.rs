@@ -32,6 +32,8 @@ pub struct NetworkOptions {
     pub vault_port: u16,
     /// Validator i's `kms` daemon listens on this + i (with `--kms remote`).
     pub kms_base_port: u16,
+    /// Validator i serves Prometheus metrics on this + i; none when unset.
+    pub metrics_base_port: Option<u16>,
 }
 
 /// Refuses to start when a port the testnet needs is taken, so nothing is ever measured or
@@ -44,6 +46,9 @@ fn check_ports_free(opts: &NetworkOptions) -> anyhow::Result<()> {
         needed.push((opts.p2p_base_port.saturating_add(offset), format!("validator {i}'s p2p (--p2p-base-port)")));
         if opts.kms == KmsMode::Remote {
             needed.push((opts.kms_base_port.saturating_add(offset), format!("validator {i}'s kms daemon")));
+        }
+        if let Some(base) = opts.metrics_base_port {
+            needed.push((base.saturating_add(offset), format!("validator {i}'s metrics (--metrics-base-port)")));
         }
     }
     if opts.kms != KmsMode::Local {
@@ -70,6 +75,7 @@ impl NetworkOptions {
             kms: KmsMode::Local,
             vault_port: 8200,
             kms_base_port: 26650,
+            metrics_base_port: None,
         }
     }
 }
@@ -152,7 +158,11 @@ impl Network {
                 kms_daemons.push(signing::spawn_kms(&signing::kms_dir(&layout, &account)).await?);
             }
             if !home.join("config.toml").exists() {
-                init_node(&layout, &account, listen, None)?;
+                let metrics = match opts.metrics_base_port {
+                    Some(base) => Some(format!("127.0.0.1:{}", usize::from(base) + i).parse()?),
+                    None => None,
+                };
+                init_node(&layout, &account, listen, None, metrics)?;
             }
             let child = spawn_node(&chain, &home)?;
             nodes.push(NodeProcess { account, home, rpc: RpcClient::new(format!("http://{listen}")), child });
@@ -182,7 +192,7 @@ impl Network {
         network.save(&self.layout.network_key(account))?;
         let home = self.layout.node_home(account);
         let listen: SocketAddr = format!("127.0.0.1:{rpc_port}").parse()?;
-        init_node(&self.layout, account, listen, Some(format!("/ip4/127.0.0.1/tcp/{p2p_port}")))?;
+        init_node(&self.layout, account, listen, Some(format!("/ip4/127.0.0.1/tcp/{p2p_port}")), None)?;
         let child = spawn_node(&Layout::chain_binary()?, &home)?;
         let rpc = RpcClient::new(format!("http://{listen}"));
         self.nodes.push(NodeProcess { account: account.into(), home, rpc, child });
@@ -342,7 +352,13 @@ pub async fn down(layout: &Layout, grace: Duration) -> anyhow::Result<usize> {
 }
 
 /// `chain init` of `account`'s home with its keys (or signer settings) from the layout.
-fn init_node(layout: &Layout, account: &str, rpc: SocketAddr, p2p_listen: Option<String>) -> anyhow::Result<()> {
+fn init_node(
+    layout: &Layout,
+    account: &str,
+    rpc: SocketAddr,
+    p2p_listen: Option<String>,
+    metrics: Option<SocketAddr>,
+) -> anyhow::Result<()> {
     let mut cmd = std::process::Command::new(Layout::chain_binary()?);
     cmd.arg("init").arg("--genesis").arg(layout.genesis_file()).arg("--home").arg(layout.node_home(account));
     let signer = signing::signer_config(layout, account);
@@ -354,6 +370,9 @@ fn init_node(layout: &Layout, account: &str, rpc: SocketAddr, p2p_listen: Option
     cmd.arg("--network-key").arg(layout.network_key(account)).arg("--rpc-listen").arg(rpc.to_string());
     if let Some(p2p) = p2p_listen {
         cmd.arg("--p2p-listen").arg(p2p);
+    }
+    if let Some(m) = metrics {
+        cmd.arg("--metrics-listen").arg(m.to_string());
     }
     let out = cmd.output().context("running chain init")?;
     if !out.status.success() {

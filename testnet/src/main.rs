@@ -30,6 +30,9 @@ enum Command {
         rpc_base_port: u16,
         #[arg(long, default_value_t = 24560)]
         p2p_base_port: u16,
+        /// Validator i serves Prometheus metrics at `http://127.0.0.1:<this + i>/metrics`.
+        #[arg(long, default_value_t = 26660)]
+        metrics_base_port: u16,
         /// Demo transfers per second (0 disables the workload).
         #[arg(long, default_value_t = 20.0)]
         tps: f64,
@@ -111,9 +114,20 @@ struct KmsArgs {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Command::Up { validators, dir, rpc_base_port, p2p_base_port, tps, duration, epoch_length, kms } => {
+        Command::Up {
+            validators,
+            dir,
+            rpc_base_port,
+            p2p_base_port,
+            metrics_base_port,
+            tps,
+            duration,
+            epoch_length,
+            kms,
+        } => {
             let opts = NetworkOptions {
                 epoch_length,
+                metrics_base_port: Some(metrics_base_port),
                 kms: kms.kms,
                 vault_port: kms.vault_port,
                 kms_base_port: kms.kms_base_port,

@@ -201,11 +201,30 @@ impl OpenBao {
     }
 
     /// SIGSTOP or SIGCONT: a hung server (requests time out) and its recovery.
+    /// Sends `signal` to the server. For SIGSTOP, returns once every thread of it has
+    /// stopped (a stop is delivered asynchronously: a request sent right after `kill` could
+    /// still be served), or after a second.
     pub fn signal(&self, signal: Signal) -> anyhow::Result<()> {
         let pid = self.child.as_ref().and_then(|c| c.id()).context("OpenBao is not running")?;
         kill(Pid::from_raw(pid as i32), signal)?;
+        if signal == Signal::SIGSTOP {
+            let deadline = std::time::Instant::now() + Duration::from_secs(1);
+            while !all_threads_stopped(pid) && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
         Ok(())
     }
+}
+
+/// Whether every thread of `pid` is stopped (state `T` in `/proc/<pid>/task/*/stat`).
+fn all_threads_stopped(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return false };
+    tasks.flatten().all(|t| {
+        let stat = std::fs::read_to_string(t.path().join("stat")).unwrap_or_default();
+        // The state follows the command name, which is in parentheses.
+        stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with(['T', 't']))
+    })
 }
 
 /// Writes a secret to a file readable only by its owner (0600, also over a looser file).

@@ -104,13 +104,16 @@ impl ConsensusSigner for KmsSigner {
             SignStep::Precommit => kms::Step::Precommit,
         };
         let request = kms::SignRequest { height: r.height, round: r.round, step, bytes: r.bytes.clone() };
+        let started = Instant::now();
         let result = self.runtime.block_on(self.signer.sign(&request));
         // A refusal by the double-sign guard is the guard working, not the signer failing.
-        let failed = match &result {
-            Err(e) if e.is_retryable() => Err(e.to_string()),
-            _ => Ok(()),
+        let (failed, outcome) = match &result {
+            Ok(_) => (Ok(()), Ok(())),
+            Err(e) if e.is_retryable() => (Err(e.to_string()), Err(false)),
+            Err(_) => (Ok(()), Err(true)),
         };
         self.node.signer_answered(failed);
+        self.node.metrics().signed(self.node.signer_backend(), started.elapsed(), outcome);
         match result {
             Ok(sig) => Ok(sig),
             Err(e) if e.is_retryable() => Err(SignFailure::Unavailable(e.to_string())),

@@ -207,7 +207,17 @@ pub fn commit(node: &Node, executed: Executed, certificate: CommitCertificate) -
     let head_version = node.store.head_block()?.map_or(0, |b| b.jmt_version);
     let jmt_version = tree.state_version.unwrap_or(head_version);
     let stored = StoredBlock { block, certificate, jmt_version };
+    let started = std::time::Instant::now();
     node.store.commit_block(&stored, &changes, tree, &outcomes)?;
+    let set = node.validators_at(height).map_or(0, |s| s.len());
+    node.metrics().committed(
+        outcomes.len(),
+        borsh::object_length(&stored.block).unwrap_or(0),
+        stored.certificate.round,
+        set.saturating_sub(stored.certificate.signatures.len()),
+        stored.block.header.timestamp_ms,
+        started.elapsed(),
+    );
     node.mempool.remove(&stored.block.transactions);
     node.validators.refresh(&node.store)?;
     node.head.send_replace(height);

@@ -29,12 +29,14 @@ pub struct Inbox {
     /// Batches queued per peer (bounds the queue: peers are allowlisted validators).
     queued: Arc<Mutex<HashMap<PeerId, usize>>>,
     dropped_batches: AtomicU64,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Inbox {
     /// An inbox for `node` whose per-peer consensus queue holds two of the largest frames;
     /// starts the task that verifies gossiped transactions (on the blocking pool).
     pub fn new(node: Arc<Node>, limits: FrameLimits) -> Arc<Inbox> {
+        let metrics = node.metrics.clone();
         let (txs, mut batches) = mpsc::unbounded_channel::<(PeerId, Vec<SignedTransaction>)>();
         let queued: Arc<Mutex<HashMap<PeerId, usize>>> = Arc::default();
         let done = queued.clone();
@@ -59,6 +61,7 @@ impl Inbox {
             txs,
             queued,
             dropped_batches: AtomicU64::new(0),
+            metrics,
         })
     }
 
@@ -72,6 +75,11 @@ impl Inbox {
 
 impl InboundSink for Inbox {
     fn deliver(&self, peer: PeerId, message: NetMessage, bytes: usize) {
+        let kind = match &message {
+            NetMessage::Consensus(m) => m.kind(),
+            NetMessage::Transactions(_) => "transactions",
+        };
+        self.metrics.received(kind, bytes);
         match message {
             NetMessage::Consensus(m) => {
                 self.mailbox.push_message(peer, m, bytes);

@@ -122,6 +122,7 @@ fn drive(
     let mut driver = Driver::new(app, net, clock, FileWal::open(wal_dir)?, signer, config)?;
     loop {
         node.syncing.store(driver.is_syncing(), Ordering::Relaxed);
+        node.metrics().at(driver.round(), driver.step());
         if !has_network && driver.validator_count() > 1 {
             return Err(ConsensusError::NeedsNetwork(driver.validator_count()));
         }

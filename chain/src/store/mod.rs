@@ -66,6 +66,20 @@ impl Store {
         Ok(Store { db: Arc::new(db) })
     }
 
+    /// Bytes the store holds: its table files and memtables, over every column family.
+    pub fn size_bytes(&self) -> u64 {
+        Column::ALL
+            .iter()
+            .filter_map(|c| self.db.cf_handle(c.name()))
+            .map(|cf| {
+                ["rocksdb.total-sst-files-size", "rocksdb.size-all-mem-tables"]
+                    .iter()
+                    .filter_map(|p| self.db.property_int_value_cf(&cf, *p).ok().flatten())
+                    .sum::<u64>()
+            })
+            .sum()
+    }
+
     fn cf(&self, c: Column) -> Result<&rocksdb::ColumnFamily, StoreError> {
         self.db.cf_handle(c.name()).ok_or(StoreError::MissingColumn(c.name()))
     }

@@ -139,6 +139,11 @@ impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
         self.run.core.round()
     }
 
+    /// The step of the round being decided.
+    pub fn step(&self) -> consensus::Step {
+        self.run.core.step()
+    }
+
     /// Whether a peer proved it is ahead and blocks are being fetched from it.
     pub fn is_syncing(&self) -> bool {
         self.sync.in_flight.is_some() || self.sync.behind(self.run.height - 1)

@@ -65,6 +65,11 @@ impl Endpoint {
     }
 }
 
+/// A gRPC path as a metric label: the served method's path, else `unknown`.
+pub fn grpc_method_label(path: &str) -> &'static str {
+    GRPC_METHODS.iter().find(|(p, _)| *p == path).map_or("unknown", |(p, _)| *p)
+}
+
 /// The role a JSON-RPC method needs.
 pub fn json_rpc_role(method: &str) -> Role {
     match method {

@@ -53,6 +53,8 @@ pub struct Gate {
     digest_key: [u8; 32],
     /// `None` when credentials are not required.
     checks: Option<PasswordChecks>,
+    /// Where refusals and requests are counted.
+    metrics: Arc<crate::metrics::RpcMetrics>,
 }
 
 impl std::fmt::Debug for Gate {
@@ -72,6 +74,15 @@ fn stamp(path: &std::path::Path) -> Option<(SystemTime, u64)> {
 impl Gate {
     /// Reads the credentials file (when credentials are required). A file that does not
     /// parse is an error here; later, a broken edit is logged and the last good set kept.
+    /// The same gate, counting into `metrics`.
+    pub fn with_metrics(self, metrics: Arc<crate::metrics::RpcMetrics>) -> Gate {
+        Gate { metrics, ..self }
+    }
+
+    pub fn metrics(&self) -> &crate::metrics::RpcMetrics {
+        &self.metrics
+    }
+
     pub fn new(config: AccessConfig) -> Result<Gate, super::CredentialError> {
         let mut loaded =
             Loaded { entries: HashMap::new(), stamp: None, checked: Instant::now(), verified: HashMap::new() };
@@ -87,7 +98,7 @@ impl Gate {
         let mut digest_key = [0u8; 32];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut digest_key);
         let checks = config.require_credentials.then(|| PasswordChecks::new(&config)).transpose()?;
-        Ok(Gate { config, node_limiter, loaded: Mutex::new(loaded), digest_key, checks })
+        Ok(Gate { config, node_limiter, loaded: Mutex::new(loaded), digest_key, checks, metrics: Arc::default() })
     }
 
     /// Builds the entries, keeping the limiter state of credentials whose limit is unchanged.

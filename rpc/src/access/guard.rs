@@ -7,6 +7,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 
+use super::endpoints::grpc_method_label;
 use super::{Endpoint, Gate, Rejection, Role};
 
 /// Admits the request through the gate and records its [`super::Principal`] in the request's
@@ -14,13 +15,29 @@ use super::{Endpoint, Gate, Rejection, Role};
 /// is parsed. Paths not served are refused before any credential is looked at. The peer's
 /// address comes from the connection ([`ConnectInfo`]), never from a header.
 pub async fn guard(State(gate): State<Arc<Gate>>, mut req: Request, next: Next) -> Response {
-    let (needed, grpc) = match Endpoint::of(req.method(), req.uri().path()) {
+    let started = std::time::Instant::now();
+    let path = req.uri().path().to_owned();
+    let endpoint = Endpoint::of(req.method(), &path);
+    let (protocol, method) = match endpoint {
+        Endpoint::JsonRpc => ("jsonrpc", "unparsed"),
+        Endpoint::Grpc { .. } => ("grpc", grpc_method_label(&path)),
+        Endpoint::Probe if path == "/ready" => ("http", "ready"),
+        Endpoint::Probe => ("http", "health"),
+        Endpoint::Unknown { .. } => ("http", "not_served"),
+    };
+    let count = |status: String| gate.metrics().request(protocol, method, status, started.elapsed());
+    let (needed, grpc) = match endpoint {
         Endpoint::Unknown { status } => {
-            let message = format!("{} {} is not served here", req.method(), req.uri().path());
-            tracing::debug!(target: "rpc", %status, path = req.uri().path(), "request refused: not served");
+            let message = format!("{} {} is not served here", req.method(), path);
+            tracing::debug!(target: "rpc", %status, path, "request refused: not served");
+            count(status.as_u16().to_string());
             return Rejection::not_served(status, message).into_http();
         }
-        Endpoint::Grpc { role: None } | Endpoint::Probe => return next.run(req).await,
+        Endpoint::Grpc { role: None } | Endpoint::Probe => {
+            let response = next.run(req).await;
+            count(outcome(&response));
+            return response;
+        }
         Endpoint::Grpc { role: Some(role) } => (role, true),
         Endpoint::JsonRpc => (Role::Read, false),
     };
@@ -28,15 +45,35 @@ pub async fn guard(State(gate): State<Arc<Gate>>, mut req: Request, next: Next) 
     match gate.admit(req.headers(), client).await.and_then(|p| p.require(needed).map(|()| p)) {
         Ok(principal) => {
             req.extensions_mut().insert(principal);
-            next.run(req).await
+            let response = next.run(req).await;
+            // JSON-RPC requests are counted by method once parsed (`server::handle`).
+            if grpc {
+                count(outcome(&response));
+            }
+            response
         }
         Err(r) => {
             tracing::debug!(target: "rpc", status = %r.status, message = %r.message, "request refused");
+            match r.status {
+                http::StatusCode::UNAUTHORIZED => gate.metrics().auth_failures.inc(),
+                http::StatusCode::TOO_MANY_REQUESTS => gate.metrics().rate_limited.inc(),
+                _ => 0,
+            };
+            count(r.status.as_u16().to_string());
             if grpc {
                 r.into_grpc()
             } else {
                 r.into_http()
             }
         }
+    }
+}
+
+/// `ok` for a 200 without a gRPC error status in its headers, else the status.
+fn outcome(response: &Response) -> String {
+    match response.headers().get("grpc-status").and_then(|v| v.to_str().ok()) {
+        Some("0") | None if response.status().is_success() => "ok".to_owned(),
+        Some(code) => format!("grpc-{code}"),
+        None => response.status().as_u16().to_string(),
     }
 }

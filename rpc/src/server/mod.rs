@@ -19,6 +19,7 @@ use axum::{Extension, Json, Router};
 use serde_json::{json, Value};
 
 use crate::access::{self, AccessConfig, CredentialError, Gate, Principal};
+use crate::metrics::RpcMetrics;
 use crate::{methods, NodeApi, RpcError};
 
 #[derive(Debug, Clone)]
@@ -30,19 +31,22 @@ pub struct RpcConfig {
     pub tx_timeout: Duration,
     /// Credentials, rate limits, connection caps and timeouts, subscription caps.
     pub access: AccessConfig,
+    /// Where requests are counted.
+    pub metrics: Arc<RpcMetrics>,
 }
 
 struct AppState<N> {
     node: Arc<N>,
     tx_timeout: Duration,
+    metrics: Arc<RpcMetrics>,
 }
 
 /// JSON-RPC (`POST /`, HTTP/1.1 or 2) and the gRPC services (HTTP/2) on one router, both
 /// behind the access gate. Fails if the credentials file cannot be read.
 pub async fn router<N: NodeApi>(node: Arc<N>, cfg: &RpcConfig) -> Result<Router, CredentialError> {
-    let gate = Arc::new(Gate::new(cfg.access.clone())?);
+    let gate = Arc::new(Gate::new(cfg.access.clone())?.with_metrics(cfg.metrics.clone()));
     let grpc = crate::grpc::routes(node.clone(), cfg.tx_timeout, &cfg.access).await;
-    let state = Arc::new(AppState { node, tx_timeout: cfg.tx_timeout });
+    let state = Arc::new(AppState { node, tx_timeout: cfg.tx_timeout, metrics: cfg.metrics.clone() });
     Ok(Router::new()
         .route("/", post(handle::<N>))
         .route("/health", get(alive))
@@ -109,22 +113,36 @@ async fn handle<N: NodeApi>(
     Extension(principal): Extension<Principal>,
     body: Bytes,
 ) -> Response {
+    let started = std::time::Instant::now();
+    let count = |method: &str, status: String| {
+        state.metrics.request("jsonrpc", methods::method_label(method), status, started.elapsed());
+    };
     let request: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
-        Err(e) => return reply(Value::Null, Err(RpcError::parse(format!("invalid JSON: {e}")))),
+        Err(e) => {
+            count("", "PARSE_ERROR".into());
+            return reply(Value::Null, Err(RpcError::parse(format!("invalid JSON: {e}"))));
+        }
     };
     let id = request.get("id").cloned().unwrap_or(Value::Null);
     let Some(method) = request.get("method").and_then(Value::as_str) else {
+        count("", "PARSE_ERROR".into());
         return reply(id, Err(RpcError::parse("request has no `method` string")));
     };
     if let Err(r) = principal.require(access::json_rpc_role(method)) {
+        count(method, r.status.as_u16().to_string());
         return r.into_http();
     }
     let params = request.get("params").cloned().unwrap_or(Value::Array(Vec::new()));
     let result = methods::dispatch(state.node.as_ref(), method, params, state.tx_timeout).await;
-    if let Err(e) = &result {
-        tracing::debug!(target: "rpc", method, error = ?e.cause, "request failed");
-    }
+    let status = match &result {
+        Ok(_) => "ok".to_owned(),
+        Err(e) => {
+            tracing::debug!(target: "rpc", method, error = ?e.cause, "request failed");
+            e.cause.to_owned()
+        }
+    };
+    count(method, status);
     reply(id, result)
 }
 
