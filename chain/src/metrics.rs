@@ -45,16 +45,17 @@ pub struct Metrics {
     registry: Registry,
     // Consensus.
     pub height: Gauge,
+    pub latest_block_height: Gauge,
     pub round: Gauge,
     pub step: Gauge,
     pub rounds: Gauge,
     pub validators: Gauge,
     pub missing_validators: Gauge,
-    pub byzantine_validators: Gauge,
+    pub evidence_kept: Counter,
     pub block_interval_seconds: Histogram,
     pub num_txs: Gauge,
     pub total_txs: Gauge,
-    pub block_size_bytes: Histogram,
+    pub block_size_bytes: Gauge,
     // Mempool.
     pub mempool_size: Gauge,
     pub mempool_size_bytes: Gauge,
@@ -64,6 +65,7 @@ pub struct Metrics {
     pub peers: Gauge,
     pub message_receive_bytes: Family<Kind, Counter>,
     pub messages_received: Family<Kind, Counter>,
+    pub refused_connections: Counter,
     // Sync.
     pub syncing: Gauge,
     // Signer.
@@ -90,16 +92,17 @@ impl Metrics {
         let mut r = Registry::default();
         let m = Metrics {
             height: Gauge::default(),
+            latest_block_height: Gauge::default(),
             round: Gauge::default(),
             step: Gauge::default(),
             rounds: Gauge::default(),
             validators: Gauge::default(),
             missing_validators: Gauge::default(),
-            byzantine_validators: Gauge::default(),
+            evidence_kept: Counter::default(),
             block_interval_seconds: histogram(0.005, 2.0, 14),
             num_txs: Gauge::default(),
             total_txs: Gauge::default(),
-            block_size_bytes: histogram(256.0, 4.0, 10),
+            block_size_bytes: Gauge::default(),
             mempool_size: Gauge::default(),
             mempool_size_bytes: Gauge::default(),
             mempool_admitted: Counter::default(),
@@ -107,6 +110,7 @@ impl Metrics {
             peers: Gauge::default(),
             message_receive_bytes: Family::default(),
             messages_received: Family::default(),
+            refused_connections: Counter::default(),
             syncing: Gauge::default(),
             sign_seconds: Family::new_with_constructor(|| histogram(0.0005, 2.0, 14)),
             sign_failures: Counter::default(),
@@ -118,17 +122,15 @@ impl Metrics {
             registry: Registry::default(),
         };
         let consensus = r.sub_registry_with_prefix("cometbft_consensus");
-        consensus.register("height", "Height of the chain (the head's)", m.height.clone());
-        consensus.register("round", "Round being decided", m.round.clone());
-        consensus.register("step", "Step of the round: 0 propose, 1 prevote, 2 precommit, 3 commit", m.step.clone());
+        consensus.register("height", "Height being decided (the head's plus one)", m.height.clone());
+        consensus.register("latest_block_height", "Height of the last committed block", m.latest_block_height.clone());
         consensus.register("rounds", "Round the last block was decided in", m.rounds.clone());
         consensus.register("validators", "Validators deciding the next height", m.validators.clone());
         consensus.register(
             "missing_validators",
-            "Validators without a precommit in the last certificate",
+            "Validators of the last committed height from whom no vote had arrived by its commit",
             m.missing_validators.clone(),
         );
-        consensus.register("byzantine_validators", "Equivocations kept as evidence", m.byzantine_validators.clone());
         consensus.register(
             "block_interval_seconds",
             "Time between this and the last block",
@@ -136,7 +138,15 @@ impl Metrics {
         );
         consensus.register("num_txs", "Transactions in the last block", m.num_txs.clone());
         consensus.register("total_txs", "Transactions committed since this node started", m.total_txs.clone());
-        consensus.register("block_size_bytes", "Size of committed blocks", m.block_size_bytes.clone());
+        consensus.register("block_size_bytes", "Size of the last block", m.block_size_bytes.clone());
+        let ours = r.sub_registry_with_prefix("chain_consensus");
+        ours.register("round", "Round being decided", m.round.clone());
+        ours.register("step", "Step of the round: 0 propose, 1 prevote, 2 precommit, 3 commit", m.step.clone());
+        ours.register(
+            "evidence_kept",
+            "Equivocations kept as evidence since this node started",
+            m.evidence_kept.clone(),
+        );
         let mempool = r.sub_registry_with_prefix("cometbft_mempool");
         mempool.register("size", "Pending transactions", m.mempool_size.clone());
         mempool.register("size_bytes", "Bytes of pending transactions", m.mempool_size_bytes.clone());
@@ -153,6 +163,11 @@ impl Metrics {
         let chain = r.sub_registry_with_prefix("chain");
         chain.register("mempool_admitted", "Transactions admitted to the mempool", m.mempool_admitted.clone());
         chain.register("p2p_messages_received", "Messages received from peers, by kind", m.messages_received.clone());
+        chain.register(
+            "p2p_refused_connections",
+            "Connections refused: not a validator of the current or next set, nor a configured peer",
+            m.refused_connections.clone(),
+        );
         chain.register("signer_sign_seconds", "Time to sign a consensus message, by backend", m.sign_seconds.clone());
         chain.register(
             "signer_failures",
@@ -166,8 +181,10 @@ impl Metrics {
         Metrics { registry: r, ..m }
     }
 
-    /// The current round and step (0 propose, 1 prevote, 2 precommit, 3 commit).
-    pub fn at(&self, round: u32, step: consensus::Step) {
+    /// The current round and step (0 propose, 1 prevote, 2 precommit, 3 commit), and the
+    /// validators missing from the last committed height.
+    pub fn at(&self, round: u32, step: consensus::Step, missing: usize) {
+        self.missing_validators.set(missing as i64);
         self.round.set(i64::from(round));
         self.step.set(match step {
             consensus::Step::Propose => 0,
@@ -213,13 +230,12 @@ impl Metrics {
         out
     }
 
-    /// A committed block: its size, transactions, round, missing precommits and interval.
-    pub fn committed(&self, txs: usize, bytes: usize, round: u32, missing: usize, timestamp_ms: u64, took: Duration) {
+    /// A committed block: its size, transactions, round and interval.
+    pub fn committed(&self, txs: usize, bytes: usize, round: u32, timestamp_ms: u64, took: Duration) {
         self.num_txs.set(txs as i64);
         self.total_txs.inc_by(txs as i64);
-        self.block_size_bytes.observe(bytes as f64);
+        self.block_size_bytes.set(bytes as i64);
         self.rounds.set(i64::from(round));
-        self.missing_validators.set(missing as i64);
         self.commit_seconds.observe(took.as_secs_f64());
         let last = self.last_block_ms.swap(timestamp_ms, Ordering::Relaxed);
         if last > 0 && timestamp_ms > last {

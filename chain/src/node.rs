@@ -78,6 +78,8 @@ pub struct Node {
     /// The signer's backend (`local`, `vault`, `remote`), for the metrics.
     signer_backend: std::sync::OnceLock<&'static str>,
     pub(crate) metrics: Arc<Metrics>,
+    /// The head block's timestamp (Unix ms), for health checks without reading the store.
+    pub(crate) head_time_ms: std::sync::atomic::AtomicU64,
     /// This node, for the tasks it starts.
     me: Weak<Node>,
 }
@@ -244,6 +246,7 @@ impl Node {
         let l = &genesis.limits;
         let mempool =
             Mempool::new(size(l.mempool_capacity), size(l.mempool_per_account)).with_max_bytes(size(l.mempool_bytes));
+        let head_time_ms = store.head_block()?.map_or(0, |b| b.block.header.timestamp_ms);
         let (head_tx, _) = watch::channel(head);
         Ok(Arc::new_cyclic(|me| Node {
             store,
@@ -261,6 +264,7 @@ impl Node {
             signer_failure: parking_lot::Mutex::new(None),
             signer_backend: std::sync::OnceLock::new(),
             metrics: Arc::default(),
+            head_time_ms: std::sync::atomic::AtomicU64::new(head_time_ms),
             me: me.clone(),
         }))
     }
@@ -303,11 +307,16 @@ impl Node {
     /// The metrics' text for a scrape: the state gauges read now, then everything.
     pub fn metrics_text(&self) -> String {
         let m = &self.metrics;
-        m.height.set(i64::try_from(*self.head.borrow()).unwrap_or(i64::MAX));
+        let head = i64::try_from(*self.head.borrow()).unwrap_or(i64::MAX - 1);
+        m.height.set(head + 1);
+        m.latest_block_height.set(head);
         m.validators.set(self.validators.next().len() as i64);
         m.mempool_size.set(self.mempool.len() as i64);
         m.mempool_size_bytes.set(self.mempool.bytes() as i64);
         m.peers.set(self.network.get().map_or(0, NetworkHandle::connected_peers) as i64);
+        if let Some(n) = self.network.get() {
+            m.refused_connections.inc_by(n.take_refused());
+        }
         m.syncing.set(i64::from(self.is_syncing()));
         m.store_size_bytes.set(i64::try_from(self.store.size_bytes()).unwrap_or(i64::MAX));
         m.encode()
@@ -480,21 +489,20 @@ impl NodeApi for Node {
     }
 
     fn health(&self) -> Health {
-        let head_ms = self.store.head_block().ok().flatten().map_or(0, |b| b.block.header.timestamp_ms);
+        let head_ms = self.head_time_ms.load(Ordering::Relaxed);
         let set = self.validators.next();
-        let peers_needed = match (set.len(), self.me().is_some()) {
-            (_, true) => set.quorum().saturating_sub(1),
-            (1, false) => 0,
-            (_, false) => 1,
-        };
+        let validator = self.me().is_some();
+        // A validator brings its own vote; an observer follows through at least one peer.
+        let peers_needed = if validator { set.quorum().saturating_sub(1) } else { 1 };
         let interval = self.genesis.consensus.max_block_interval_ms;
         Health {
             syncing: self.is_syncing(),
             head_age_ms: genesis::unix_time_ms().saturating_sub(head_ms),
             stalled_after_ms: interval.saturating_mul(3).max(30_000),
-            peers: self.network.get().map_or(0, NetworkHandle::connected_peers),
+            peers: self.network.get().map_or(0, NetworkHandle::connected_validators),
             peers_needed,
-            signer_failure: self.signer_failure.lock().clone(),
+            // A key out of the set signs nothing: its last failure says nothing now.
+            signer_failure: if validator { self.signer_failure.lock().clone() } else { None },
         }
     }
 

@@ -144,10 +144,13 @@ async fn prometheus_scrapes_every_validator_and_sees_blocks_advance() {
     let text = reqwest::get(format!("http://{}/metrics", targets[0])).await.unwrap().text().await.unwrap();
     for family in [
         "cometbft_consensus_height ",
-        "cometbft_consensus_round ",
-        "cometbft_consensus_step ",
+        "cometbft_consensus_latest_block_height ",
+        "chain_consensus_round ",
+        "chain_consensus_step ",
+        "chain_consensus_evidence_kept_total 0",
+        "chain_p2p_refused_connections_total ",
         "cometbft_consensus_validators 4",
-        "cometbft_consensus_missing_validators ",
+        "cometbft_consensus_missing_validators 0",
         "cometbft_consensus_block_interval_seconds_bucket",
         "cometbft_consensus_num_txs ",
         "cometbft_consensus_total_txs ",
@@ -167,8 +170,16 @@ async fn prometheus_scrapes_every_validator_and_sees_blocks_advance() {
     ] {
         assert!(text.contains(family), "{family} is missing from /metrics:\n{text}");
     }
-    let total = text.lines().find_map(|l| l.strip_prefix("cometbft_consensus_total_txs ")).unwrap();
-    assert!(total.trim().parse::<f64>().unwrap() > 0.0, "the load's transfers were counted: {total}");
+    // Events were counted, not only declared.
+    let value = |name: &str| -> f64 {
+        let line = text.lines().find_map(|l| l.strip_prefix(name)).unwrap_or_else(|| panic!("no {name}:\n{text}"));
+        line.trim().parse().unwrap()
+    };
+    assert!(value("cometbft_consensus_total_txs ") > 0.0, "the load's transfers were counted");
+    assert!(value("cometbft_consensus_block_interval_seconds_count ") > 2.0, "block intervals observed");
+    assert!(value("chain_store_commit_seconds_count ") > 2.0, "commits timed");
+    assert!(value("chain_mempool_admitted_total ") > 0.0, "admissions counted");
+    assert_eq!(value("cometbft_consensus_height "), value("cometbft_consensus_latest_block_height ") + 1.0);
 
     // The shipped dashboard: every query is valid PromQL over families the node exports.
     let dashboard: Value =

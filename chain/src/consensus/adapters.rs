@@ -84,6 +84,9 @@ pub(crate) struct KmsSigner {
     pub signer: Arc<dyn kms::Signer>,
     pub runtime: Handle,
     pub node: Arc<crate::node::Node>,
+    /// The longest a signature is waited for (the vote timeout): whatever a backend's
+    /// client does (a reconnect that hangs), the consensus thread goes on.
+    pub timeout: std::time::Duration,
 }
 
 impl std::fmt::Debug for KmsSigner {
@@ -105,7 +108,12 @@ impl ConsensusSigner for KmsSigner {
         };
         let request = kms::SignRequest { height: r.height, round: r.round, step, bytes: r.bytes.clone() };
         let started = Instant::now();
-        let result = self.runtime.block_on(self.signer.sign(&request));
+        let result = self
+            .runtime
+            .block_on(async { tokio::time::timeout(self.timeout, self.signer.sign(&request)).await })
+            .unwrap_or_else(|_| {
+                Err(kms::SignerError::Unavailable(format!("no answer within {} ms", self.timeout.as_millis())))
+            });
         // A refusal by the double-sign guard is the guard working, not the signer failing.
         let (failed, outcome) = match &result {
             Ok(_) => (Ok(()), Ok(())),

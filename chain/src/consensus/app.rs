@@ -66,7 +66,7 @@ impl Application for NodeApp {
 
     fn record_evidence(&mut self, evidence: Equivocation) -> Result<(), StoreError> {
         if self.node.store.put_evidence(&evidence)? {
-            self.node.metrics().byzantine_validators.inc();
+            self.node.metrics().evidence_kept.inc();
             tracing::warn!(target: "chain::consensus", height = evidence.height(), round = evidence.round(), validator = evidence.validator(), kind = evidence.kind(), id = %evidence.id(), "equivocation evidence kept");
         }
         Ok(())

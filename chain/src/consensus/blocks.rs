@@ -209,15 +209,14 @@ pub fn commit(node: &Node, executed: Executed, certificate: CommitCertificate) -
     let stored = StoredBlock { block, certificate, jmt_version };
     let started = std::time::Instant::now();
     node.store.commit_block(&stored, &changes, tree, &outcomes)?;
-    let set = node.validators_at(height).map_or(0, |s| s.len());
     node.metrics().committed(
         outcomes.len(),
         borsh::object_length(&stored.block).unwrap_or(0),
         stored.certificate.round,
-        set.saturating_sub(stored.certificate.signatures.len()),
         stored.block.header.timestamp_ms,
         started.elapsed(),
     );
+    node.head_time_ms.store(stored.block.header.timestamp_ms, std::sync::atomic::Ordering::Relaxed);
     node.mempool.remove(&stored.block.transactions);
     node.validators.refresh(&node.store)?;
     node.head.send_replace(height);

@@ -115,14 +115,15 @@ fn drive(
     let clock = SystemClock::new();
     let start = clock.instant(0);
     let net = P2p { handle, mailbox: mailbox.clone(), runtime: runtime.clone() };
-    let signer =
-        signer.map(|signer| Box::new(KmsSigner { signer, runtime, node: node.clone() }) as Box<dyn ConsensusSigner>);
+    let timeout = std::time::Duration::from_millis(node.genesis.consensus.timeout_vote_ms);
+    let signer = signer
+        .map(|signer| Box::new(KmsSigner { signer, runtime, node: node.clone(), timeout }) as Box<dyn ConsensusSigner>);
     let config = driver_config(&node);
     let app = NodeApp { node: node.clone() };
     let mut driver = Driver::new(app, net, clock, FileWal::open(wal_dir)?, signer, config)?;
     loop {
         node.syncing.store(driver.is_syncing(), Ordering::Relaxed);
-        node.metrics().at(driver.round(), driver.step());
+        node.metrics().at(driver.round(), driver.step(), driver.missing_validators());
         if !has_network && driver.validator_count() > 1 {
             return Err(ConsensusError::NeedsNetwork(driver.validator_count()));
         }

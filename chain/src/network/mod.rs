@@ -19,7 +19,7 @@ mod message;
 pub mod streams;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -126,8 +126,11 @@ enum Command {
 pub struct NetworkHandle {
     commands: mpsc::UnboundedSender<CommandBox>,
     pub local_peer_id: PeerId,
-    /// Peers with at least one open connection.
+    /// Peers with at least one open connection, those of them that are validators (of the
+    /// current or next set), and connections refused since last taken.
     connected: Arc<AtomicUsize>,
+    connected_validators: Arc<AtomicUsize>,
+    refused: Arc<AtomicU64>,
 }
 
 /// Opaque so `Command` stays private.
@@ -160,6 +163,16 @@ impl NetworkHandle {
     /// Peers connected now.
     pub fn connected_peers(&self) -> usize {
         self.connected.load(Ordering::Relaxed)
+    }
+
+    /// Validators (of the current or next set) connected now.
+    pub fn connected_validators(&self) -> usize {
+        self.connected_validators.load(Ordering::Relaxed)
+    }
+
+    /// Connections refused since the last call.
+    pub fn take_refused(&self) -> u64 {
+        self.refused.swap(0, Ordering::Relaxed)
     }
 
     /// Asks `peer` for committed blocks; resolves with its answer or why there is none.
@@ -246,9 +259,31 @@ pub async fn start(
     let mut control = swarm.behaviour().streams.new_control();
     streams::accept(&mut control, cfg.limits.messages, sink);
     let outbound = streams::Outbound::new(control);
-    let connected = Arc::new(AtomicUsize::new(0));
-    tokio::spawn(run(swarm, peers, configured, source, commands_rx, outbound, connected.clone()));
-    Ok((NetworkHandle { commands: commands_tx, local_peer_id, connected }, listen_addr))
+    let counts = Counts::default();
+    let handle = NetworkHandle {
+        commands: commands_tx,
+        local_peer_id,
+        connected: counts.connected.clone(),
+        connected_validators: counts.validators.clone(),
+        refused: counts.refused.clone(),
+    };
+    tokio::spawn(run(swarm, peers, configured, source, commands_rx, outbound, counts));
+    Ok((handle, listen_addr))
+}
+
+/// What the network task counts for the node's health and metrics.
+#[derive(Debug, Clone, Default)]
+struct Counts {
+    connected: Arc<AtomicUsize>,
+    validators: Arc<AtomicUsize>,
+    refused: Arc<AtomicU64>,
+}
+
+impl Counts {
+    fn update(&self, connected: &BTreeSet<PeerId>, validators: &BTreeMap<PeerId, Multiaddr>) {
+        self.connected.store(connected.len(), Ordering::Relaxed);
+        self.validators.store(connected.iter().filter(|p| validators.contains_key(p)).count(), Ordering::Relaxed);
+    }
 }
 
 fn dial_addr(peer: PeerId, addr: &Multiaddr) -> Multiaddr {
@@ -268,7 +303,7 @@ async fn run(
     source: Arc<dyn BlockSource>,
     mut commands: mpsc::UnboundedReceiver<CommandBox>,
     mut outbound: streams::Outbound,
-    connected_count: Arc<AtomicUsize>,
+    counts: Counts,
 ) {
     let mut connected: BTreeSet<PeerId> = BTreeSet::new();
     let mut fetches: HashMap<request_response::OutboundRequestId, FetchReply> = HashMap::new();
@@ -290,6 +325,7 @@ async fn run(
                         swarm.behaviour_mut().allow.allow_peer(*p);
                     }
                     peers = updated;
+                    counts.update(&connected, &peers);
                     tracing::info!(target: "chain::network", peers = peers.len(), "validator peers updated");
                 }
                 Some(CommandBox(Command::Broadcast(frame))) => outbound.broadcast(&frame),
@@ -335,17 +371,18 @@ async fn run(
                     }
                 }
                 SwarmEvent::ConnectionEstablished { peer_id, endpoint, .. } if connected.insert(peer_id) => {
-                    connected_count.store(connected.len(), Ordering::Relaxed);
+                    counts.update(&connected, &peers);
                     outbound.connected(peer_id);
                     tracing::info!(target: "chain::network", peer = %peer_id, addr = %endpoint.get_remote_address(), "peer connected");
                 }
                 SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
                     connected.remove(&peer_id);
-                    connected_count.store(connected.len(), Ordering::Relaxed);
+                    counts.update(&connected, &peers);
                     outbound.disconnected(&peer_id);
                     tracing::info!(target: "chain::network", peer = %peer_id, "peer disconnected");
                 }
                 SwarmEvent::IncomingConnectionError { send_back_addr, error, .. } => {
+                    counts.refused.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(target: "chain::network", from = %send_back_addr, %error, "refused incoming connection");
                 }
                 _ => {}

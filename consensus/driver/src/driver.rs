@@ -49,6 +49,8 @@ pub struct Driver<A: Application, N: Network, C: Clock, W: WalStorage> {
     pub(crate) served: BTreeMap<N::Peer, (u64, u64)>,
     /// When the armed fetch timer fires.
     pub(crate) fetch_at: Option<u64>,
+    /// Validators of the last committed height from whom no vote had arrived by its commit.
+    pub(crate) missing_at_commit: usize,
     /// The certificate of the head, relayed while a height makes no progress.
     pub(crate) last_certificate: Option<CommitCertificate>,
     pub(crate) timers: Timers,
@@ -115,6 +117,7 @@ impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
             helped: BTreeMap::new(),
             served: BTreeMap::new(),
             fetch_at: None,
+            missing_at_commit: 0,
             last_certificate,
             timers: Timers::default(),
             last_commit_ms: now,
@@ -137,6 +140,13 @@ impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
 
     pub fn round(&self) -> u32 {
         self.run.core.round()
+    }
+
+    /// Validators of the last committed height from whom no vote (prevote or precommit, any
+    /// round) had arrived when it was committed (a certificate holds only the first quorum of
+    /// precommits, so counting its absentees would count the slowest honest validator).
+    pub fn missing_validators(&self) -> usize {
+        self.missing_at_commit
     }
 
     /// The step of the round being decided.

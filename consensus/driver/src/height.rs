@@ -128,6 +128,11 @@ impl<E: Executed> HeightRun<E> {
         self.proposals.get(&p.round)?.iter().find(|(q, _)| q == p).map(|(_, s)| *s)
     }
 
+    /// Validators of this height from whom a signed vote (any kind, any round) was kept.
+    pub fn voters(&self) -> usize {
+        self.votes.keys().map(|(_, _, v)| *v).collect::<std::collections::BTreeSet<_>>().len()
+    }
+
     /// Messages held: signatures kept, proposals kept, own messages.
     pub fn held(&self) -> usize {
         self.votes.values().map(Vec::len).sum::<usize>()

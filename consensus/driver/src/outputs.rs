@@ -100,6 +100,15 @@ impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
                 Ok(None)
             }
             Err(e @ SignFailure::Refused(_)) => {
+                // A proposal refused after the state machine moved past proposing (the guard
+                // already holds this round's prevote) is only a missed proposal: the round goes
+                // on, and this node still prevotes and precommits in it. Leaving the round
+                // then would take its precommit from the others, who may need it for a quorum.
+                let moved_on = step == SignStep::Propose && self.run.core.step() != consensus::Step::Propose;
+                if moved_on {
+                    tracing::warn!(target: "chain::consensus", height, round, ?step, error = %e, "signer refused the proposal; the round goes on without it");
+                    return Ok(None);
+                }
                 tracing::warn!(target: "chain::consensus", height, round, ?step, error = %e, "signer refused; the message is missed and the round is left after its timeout");
                 if height == self.run.height && round == self.run.core.round() {
                     self.schedule(
@@ -135,6 +144,8 @@ impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
         announce: bool,
     ) -> Result<(), DriverError> {
         let height = certificate.height;
+        let present = self.run.voters().max(certificate.signatures.len());
+        self.missing_at_commit = self.run.set.len().saturating_sub(present);
         self.app.commit(executed, certificate.clone()).map_err(DriverError::app)?;
         self.wal.committed(height)?;
         self.last_commit_ms = self.clock.now_ms();

@@ -27,10 +27,17 @@ pub mod proto {
 }
 
 /// Keeps the gRPC health service true: the node's service (and the server as a whole, the
-/// empty name) is NOT_SERVING while the node syncs, SERVING otherwise; checked every second.
-async fn report_health<N: NodeApi>(node: Arc<N>, reporter: tonic_health::server::HealthReporter, mut serving: bool) {
+/// empty name) is NOT_SERVING while the node syncs, SERVING otherwise; checked every second
+/// while the node exists.
+async fn report_health<N: NodeApi>(
+    node: std::sync::Weak<N>,
+    reporter: tonic_health::server::HealthReporter,
+    mut serving: bool,
+) {
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
+        // Ends with the node (in-process tests drop it and reopen its store).
+        let Some(node) = node.upgrade() else { return };
         let now = !node.health().syncing;
         if now != serving {
             set_serving::<N>(&reporter, now).await;
@@ -52,7 +59,7 @@ pub async fn routes<N: NodeApi>(node: Arc<N>, tx_timeout: Duration, access: &Acc
     let (health_reporter, health) = tonic_health::server::health_reporter();
     let serving = !node.health().syncing;
     set_serving::<N>(&health_reporter, serving).await;
-    tokio::spawn(report_health(node.clone(), health_reporter, serving));
+    tokio::spawn(report_health(Arc::downgrade(&node), health_reporter, serving));
     let mut routes = tonic::service::Routes::new(health).add_service(proto::node_server::NodeServer::new(
         NodeService::new(node, tx_timeout, Arc::new(Subscriptions::new(access))),
     ));

@@ -103,7 +103,7 @@ async fn ready<N: NodeApi>(State(state): State<Arc<AppState<N>>>) -> Response {
         "peers": health.peers,
         "peers_needed": health.peers_needed,
         "head_age_ms": health.head_age_ms,
-        "signer_failure": health.signer_failure,
+        "signer_failing": health.signer_failure.is_some(),
     });
     (status, Json(body)).into_response()
 }
