@@ -75,12 +75,28 @@ impl RpcSection {
 pub struct LogSection {
     /// A tracing filter (`info`, `chain=debug,rpc=info`); `RUST_LOG` overrides it.
     pub filter: String,
+    /// `text` for people, `json` (one object per line) for log collectors; `chain run
+    /// --log-format` overrides it.
+    #[serde(default)]
+    pub format: LogFormat,
 }
 
 impl Default for LogSection {
     fn default() -> Self {
-        LogSection { filter: "info".into() }
+        LogSection { filter: "info".into(), format: LogFormat::Text }
     }
+}
+
+/// How log lines are written (to stderr).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// `2026-12-02T06:00:00.000000Z  INFO chain::consensus: committed height=12 ...`
+    #[default]
+    Text,
+    /// `{"timestamp":"...","level":"INFO","target":"chain::consensus","message":"committed","height":12,...}`:
+    /// the event's fields at the top level, no spans.
+    Json,
 }
 
 fn default_max_body() -> usize {

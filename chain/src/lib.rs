@@ -28,6 +28,7 @@ pub mod metrics;
 pub mod network;
 pub mod node;
 pub mod runtime;
+pub mod signer_health;
 pub mod store;
 pub mod validators;
 pub mod verification;

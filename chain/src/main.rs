@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context as _};
-use chain::config::{resolve, NetworkSection, NodeConfig, CONFIG_FILE};
+use chain::config::{resolve, LogFormat, NetworkSection, NodeConfig, CONFIG_FILE};
 use chain::node::{init_store, Node};
 use chain::store::Store;
 use clap::{Parser, Subcommand};
@@ -58,6 +58,10 @@ enum Command {
     Run {
         #[arg(long)]
         home: PathBuf,
+        /// `text` or `json` (one object per line: timestamp, level, target, message and the
+        /// event's fields); overrides `[log] format` in config.toml.
+        #[arg(long, value_enum)]
+        log_format: Option<LogFormat>,
     },
     /// Application credentials for JSON-RPC and gRPC clients. Changes reach a running node
     /// within a second.
@@ -115,9 +119,9 @@ fn main() -> anyhow::Result<()> {
             let listen = Listen { rpc: rpc_listen, p2p: p2p_listen, metrics: metrics_listen };
             init(&genesis, &home, signer, listen, network_key.as_deref())
         }
-        Command::Run { home } => {
+        Command::Run { home, log_format } => {
             let config = NodeConfig::load(&home)?;
-            init_tracing(&config.log.filter);
+            init_tracing(&config.log.filter, log_format.unwrap_or(config.log.format));
             tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run(home, config))
         }
         Command::Credentials { command } => credentials(command),
@@ -159,15 +163,17 @@ fn credentials(command: CredentialsCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn init_tracing(filter: &str) {
+/// Logs to stderr, filtered by `RUST_LOG` or else `filter`. Targets are stable (`chain`,
+/// `chain::consensus`, `chain::network`, `chain::sync`, `chain::signer`, `rpc`, `kms`, ...)
+/// and so are the common fields (`height`, `round`, `peer`, `validator`, `error`).
+fn init_tracing(filter: &str, format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(true)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(true).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init(),
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).with_span_list(false).init(),
+    }
 }
 
 /// How `chain init` sets up signing.
@@ -314,6 +320,10 @@ async fn run(home: PathBuf, config: NodeConfig) -> anyhow::Result<()> {
     if let Some(backend) = backend {
         node.set_signer_backend(backend);
     }
+    if let Some(signer) = &signer {
+        let every = chain::signer_health::POLL_EVERY;
+        tokio::spawn(chain::signer_health::watch(Arc::downgrade(&node), signer.clone(), every));
+    }
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let rpc_cfg = RpcConfig {
@@ -422,6 +432,7 @@ async fn start_network(home: &Path, net: &NetworkSection, node: &Arc<Node>) -> a
     let cfg = chain::network::NetworkConfig { key_seed: key.secret_key.seed(), listen, peers, allowed, limits };
     let inbox = chain::consensus::Inbox::new(node.clone(), limits);
     let (handle, _) = chain::network::start(cfg, node.clone(), inbox.clone()).await?;
+    let handle = handle.with_metrics(node.shared_metrics());
     node.start_gossip(handle.clone());
     let (mut changes, node2, net2, me) = (node.subscribe_validators(), node.clone(), handle.clone(), key.peer_id);
     tokio::spawn(async move {

@@ -7,10 +7,12 @@
 //! Gauges of state (height, mempool, peers, syncing, store size) are read from the node when
 //! scraped; events (commits, signatures, admissions, messages) are counted where they happen.
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use parking_lot::Mutex;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -51,6 +53,7 @@ pub struct Metrics {
     pub rounds: Gauge,
     pub validators: Gauge,
     pub missing_validators: Gauge,
+    pub byzantine_validators: Gauge,
     pub evidence_kept: Counter,
     pub block_interval_seconds: Histogram,
     pub num_txs: Gauge,
@@ -65,13 +68,18 @@ pub struct Metrics {
     pub peers: Gauge,
     pub message_receive_bytes: Family<Kind, Counter>,
     pub messages_received: Family<Kind, Counter>,
+    pub message_send_bytes: Family<Kind, Counter>,
+    pub messages_sent: Family<Kind, Counter>,
     pub refused_connections: Counter,
     // Sync.
     pub syncing: Gauge,
+    pub sync_target: Gauge,
+    pub synced_blocks: Counter,
     // Signer.
     pub sign_seconds: Family<Backend, Histogram>,
     pub sign_failures: Counter,
     pub guard_refusals: Counter,
+    pub signer_up: Family<Backend, Gauge>,
     // Store.
     pub store_size_bytes: Gauge,
     pub commit_seconds: Histogram,
@@ -79,6 +87,10 @@ pub struct Metrics {
     pub rpc: Arc<rpc::metrics::RpcMetrics>,
     /// Unix ms of the last commit's block, for the interval.
     last_block_ms: AtomicU64,
+    /// Validators with equivocation evidence kept since this node started.
+    byzantine: Mutex<BTreeSet<String>>,
+    /// Blocks synced as of the last report, for the counter's increments.
+    synced_reported: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -98,6 +110,7 @@ impl Metrics {
             rounds: Gauge::default(),
             validators: Gauge::default(),
             missing_validators: Gauge::default(),
+            byzantine_validators: Gauge::default(),
             evidence_kept: Counter::default(),
             block_interval_seconds: histogram(0.005, 2.0, 14),
             num_txs: Gauge::default(),
@@ -110,15 +123,22 @@ impl Metrics {
             peers: Gauge::default(),
             message_receive_bytes: Family::default(),
             messages_received: Family::default(),
+            message_send_bytes: Family::default(),
+            messages_sent: Family::default(),
             refused_connections: Counter::default(),
             syncing: Gauge::default(),
+            sync_target: Gauge::default(),
+            synced_blocks: Counter::default(),
             sign_seconds: Family::new_with_constructor(|| histogram(0.0005, 2.0, 14)),
             sign_failures: Counter::default(),
             guard_refusals: Counter::default(),
+            signer_up: Family::default(),
             store_size_bytes: Gauge::default(),
             commit_seconds: histogram(0.0005, 2.0, 14),
             rpc: Arc::default(),
             last_block_ms: AtomicU64::new(0),
+            byzantine: Mutex::default(),
+            synced_reported: AtomicU64::new(0),
             registry: Registry::default(),
         };
         let consensus = r.sub_registry_with_prefix("cometbft_consensus");
@@ -130,6 +150,11 @@ impl Metrics {
             "missing_validators",
             "Validators of the last committed height from whom no vote had arrived by its commit",
             m.missing_validators.clone(),
+        );
+        consensus.register(
+            "byzantine_validators",
+            "Validators with equivocation evidence kept since this node started",
+            m.byzantine_validators.clone(),
         );
         consensus.register(
             "block_interval_seconds",
@@ -158,11 +183,32 @@ impl Metrics {
             "Bytes received from peers, by message kind",
             m.message_receive_bytes.clone(),
         );
+        p2p.register(
+            "message_send_bytes",
+            "Bytes handed to peers' writers, by message kind (a broadcast counts once per peer)",
+            m.message_send_bytes.clone(),
+        );
         let sync = r.sub_registry_with_prefix("cometbft_blocksync");
         sync.register("syncing", "1 while catching up through block sync", m.syncing.clone());
+        let ours_sync = r.sub_registry_with_prefix("chain_blocksync");
+        ours_sync.register(
+            "target_height",
+            "Highest height a peer proved or claimed above the head; 0 when none is ahead",
+            m.sync_target.clone(),
+        );
+        ours_sync.register(
+            "blocks",
+            "Blocks committed through block sync (rate() gives blocks per second)",
+            m.synced_blocks.clone(),
+        );
         let chain = r.sub_registry_with_prefix("chain");
         chain.register("mempool_admitted", "Transactions admitted to the mempool", m.mempool_admitted.clone());
         chain.register("p2p_messages_received", "Messages received from peers, by kind", m.messages_received.clone());
+        chain.register(
+            "p2p_messages_sent",
+            "Messages handed to peers' writers, by kind (a broadcast counts once per peer)",
+            m.messages_sent.clone(),
+        );
         chain.register(
             "p2p_refused_connections",
             "Connections refused: not a validator of the current or next set, nor a configured peer",
@@ -173,6 +219,11 @@ impl Metrics {
             "signer_failures",
             "Signatures the backend could not make (unreachable, slow)",
             m.sign_failures.clone(),
+        );
+        chain.register(
+            "signer_up",
+            "1 while the signer's backend answers its health check (polled every 5 s), 0 while it fails",
+            m.signer_up.clone(),
         );
         chain.register("signer_guard_refusals", "Signatures the double-sign guard refused", m.guard_refusals.clone());
         chain.register("store_size_bytes", "Bytes of the store's files on disk", m.store_size_bytes.clone());
@@ -192,6 +243,29 @@ impl Metrics {
             consensus::Step::Precommit => 2,
             consensus::Step::Commit => 3,
         });
+    }
+
+    /// Where block sync stands: the height it catches up to (if a peer is ahead) and the blocks
+    /// it committed since the driver started.
+    pub fn sync(&self, target: Option<u64>, synced: u64) {
+        self.sync_target.set(target.map_or(0, |t| i64::try_from(t).unwrap_or(i64::MAX)));
+        let before = self.synced_reported.swap(synced, Ordering::Relaxed);
+        self.synced_blocks.inc_by(synced.saturating_sub(before));
+    }
+
+    /// Equivocation evidence against `validator` was kept.
+    pub fn equivocated(&self, validator: &str) {
+        self.evidence_kept.inc();
+        let mut seen = self.byzantine.lock();
+        seen.insert(validator.to_string());
+        self.byzantine_validators.set(seen.len() as i64);
+    }
+
+    /// A message of `kind`, `bytes` long, handed to the writers of `peers` peers.
+    pub fn sent(&self, message_type: &'static str, bytes: usize, peers: usize) {
+        let kind = Kind { message_type };
+        self.message_send_bytes.get_or_create(&kind).inc_by((bytes * peers) as u64);
+        self.messages_sent.get_or_create(&kind).inc_by(peers as u64);
     }
 
     /// A message received from a peer, by kind, with its size.
@@ -214,6 +288,11 @@ impl Metrics {
                 self.sign_failures.inc();
             }
         }
+    }
+
+    /// Whether the signer's backend answered its health check.
+    pub fn signer_up(&self, backend: &'static str, up: bool) {
+        self.signer_up.get_or_create(&Backend { backend }).set(i64::from(up));
     }
 
     /// A transaction refused at admission.

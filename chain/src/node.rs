@@ -1,7 +1,7 @@
 //! The node: store, runtime, mempool and validator set behind the RPC's [`NodeApi`].
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -68,7 +68,7 @@ pub struct Node {
     /// Transactions admitted through the RPC, waiting to be gossiped (once the network is up).
     gossip: Arc<GossipQueue>,
     /// True while block sync is catching up with a peer.
-    pub(crate) syncing: AtomicBool,
+    syncing: watch::Sender<bool>,
     /// RPC submissions waiting for their signatures to be checked together.
     pub(crate) submissions: Arc<Submissions>,
     /// The p2p network, once started (its peer count, for readiness).
@@ -258,7 +258,7 @@ impl Node {
             validator_key,
             head: head_tx,
             gossip: Arc::new(GossipQueue::default()),
-            syncing: AtomicBool::new(false),
+            syncing: watch::Sender::new(false),
             submissions: Arc::default(),
             network: std::sync::OnceLock::new(),
             signer_failure: parking_lot::Mutex::new(None),
@@ -304,6 +304,11 @@ impl Node {
         &self.metrics
     }
 
+    /// The metrics, to share with the tasks that count in them (the network's sends).
+    pub fn shared_metrics(&self) -> Arc<Metrics> {
+        self.metrics.clone()
+    }
+
     /// The metrics' text for a scrape: the state gauges read now, then everything.
     pub fn metrics_text(&self) -> String {
         let m = &self.metrics;
@@ -338,7 +343,13 @@ impl Node {
 
     /// Whether block sync is catching up with a peer right now.
     pub fn is_syncing(&self) -> bool {
-        self.syncing.load(Ordering::Relaxed)
+        *self.syncing.borrow()
+    }
+
+    /// Whether block sync is catching up now; watchers (the gRPC health service) hear of
+    /// each change at once.
+    pub(crate) fn set_syncing(&self, syncing: bool) {
+        self.syncing.send_if_modified(|now| std::mem::replace(now, syncing) != syncing);
     }
 
     pub fn mempool(&self) -> &Mempool {
@@ -653,6 +664,10 @@ impl NodeApi for Node {
 
     fn subscribe_head(&self) -> watch::Receiver<BlockHeight> {
         self.head.subscribe()
+    }
+
+    fn subscribe_syncing(&self) -> watch::Receiver<bool> {
+        self.syncing.subscribe()
     }
 
     async fn wait_outcome(

@@ -81,7 +81,7 @@ impl Validators {
             if set.validators() != self.next().validators() {
                 tracing::info!(
                     target: "chain::staking",
-                    from_height = head + 1,
+                    height = head + 1,
                     validators = set.len(),
                     "validator set changed"
                 );

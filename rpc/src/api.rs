@@ -231,6 +231,8 @@ pub trait NodeApi: Send + Sync + 'static {
     }
     /// The height of the newest committed block, updated as blocks commit.
     fn subscribe_head(&self) -> tokio::sync::watch::Receiver<BlockHeight>;
+    /// Whether block sync is catching up, updated the moment it changes.
+    fn subscribe_syncing(&self) -> tokio::sync::watch::Receiver<bool>;
     /// Waits up to `timeout` for the outcome.
     fn wait_outcome(
         &self,

@@ -16,6 +16,7 @@ mod kms_remote;
 mod kms_testnet;
 mod kms_tls;
 mod kms_vault;
+mod logs;
 mod metrics;
 mod multi_node;
 mod node_rpc;

@@ -1,19 +1,42 @@
 //! A real Prometheus (Debian's `prometheus` package, installed by `scripts/test.sh`) scrapes
 //! the `/metrics` of a four-validator testnet under a light load; its HTTP API shows every
 //! node up and every node's height advancing, and the node's own exposition carries the
-//! consensus, mempool, network, signer and store families.
+//! consensus, mempool, network, signer and store families. A validator paused and resumed
+//! catches up through block sync, counted in its metrics and shown by its gRPC health.
 
 use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use nix::sys::signal::Signal;
 use parking_lot::Mutex;
 use serde_json::Value;
 use testnet::{Layout, Network, NetworkOptions};
 use tests::{free_port, free_port_range, start_load};
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::{health_client::HealthClient, HealthCheckRequest};
 
 const PROMETHEUS: &str = "/usr/bin/prometheus";
+
+/// The statuses a gRPC `Health.Watch` of the whole server (`""`) streams from `url`, as they
+/// come, collected by a task until the stream ends.
+async fn watch_grpc_health(url: &str) -> Arc<Mutex<Vec<ServingStatus>>> {
+    let channel = tonic::transport::Channel::from_shared(url.to_owned()).unwrap().connect().await.unwrap();
+    let mut stream = HealthClient::new(channel)
+        .watch(HealthCheckRequest { service: String::new() })
+        .await
+        .expect("Health.Watch")
+        .into_inner();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let out = seen.clone();
+    tokio::spawn(async move {
+        while let Ok(Some(r)) = stream.message().await {
+            out.lock().push(r.status());
+        }
+    });
+    seen
+}
 
 /// `query` through Prometheus's HTTP API: each series' `instance` label and value.
 async fn query(api: &str, query: &str) -> BTreeMap<String, f64> {
@@ -151,6 +174,7 @@ async fn prometheus_scrapes_every_validator_and_sees_blocks_advance() {
         "chain_p2p_refused_connections_total ",
         "cometbft_consensus_validators 4",
         "cometbft_consensus_missing_validators 0",
+        "cometbft_consensus_byzantine_validators 0",
         "cometbft_consensus_block_interval_seconds_bucket",
         "cometbft_consensus_num_txs ",
         "cometbft_consensus_total_txs ",
@@ -158,9 +182,14 @@ async fn prometheus_scrapes_every_validator_and_sees_blocks_advance() {
         "cometbft_mempool_size_bytes ",
         "cometbft_p2p_peers 3",
         "cometbft_p2p_message_receive_bytes_total{message_type=\"vote\"}",
+        "cometbft_p2p_message_send_bytes_total{message_type=\"vote\"}",
+        "chain_p2p_messages_sent_total{message_type=\"proposal\"}",
         "cometbft_blocksync_syncing 0",
+        "chain_blocksync_target_height 0",
+        "chain_blocksync_blocks_total ",
         "chain_mempool_admitted_total ",
         "chain_signer_sign_seconds_bucket{",
+        "chain_signer_up{backend=\"local\"} 1",
         "chain_store_size_bytes ",
         "chain_store_commit_seconds_count ",
         "chain_rpc_requests_total{protocol=\"jsonrpc\",method=\"status\",status=\"ok\"}",
@@ -208,6 +237,37 @@ async fn prometheus_scrapes_every_validator_and_sees_blocks_advance() {
             assert!(exported.contains(&base), "the dashboard's {name} is not exported: {exported:?}");
         }
     }
+
+    // A validator paused for a while catches up through block sync, and says so: in its
+    // metrics, and by its gRPC health service going NOT_SERVING while it syncs (watched
+    // through a stream opened before the pause).
+    let statuses = watch_grpc_health(net.nodes[3].rpc.url()).await;
+    net.signal(3, Signal::SIGSTOP).unwrap();
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    net.signal(3, Signal::SIGCONT).unwrap();
+    let scrape = |i: u16| {
+        let url = format!("http://127.0.0.1:{}/metrics", metrics_base + i);
+        async move { reqwest::get(url).await.unwrap().text().await.unwrap() }
+    };
+    let synced = |text: &str| -> f64 {
+        let line = text.lines().find_map(|l| l.strip_prefix("chain_blocksync_blocks_total ")).unwrap();
+        line.trim().parse().unwrap()
+    };
+    let resumed = Instant::now();
+    let mut text = scrape(3).await;
+    while synced(&text) == 0.0 && resumed.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        text = scrape(3).await;
+    }
+    assert!(synced(&text) > 0.0, "the paused validator synced blocks:\n{text}");
+    assert_eq!(synced(&scrape(0).await), 0.0, "a validator that kept up synced nothing");
+    let seen = statuses.lock().clone();
+    let not_serving = seen.iter().position(|s| *s == ServingStatus::NotServing);
+    assert!(
+        seen.first() == Some(&ServingStatus::Serving)
+            && not_serving.is_some_and(|i| seen[i..].contains(&ServingStatus::Serving)),
+        "gRPC health went SERVING, NOT_SERVING while syncing, SERVING again: {seen:?}"
+    );
 
     for task in load {
         task.abort();

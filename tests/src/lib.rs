@@ -152,12 +152,18 @@ impl TestNode {
 
     /// Starts `chain run` and waits until it answers `status`.
     pub async fn spawn(&mut self) {
+        self.spawn_with(&[]).await;
+    }
+
+    /// [`TestNode::spawn`] with more arguments to `chain run`.
+    pub async fn spawn_with(&mut self, args: &[&str]) {
         let log =
             std::fs::OpenOptions::new().create(true).append(true).open(self.home().join("node.log")).expect("log");
         let child = Command::new(binary("chain"))
             .arg("run")
             .arg("--home")
             .arg(self.home())
+            .args(args)
             .stdout(Stdio::from(log.try_clone().expect("log")))
             .stderr(Stdio::from(log))
             .spawn()

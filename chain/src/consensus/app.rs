@@ -66,8 +66,16 @@ impl Application for NodeApp {
 
     fn record_evidence(&mut self, evidence: Equivocation) -> Result<(), StoreError> {
         if self.node.store.put_evidence(&evidence)? {
-            self.node.metrics().evidence_kept.inc();
-            tracing::warn!(target: "chain::consensus", height = evidence.height(), round = evidence.round(), validator = evidence.validator(), kind = evidence.kind(), id = %evidence.id(), "equivocation evidence kept");
+            let account = self
+                .node
+                .validators_at(evidence.height())
+                .ok()
+                .and_then(|set| {
+                    set.validators().get(usize::from(evidence.validator())).map(|v| v.account_id.to_string())
+                })
+                .unwrap_or_else(|| format!("#{}", evidence.validator()));
+            self.node.metrics().equivocated(&account);
+            tracing::warn!(target: "chain::consensus", height = evidence.height(), round = evidence.round(), validator = %account, kind = evidence.kind(), id = %evidence.id(), "equivocation evidence kept");
         }
         Ok(())
     }

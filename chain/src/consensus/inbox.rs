@@ -75,11 +75,7 @@ impl Inbox {
 
 impl InboundSink for Inbox {
     fn deliver(&self, peer: PeerId, message: NetMessage, bytes: usize) {
-        let kind = match &message {
-            NetMessage::Consensus(m) => m.kind(),
-            NetMessage::Transactions(_) => "transactions",
-        };
-        self.metrics.received(kind, bytes);
+        self.metrics.received(message.kind(), bytes);
         match message {
             NetMessage::Consensus(m) => {
                 self.mailbox.push_message(peer, m, bytes);

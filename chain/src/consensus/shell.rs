@@ -3,7 +3,6 @@
 //! Tokio tasks feed its mailbox (peer messages, block responses, work, shutdown).
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use consensus::TimeoutParams;
@@ -122,8 +121,9 @@ fn drive(
     let app = NodeApp { node: node.clone() };
     let mut driver = Driver::new(app, net, clock, FileWal::open(wal_dir)?, signer, config)?;
     loop {
-        node.syncing.store(driver.is_syncing(), Ordering::Relaxed);
+        node.set_syncing(driver.is_syncing());
         node.metrics().at(driver.round(), driver.step(), driver.missing_validators());
+        node.metrics().sync(driver.sync_target(), driver.synced_blocks());
         if !has_network && driver.validator_count() > 1 {
             return Err(ConsensusError::NeedsNetwork(driver.validator_count()));
         }
@@ -132,7 +132,7 @@ fn drive(
             Ok(Some(event)) => driver.handle(event)?,
             Ok(None) => {}
             Err(_stopped) => {
-                node.syncing.store(false, Ordering::Relaxed);
+                node.set_syncing(false);
                 return Ok(());
             }
         }

@@ -12,3 +12,13 @@ pub enum NetMessage {
     /// Admitted transactions, gossiped in batches (the receiver batch-verifies them).
     Transactions(Vec<SignedTransaction>),
 }
+
+impl NetMessage {
+    /// The message's kind, a label of the metrics (`proposal`, `vote`, `transactions`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            NetMessage::Consensus(m) => m.kind(),
+            NetMessage::Transactions(_) => "transactions",
+        }
+    }
+}

@@ -131,6 +131,8 @@ pub struct NetworkHandle {
     connected: Arc<AtomicUsize>,
     connected_validators: Arc<AtomicUsize>,
     refused: Arc<AtomicU64>,
+    /// Where messages sent are counted, by kind (set by [`NetworkHandle::with_metrics`]).
+    metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 /// Opaque so `Command` stays private.
@@ -153,11 +155,29 @@ impl NetworkHandle {
     /// To every connected peer (encoded here, once). False once the network task has
     /// stopped.
     pub fn broadcast(&self, msg: NetMessage) -> bool {
-        self.commands.send(CommandBox(Command::Broadcast(frame(&msg)))).is_ok()
+        let frame = frame(&msg);
+        self.count_sent(msg.kind(), frame.len(), self.connected_peers());
+        self.commands.send(CommandBox(Command::Broadcast(frame))).is_ok()
     }
 
     pub fn send(&self, peer: PeerId, msg: NetMessage) {
-        let _ = self.commands.send(CommandBox(Command::Send(peer, frame(&msg))));
+        let frame = frame(&msg);
+        self.count_sent(msg.kind(), frame.len(), 1);
+        let _ = self.commands.send(CommandBox(Command::Send(peer, frame)));
+    }
+
+    /// Counts messages sent from now on in `metrics`, by kind.
+    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// A message of `kind` and `bytes` handed to the writers of `peers` peers (a peer whose
+    /// queue is full drops it later; counted all the same, as CometBFT counts sends).
+    fn count_sent(&self, kind: &'static str, bytes: usize, peers: usize) {
+        if let Some(m) = &self.metrics {
+            m.sent(kind, bytes, peers);
+        }
     }
 
     /// Peers connected now.
@@ -266,6 +286,7 @@ pub async fn start(
         connected: counts.connected.clone(),
         connected_validators: counts.validators.clone(),
         refused: counts.refused.clone(),
+        metrics: None,
     };
     tokio::spawn(run(swarm, peers, configured, source, commands_rx, outbound, counts));
     Ok((handle, listen_addr))

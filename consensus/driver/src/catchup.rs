@@ -28,7 +28,7 @@ impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
                 self.sync.requests += 1;
                 let request = self.sync.requests;
                 self.sync.in_flight = Some((peer, request, head + 1));
-                tracing::info!(target: "chain::sync", %peer, height = head, target, "behind a peer: fetching blocks");
+                tracing::info!(target: "chain::sync", %peer, height = head, target_height = target, "behind a peer: fetching blocks");
                 self.net.request_blocks(peer, head + 1, self.config.sync_batch);
                 self.timers.set(now + self.config.sync_timeout_ms, Timer::SyncDeadline(request));
             }
@@ -82,7 +82,7 @@ impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
             Ok(response) => {
                 let applied = self.apply_blocks(peer, response.blocks)?;
                 let head = self.app.head().map_err(DriverError::app)?.height;
-                tracing::info!(target: "chain::sync", %peer, height = head, target = response.head, applied, "sync progress");
+                tracing::info!(target: "chain::sync", %peer, height = head, target_height = response.head, applied, "sync progress");
                 if applied == 0 {
                     // Nothing that verifies: whatever it proved or claimed, not a source.
                     self.sync.drop_candidate(&peer);
@@ -115,6 +115,7 @@ impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
             let Some(executed) = self.execute_certified(&parent, block)? else { break };
             self.commit(executed, certificate, false)?;
             applied += 1;
+            self.synced_blocks += 1;
         }
         Ok(applied)
     }

@@ -51,6 +51,8 @@ pub struct Driver<A: Application, N: Network, C: Clock, W: WalStorage> {
     pub(crate) fetch_at: Option<u64>,
     /// Validators of the last committed height from whom no vote had arrived by its commit.
     pub(crate) missing_at_commit: usize,
+    /// Blocks committed through block sync since the driver started.
+    pub(crate) synced_blocks: u64,
     /// The certificate of the head, relayed while a height makes no progress.
     pub(crate) last_certificate: Option<CommitCertificate>,
     pub(crate) timers: Timers,
@@ -118,6 +120,7 @@ impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
             served: BTreeMap::new(),
             fetch_at: None,
             missing_at_commit: 0,
+            synced_blocks: 0,
             last_certificate,
             timers: Timers::default(),
             last_commit_ms: now,
@@ -152,6 +155,18 @@ impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
     /// The step of the round being decided.
     pub fn step(&self) -> consensus::Step {
         self.run.core.step()
+    }
+
+    /// The highest height a peer proved or claimed above our head (what sync is catching up
+    /// to), if any.
+    pub fn sync_target(&self) -> Option<BlockHeight> {
+        let head = self.run.height - 1;
+        self.sync.candidates.values().map(|(h, _)| *h).filter(|h| *h > head).max()
+    }
+
+    /// Blocks committed through block sync since the driver started.
+    pub fn synced_blocks(&self) -> u64 {
+        self.synced_blocks
     }
 
     /// Whether a peer proved it is ahead and blocks are being fetched from it.

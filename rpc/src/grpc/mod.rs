@@ -27,21 +27,18 @@ pub mod proto {
 }
 
 /// Keeps the gRPC health service true: the node's service (and the server as a whole, the
-/// empty name) is NOT_SERVING while the node syncs, SERVING otherwise; checked every second
-/// while the node exists.
+/// empty name) is NOT_SERVING while the node syncs, SERVING otherwise, changed the moment
+/// sync starts or ends, until the node stops.
 async fn report_health<N: NodeApi>(
-    node: std::sync::Weak<N>,
+    mut syncing: tokio::sync::watch::Receiver<bool>,
     reporter: tonic_health::server::HealthReporter,
-    mut serving: bool,
 ) {
     loop {
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        let serving = !*syncing.borrow_and_update();
+        set_serving::<N>(&reporter, serving).await;
         // Ends with the node (in-process tests drop it and reopen its store).
-        let Some(node) = node.upgrade() else { return };
-        let now = !node.health().syncing;
-        if now != serving {
-            set_serving::<N>(&reporter, now).await;
-            serving = now;
+        if syncing.changed().await.is_err() {
+            return;
         }
     }
 }
@@ -57,9 +54,10 @@ async fn set_serving<N: NodeApi>(reporter: &tonic_health::server::HealthReporter
 /// subscription caps of `access`.
 pub async fn routes<N: NodeApi>(node: Arc<N>, tx_timeout: Duration, access: &AccessConfig) -> axum::Router {
     let (health_reporter, health) = tonic_health::server::health_reporter();
-    let serving = !node.health().syncing;
+    let syncing = node.subscribe_syncing();
+    let serving = !*syncing.borrow();
     set_serving::<N>(&health_reporter, serving).await;
-    tokio::spawn(report_health(Arc::downgrade(&node), health_reporter, serving));
+    tokio::spawn(report_health::<N>(syncing, health_reporter));
     let mut routes = tonic::service::Routes::new(health).add_service(proto::node_server::NodeServer::new(
         NodeService::new(node, tx_timeout, Arc::new(Subscriptions::new(access))),
     ));
