@@ -78,11 +78,15 @@ ensure_bench_deps
 ensure_node_deps
 ensure_python_deps
 ensure_openbao
+ensure_prometheus
+ensure_image_deps
 left=$(build_probes)
 [ -z "$left" ] || { echo "still missing after set-up: $left" >&2; exit 1; }
-[ -f "$BENCH_FONT" ] || { echo "still missing after set-up: $BENCH_FONT" >&2; exit 1; }
+for f in "$BENCH_FONT" "$PROMETHEUS_BIN" "$PROMTOOL_BIN" "$CA_BUNDLE" "/usr/bin/$IMAGE_TOOL"; do
+    [ -e "$f" ] || { echo "still missing after set-up: $f" >&2; exit 1; }
+done
 (cd tests/js && node --input-type=module -e "import { Account } from \"near-api-js\"; if (!Account) process.exit(1);")
-echo "-- node $(node --version), $(tests/py/.venv/bin/python -c "import near, sys; print(\"near-kit\", sys.version.split()[0])"), $("$BAO_BIN" version | head -n 1)"
+echo "-- node $(node --version), $(tests/py/.venv/bin/python -c "import near, sys; print(\"near-kit\", sys.version.split()[0])"), $("$BAO_BIN" version | head -n 1), $("$PROMETHEUS_BIN" --version 2>&1 | head -n 1), $("$IMAGE_TOOL" --version)"
 if [ "$FULL" = 1 ]; then
     cargo build --workspace --bins --locked
 else

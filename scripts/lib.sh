@@ -92,6 +92,27 @@ ensure_prometheus() {
     done
 }
 
+# The image build (scripts/image.sh): buildah, or podman where only it is installed; Debian's
+# buildah otherwise. Images are stored with the vfs driver, which works on any filesystem
+# (overlay on overlay does not), unless STORAGE_DRIVER says otherwise. CA certificates go into
+# the image for Vault over TLS.
+CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
+ensure_image_deps() {
+    if [ ! -x /usr/bin/buildah ] && [ ! -x /usr/bin/podman ]; then
+        apt_install buildah
+    fi
+    if [ ! -f "$CA_BUNDLE" ]; then
+        apt_install ca-certificates
+    fi
+    if [ -x /usr/bin/buildah ]; then IMAGE_TOOL=buildah; elif [ -x /usr/bin/podman ]; then IMAGE_TOOL=podman; else
+        echo "error: /usr/bin/buildah is still missing after installing buildah" >&2
+        exit 1
+    fi
+    [ -f "$CA_BUNDLE" ] || { echo "error: $CA_BUNDLE is still missing after installing ca-certificates" >&2; exit 1; }
+    command -v objcopy >/dev/null 2>&1 || apt_install binutils
+    export STORAGE_DRIVER="${STORAGE_DRIVER:-vfs}"
+}
+
 ensure_bench_deps() {
     if [ ! -f "$BENCH_FONT" ]; then
         apt_install fonts-dejavu-core

@@ -9,6 +9,7 @@ ensure_node_deps
 ensure_python_deps
 ensure_openbao
 ensure_prometheus
+ensure_image_deps
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

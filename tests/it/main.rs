@@ -11,6 +11,7 @@ mod credentials;
 mod divergence;
 mod genesis_cli;
 mod grpc_api;
+mod image;
 mod kms_node;
 mod kms_remote;
 mod kms_testnet;
