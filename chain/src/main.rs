@@ -53,6 +53,15 @@ enum Command {
         /// Serve Prometheus metrics at `/metrics` on this address (none by default).
         #[arg(long)]
         metrics_listen: Option<SocketAddr>,
+        /// Succeed without changing anything if the home is already initialised with this
+        /// genesis (for init containers); a home of another genesis is still refused.
+        #[arg(long)]
+        if_missing: bool,
+        /// Copy the secret files the signer config names (Vault token or AppRole secret id)
+        /// into the home with mode 0600 and point the config at the copies: for secrets mounted
+        /// group-readable, as Kubernetes mounts them.
+        #[arg(long, requires = "signer_config")]
+        copy_secrets: bool,
     },
     /// Run the node until SIGINT or SIGTERM.
     Run {
@@ -111,9 +120,14 @@ fn main() -> anyhow::Result<()> {
             network_key,
             p2p_listen,
             metrics_listen,
+            if_missing,
+            copy_secrets,
         } => {
+            if if_missing && already_initialised(&genesis, &home)? {
+                return Ok(());
+            }
             let signer = match signer_config {
-                Some(path) => Some(Signing::Config(load_signer_config(&path)?)),
+                Some(path) => Some(Signing::Config { config: Box::new(load_signer_config(&path)?), copy_secrets }),
                 None => validator_key.map(Signing::KeyFile),
             };
             let listen = Listen { rpc: rpc_listen, p2p: p2p_listen, metrics: metrics_listen };
@@ -180,8 +194,42 @@ fn init_tracing(filter: &str, format: LogFormat) {
 enum Signing {
     /// A key file to copy into the home and sign with locally.
     KeyFile(PathBuf),
-    /// A `[signer]` section as given.
-    Config(SignerConfig),
+    /// A `[signer]` section as given; with `copy_secrets`, its secret files are copied into
+    /// the home.
+    Config { config: Box<SignerConfig>, copy_secrets: bool },
+}
+
+/// Whether `home` is initialised already with the genesis at `genesis` (nothing to do); an
+/// error if it is initialised with another.
+fn already_initialised(genesis: &Path, home: &Path) -> anyhow::Result<bool> {
+    if !home.join(CONFIG_FILE).exists() {
+        return Ok(false);
+    }
+    let given = Genesis::load(genesis)?.hash();
+    let config = NodeConfig::load(home)?;
+    let existing = Genesis::load(&resolve(home, &config.genesis_file))?.hash();
+    if given != existing {
+        bail!("{} is initialised with genesis {existing}, not {given} ({})", home.display(), genesis.display());
+    }
+    println!("{} is already initialised with genesis {given}; nothing changed", home.display());
+    Ok(true)
+}
+
+/// Copies the secret file a Vault signer config names (token or AppRole secret id) into
+/// `home` with mode 0600 and points the config at the copy.
+fn copy_signer_secrets(config: SignerConfig, home: &Path) -> anyhow::Result<SignerConfig> {
+    let SignerConfig::Vault { mut vault, state_file, max_height } = config else {
+        bail!("--copy-secrets: only a vault signer names secret files");
+    };
+    let (source, name) = match &mut vault.auth {
+        kms::vault::VaultAuth::Token { token_file } => (token_file, "vault-token"),
+        kms::vault::VaultAuth::AppRole { secret_id_file, .. } => (secret_id_file, "vault-secret-id"),
+    };
+    let from = resolve(home, source);
+    let secret = std::fs::read(&from).with_context(|| format!("reading {}", from.display()))?;
+    kms::secret_file::write(&home.join(name), &secret)?;
+    *source = PathBuf::from(name);
+    Ok(SignerConfig::Vault { vault, state_file, max_height })
 }
 
 /// Reads a `[signer]` file and checks it as far as possible without the network (plaintext
@@ -215,7 +263,8 @@ fn init(
     }
     std::fs::create_dir_all(home).with_context(|| format!("creating {}", home.display()))?;
     let signer = match signing {
-        Some(Signing::Config(c)) => Some(c),
+        Some(Signing::Config { config, copy_secrets: false }) => Some(*config),
+        Some(Signing::Config { config, copy_secrets: true }) => Some(copy_signer_secrets(*config, home)?),
         Some(Signing::KeyFile(path)) => {
             let path = path.as_path();
             let key = KeyFile::load(path)?;

@@ -13,6 +13,7 @@
 //!   registrar is the only way to create one.
 
 mod canonical;
+pub mod deploy;
 mod error;
 mod evidence;
 mod keyfile;

@@ -32,6 +32,34 @@ enum Command {
         #[arg(long, default_value_t = 24560)]
         base_port: u16,
     },
+    /// Render Kubernetes manifests for the validators of a genesis directory (as `genesis new`
+    /// writes it): per organization a namespace (and cluster) of StatefulSets, Services with
+    /// stable DNS names that become the validators' addresses, Secrets, probes, a
+    /// PodDisruptionBudget and a ServiceMonitor; writes the deployed genesis beside them.
+    Deploy {
+        #[arg(long)]
+        net: PathBuf,
+        #[arg(long, value_enum, default_value = "kubernetes")]
+        target: Target,
+        #[arg(long)]
+        out: PathBuf,
+        /// TOML: organizations' namespaces, clusters and Vaults (see docs/DEPLOY.md).
+        #[arg(long)]
+        placement: Option<PathBuf>,
+        /// The node image (`bash scripts/image.sh` builds localhost/chain:<version>).
+        #[arg(long, default_value = concat!("localhost/chain:", env!("CARGO_PKG_VERSION")))]
+        image: String,
+        /// `keys`: consensus keys from the directory as Secrets; `vault`: each organization's
+        /// Vault Transit keys with AppRole credentials from --approle.
+        #[arg(long, value_enum, default_value = "keys")]
+        signer: genesis::deploy::Signing,
+        /// With --signer vault: DIR/<validator>/role_id and DIR/<validator>/secret_id.
+        #[arg(long)]
+        approle: Option<PathBuf>,
+        /// Volume size per validator.
+        #[arg(long, default_value = "50Gi")]
+        storage: String,
+    },
     /// Check a genesis file; exits non-zero listing each problem with its field.
     Validate { file: PathBuf },
     /// Print the deterministic hash of a genesis file (base58 sha3-256 of canonical JSON).
@@ -44,6 +72,13 @@ enum Command {
         /// base64 borsh of the evidence.
         proof: String,
     },
+}
+
+/// What `genesis deploy` renders for.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Target {
+    /// Manifests per cluster and namespace.
+    Kubernetes,
 }
 
 fn main() -> ExitCode {
@@ -76,6 +111,26 @@ fn run(cli: Cli) -> Result<(), GenesisError> {
         Command::Validate { file } => {
             let g = Genesis::load(&file)?;
             println!("{}: valid ({} validators, chain {})", file.display(), g.validators.len(), g.chain_id);
+        }
+        Command::Deploy { net, target: Target::Kubernetes, out, placement, image, signer, approle, storage } => {
+            let placement = match placement {
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path)
+                        .map_err(|source| GenesisError::Read { path: path.clone(), source })?;
+                    toml::from_str(&text).map_err(|e| GenesisError::Options(format!("{}: {e}", path.display())))?
+                }
+                None => genesis::deploy::Placement::default(),
+            };
+            let opts = genesis::deploy::DeployOptions { net, placement, image, signing: signer, approle, storage };
+            let plan = genesis::deploy::write(&opts, &out)?;
+            for v in &plan.validators {
+                println!("{:<24} {:<16} {:<20} {}", v.spec.account_id, v.cluster, v.namespace, v.spec.address);
+            }
+            println!("wrote {}/kubernetes/<cluster>/<namespace>/ and {}/genesis.json", out.display(), out.display());
+            println!(
+                "deployed genesis hash {} (the addresses changed: every organization starts from this genesis.json)",
+                plan.genesis.hash()
+            );
         }
         Command::Hash { file } => println!("{}", Genesis::load(&file)?.hash()),
         Command::VerifyEvidence { genesis, proof } => {

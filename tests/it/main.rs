@@ -8,6 +8,7 @@ mod bench_smoke;
 mod byzantine;
 mod crash;
 mod credentials;
+mod deploy;
 mod divergence;
 mod genesis_cli;
 mod grpc_api;
