@@ -12,10 +12,8 @@
 #   --archive      also write the image as an OCI archive (podman load / skopeo copy it)
 #   --export-root  also copy the image's root filesystem into DIR (to chroot into it)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-source scripts/lib.sh
-
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
+script=$(realpath "$0")
+usage() { sed -n '2,14p' "$script" | sed 's/^# \{0,1\}//'; }
 
 profile=release bin_dir= tag= archive= export_root=
 while [ $# -gt 0 ]; do
@@ -29,6 +27,12 @@ while [ $# -gt 0 ]; do
         *) echo "unknown argument: $1" >&2; usage >&2; exit 2 ;;
     esac
 done
+# Paths as given, from where the script was called.
+for var in bin_dir archive export_root; do
+    if [ -n "${!var}" ]; then printf -v "$var" '%s' "$(realpath -m "${!var}")"; fi
+done
+cd "$(dirname "$script")/.."
+source scripts/lib.sh
 version=$(sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"/\1/p' Cargo.toml)
 tag=${tag:-localhost/chain:$version}
 BINARIES=(chain genesis kms)
@@ -55,7 +59,13 @@ for b in "${BINARIES[@]}"; do
 done
 # Every shared library a binary loads, and the dynamic loader, at the paths they are loaded
 # from (a library the image lacks makes `chain --version` fail in the chroot check).
-libs=$(for b in "${BINARIES[@]}"; do ldd "$bin_dir/$b"; done | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | sort -u)
+ldd_out=$(for b in "${BINARIES[@]}"; do ldd "$bin_dir/$b" || { echo "error: ldd $bin_dir/$b failed" >&2; exit 1; }; done)
+if grep -q 'not found' <<<"$ldd_out"; then
+    echo "error: a library the binaries load is missing on this machine:" >&2
+    grep 'not found' <<<"$ldd_out" >&2
+    exit 1
+fi
+libs=$(awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' <<<"$ldd_out" | sort -u)
 for lib in $libs; do
     mkdir -p "$context/rootfs$(dirname "$lib")"
     cp -L "$lib" "$context/rootfs$lib"

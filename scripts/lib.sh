@@ -94,7 +94,8 @@ ensure_prometheus() {
 
 # The image build (scripts/image.sh): buildah, or podman where only it is installed; Debian's
 # buildah otherwise. Images are stored with the vfs driver, which works on any filesystem
-# (overlay on overlay does not), unless STORAGE_DRIVER says otherwise. CA certificates go into
+# (overlay on overlay does not), unless STORAGE_DRIVER says otherwise: a podman using overlay
+# sees the image only with STORAGE_DRIVER=vfs, or after `podman load` of the --archive. CA certificates go into
 # the image for Vault over TLS.
 CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
 ensure_image_deps() {

@@ -124,6 +124,11 @@ fn main() -> anyhow::Result<()> {
             copy_secrets,
         } => {
             if if_missing && already_initialised(&genesis, &home)? {
+                // The mounted signer settings and secrets are the source of truth: a key
+                // version or a rotated secret id reaches the node at its next start.
+                if let Some(path) = &signer_config {
+                    refresh_signer(&home, load_signer_config(path)?, copy_secrets)?;
+                }
                 return Ok(());
             }
             let signer = match signer_config {
@@ -213,6 +218,19 @@ fn already_initialised(genesis: &Path, home: &Path) -> anyhow::Result<bool> {
     }
     println!("{} is already initialised with genesis {given}; nothing changed", home.display());
     Ok(true)
+}
+
+/// Replaces the `[signer]` section of an initialised home's config (and the copies of its
+/// secrets) if it changed.
+fn refresh_signer(home: &Path, signer: SignerConfig, copy_secrets: bool) -> anyhow::Result<()> {
+    let signer = if copy_secrets { copy_signer_secrets(signer, home)? } else { signer };
+    let mut config = NodeConfig::load(home)?;
+    if config.signer.as_ref() != Some(&signer) {
+        config.signer = Some(signer);
+        std::fs::write(home.join(CONFIG_FILE), config.to_toml()).context("writing config.toml")?;
+        println!("updated the signer settings of {}", home.display());
+    }
+    Ok(())
 }
 
 /// Copies the secret file a Vault signer config names (token or AppRole secret id) into
@@ -311,9 +329,13 @@ fn init(
             genesis.validators.len()
         );
     }
-    std::fs::write(home.join(CONFIG_FILE), config.to_toml()).context("writing config.toml")?;
+    // config.toml last: it marks the home initialised (`--if-missing`), so an init killed
+    // before the store was written runs again in full (writing the genesis state is atomic
+    // and idempotent).
     let store = Store::open(&resolve(home, &config.data_dir))?;
     let hash = init_store(&store, &genesis)?;
+    drop(store);
+    std::fs::write(home.join(CONFIG_FILE), config.to_toml()).context("writing config.toml")?;
     println!("initialised {} for chain {} (genesis block {hash})", home.display(), genesis.chain_id);
     Ok(())
 }

@@ -152,11 +152,6 @@ impl Metrics {
             m.missing_validators.clone(),
         );
         consensus.register(
-            "byzantine_validators",
-            "Validators with equivocation evidence kept since this node started",
-            m.byzantine_validators.clone(),
-        );
-        consensus.register(
             "block_interval_seconds",
             "Time between this and the last block",
             m.block_interval_seconds.clone(),
@@ -167,6 +162,11 @@ impl Metrics {
         let ours = r.sub_registry_with_prefix("chain_consensus");
         ours.register("round", "Round being decided", m.round.clone());
         ours.register("step", "Step of the round: 0 propose, 1 prevote, 2 precommit, 3 commit", m.step.clone());
+        ours.register(
+            "byzantine_validators",
+            "Validators with equivocation evidence kept since this node started (CometBFT's gauge of this name counts per block)",
+            m.byzantine_validators.clone(),
+        );
         ours.register(
             "evidence_kept",
             "Equivocations kept as evidence since this node started",

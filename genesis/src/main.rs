@@ -40,7 +40,7 @@ enum Command {
         #[arg(long)]
         net: PathBuf,
         #[arg(long, value_enum, default_value = "kubernetes")]
-        target: Target,
+        target: genesis::deploy::Target,
         #[arg(long)]
         out: PathBuf,
         /// TOML: organizations' namespaces, clusters and Vaults (see docs/DEPLOY.md).
@@ -49,6 +49,13 @@ enum Command {
         /// The node image (`bash scripts/image.sh` builds localhost/chain:<version>).
         #[arg(long, default_value = concat!("localhost/chain:", env!("CARGO_PKG_VERSION")))]
         image: String,
+        /// OpenBao's image (compose).
+        #[arg(long, default_value = "quay.io/openbao/openbao:2.7.2")]
+        openbao_image: String,
+        /// Render only this organization's files (Kubernetes): its namespaces, its secrets;
+        /// --approle then needs only its validators.
+        #[arg(long)]
+        organization: Option<String>,
         /// `keys`: consensus keys from the directory as Secrets; `vault`: each organization's
         /// Vault Transit keys with AppRole credentials from --approle.
         #[arg(long, value_enum, default_value = "keys")]
@@ -72,13 +79,6 @@ enum Command {
         /// base64 borsh of the evidence.
         proof: String,
     },
-}
-
-/// What `genesis deploy` renders for.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum Target {
-    /// Manifests per cluster and namespace.
-    Kubernetes,
 }
 
 fn main() -> ExitCode {
@@ -112,7 +112,18 @@ fn run(cli: Cli) -> Result<(), GenesisError> {
             let g = Genesis::load(&file)?;
             println!("{}: valid ({} validators, chain {})", file.display(), g.validators.len(), g.chain_id);
         }
-        Command::Deploy { net, target: Target::Kubernetes, out, placement, image, signer, approle, storage } => {
+        Command::Deploy {
+            net,
+            target,
+            out,
+            placement,
+            image,
+            openbao_image,
+            organization,
+            signer,
+            approle,
+            storage,
+        } => {
             let placement = match placement {
                 Some(path) => {
                     let text = std::fs::read_to_string(&path)
@@ -121,12 +132,35 @@ fn run(cli: Cli) -> Result<(), GenesisError> {
                 }
                 None => genesis::deploy::Placement::default(),
             };
-            let opts = genesis::deploy::DeployOptions { net, placement, image, signing: signer, approle, storage };
+            let opts = genesis::deploy::DeployOptions {
+                target,
+                net,
+                placement,
+                image,
+                openbao_image,
+                organization,
+                signing: signer,
+                approle,
+                storage,
+            };
             let plan = genesis::deploy::write(&opts, &out)?;
             for v in &plan.validators {
                 println!("{:<24} {:<16} {:<20} {}", v.spec.account_id, v.cluster, v.namespace, v.spec.address);
             }
-            println!("wrote {}/kubernetes/<cluster>/<namespace>/ and {}/genesis.json", out.display(), out.display());
+            match target {
+                genesis::deploy::Target::Kubernetes => {
+                    println!(
+                        "wrote {}/kubernetes/<cluster>/<namespace>/ and {}/genesis.json",
+                        out.display(),
+                        out.display()
+                    )
+                }
+                genesis::deploy::Target::Compose => println!(
+                    "wrote {}/compose.yaml; start it with `docker compose up -d` (or podman compose) in {}",
+                    out.display(),
+                    out.display()
+                ),
+            }
             println!(
                 "deployed genesis hash {} (the addresses changed: every organization starts from this genesis.json)",
                 plan.genesis.hash()

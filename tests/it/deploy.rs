@@ -149,6 +149,36 @@ fn kubernetes_manifests_across_organizations_and_clusters() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let again = deploy(&args);
     assert!(!again.status.success() && String::from_utf8_lossy(&again.stderr).contains("not empty"));
+    // One organization's own rendering: its files only, the same deployed genesis.
+    let globex = dir.path().join("globex");
+    let mut only = args.to_vec();
+    only[3] = globex.to_str().unwrap();
+    only.extend(["--organization", "globex"]);
+    let o = deploy(&only);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rendered: Vec<_> =
+        std::fs::read_dir(globex.join("kubernetes")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(rendered, ["us-1"], "globex renders its cluster only");
+    assert_eq!(
+        std::fs::read_to_string(globex.join("genesis.json")).unwrap(),
+        std::fs::read_to_string(out.join("genesis.json")).unwrap()
+    );
+    // A namespace shared by two organizations is refused.
+    let mixed = dir.path().join("mixed.toml");
+    std::fs::write(
+        &mixed,
+        "[organizations.acme]\nnamespace = \"shared\"\n[organizations.globex]\nnamespace = \"shared\"\n",
+    )
+    .unwrap();
+    let refused = deploy(&[
+        "--net",
+        net.to_str().unwrap(),
+        "--out",
+        dir.path().join("m").to_str().unwrap(),
+        "--placement",
+        mixed.to_str().unwrap(),
+    ]);
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("each organization needs its own"), "{refused:?}");
 
     let files: Vec<PathBuf> =
         documents(&out).into_iter().map(|(p, _)| p).collect::<BTreeSet<_>>().into_iter().collect();
@@ -340,4 +370,188 @@ fn one_cluster_and_vault_signing() {
     assert_eq!(std::fs::metadata(&copied).unwrap().permissions().mode() & 0o777, 0o600);
     let config = std::fs::read_to_string(home.join("config.toml")).unwrap();
     assert!(config.contains("secret_id_file = \"vault-secret-id\""), "{config}");
+    // A rotated secret id and a new key version, mounted: the next start's init applies them.
+    std::fs::write(pod_root.join("etc/chain/keys/secret-id"), "rotated\n").unwrap();
+    let text = std::fs::read_to_string(&toml_path).unwrap().replace("key_version = 1", "key_version = 2");
+    std::fs::write(&toml_path, text).unwrap();
+    assert!(chain_init(&init_args(set, &pod_root)).contains("updated the signer settings"));
+    assert_eq!(std::fs::read_to_string(&copied).unwrap().trim(), "rotated");
+    assert!(std::fs::read_to_string(home.join("config.toml")).unwrap().contains("key_version = 2"));
+}
+
+/// `bao`, from `$BAO_BIN` or the set-up's cache (scripts/lib.sh installs it).
+fn bao() -> PathBuf {
+    testnet::openbao::bao_binary().expect("OpenBao's `bao`: `bash scripts/test.sh` installs it")
+}
+
+/// The compose project, rehearsed where containers cannot run: its services' commands run as
+/// processes on this machine with the volumes as directories. `pki` makes OpenBao's
+/// certificate, OpenBao starts from the rendered bao.hcl, the rendered setup script (twice)
+/// initialises and unseals it, imports every consensus key and writes the AppRoles; each
+/// validator's rendered signer config then logs in, finds its genesis key in Transit and
+/// signs; its init service's `chain init` runs on the volumes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compose_with_openbao() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = two_organizations(dir.path());
+    let out = dir.path().join("compose");
+    let o = deploy(&["--target", "compose", "--net", net.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("use --signer vault"), "{o:?}");
+    let o = deploy(&[
+        "--target",
+        "compose",
+        "--signer",
+        "vault",
+        "--net",
+        net.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    let compose: Value = serde_norway::from_str(&std::fs::read_to_string(out.join("compose.yaml")).unwrap()).unwrap();
+    let services = compose["services"].as_object().unwrap();
+    let deployed = genesis::Genesis::load(&out.join("genesis.json")).unwrap();
+    let names: Vec<String> =
+        deployed.validators.iter().map(|v| genesis::deploy::object_name(v.account_id.as_str())).collect();
+    for (v, name) in deployed.validators.iter().zip(&names) {
+        assert_eq!(v.address, format!("/dns4/{name}/tcp/26656"), "peers dial the validators' services");
+        assert!(services.contains_key(name) && services.contains_key(&format!("{name}-init")), "{name}");
+    }
+    for s in ["pki", "openbao", "openbao-setup"] {
+        assert!(services.contains_key(s), "{s}");
+    }
+    // Every bind mount's source was rendered; key files stay private on the host.
+    for (name, service) in services {
+        for mount in service["volumes"].as_array().unwrap() {
+            let source = mount.as_str().unwrap().split(':').next().unwrap();
+            if let Some(rel) = source.strip_prefix("./") {
+                assert!(out.join(rel).is_file(), "{name}: {source} was not rendered");
+            }
+        }
+    }
+    use std::os::unix::fs::PermissionsExt;
+    for v in &deployed.validators {
+        let d = out.join("secrets").join(v.account_id.as_str());
+        assert_eq!(std::fs::metadata(&d).unwrap().permissions().mode() & 0o777, 0o700);
+        for f in ["consensus.pkcs8.b64", "network_key.json"] {
+            assert_eq!(std::fs::metadata(d.join(f)).unwrap().permissions().mode() & 0o777, 0o600, "{f}");
+        }
+    }
+
+    // The volumes, as directories.
+    let vol = |name: &str| {
+        let d = dir.path().join("volumes").join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    };
+    let (pki, data, init, secrets, import) =
+        (vol("pki"), vol("openbao-data"), vol("openbao-init"), vol("node-secrets"), vol("import"));
+    // pki: its command, with the volume's path (twice: the second run changes nothing).
+    let pki_args: Vec<String> = services["pki"]["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| if a == "/data" { pki.to_str().unwrap().to_owned() } else { a.as_str().unwrap().to_owned() })
+        .collect();
+    for _ in 0..2 {
+        let o = Command::new(binary("kms")).args(&pki_args).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    // openbao: the rendered config on a free loopback port.
+    let port = free_port();
+    let hcl = std::fs::read_to_string(out.join("openbao/bao.hcl"))
+        .unwrap()
+        .replace("/pki/", &format!("{}/", pki.display()))
+        .replace("/bao/data", data.to_str().unwrap())
+        .replace("0.0.0.0:8200", &format!("127.0.0.1:{port}"))
+        .replace("https://openbao:8200", &format!("https://localhost:{port}"))
+        .replace("https://openbao:8201", &format!("https://127.0.0.1:{}", free_port()));
+    std::fs::write(dir.path().join("bao.hcl"), hcl).unwrap();
+    let log = std::fs::File::create(dir.path().join("bao.log")).unwrap();
+    let mut server = tokio::process::Command::new(bao())
+        .arg("server")
+        .arg(format!("-config={}", dir.path().join("bao.hcl").display()))
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // openbao-setup: the rendered script with its mounts as directories (twice: idempotent).
+    for mount in services["openbao-setup"]["volumes"].as_array().unwrap() {
+        let mut parts = mount.as_str().unwrap().split(':');
+        let (source, target) = (parts.next().unwrap(), parts.next().unwrap());
+        if let (Some(rel), Some(file)) = (source.strip_prefix("./secrets/"), target.strip_prefix("/import/")) {
+            std::fs::copy(out.join("secrets").join(rel), import.join(file)).unwrap();
+        }
+    }
+    let path = format!("{}:{}", bao().parent().unwrap().display(), std::env::var("PATH").unwrap_or_default());
+    for run in 0..2 {
+        let o = Command::new("sh")
+            .arg(out.join("openbao/setup.sh"))
+            .env("PATH", &path)
+            .env("BAO_ADDR", format!("https://localhost:{port}"))
+            .env("BAO_CACERT", pki.join("ca.pem"))
+            .env("INIT_DIR", &init)
+            .env("SECRETS_DIR", &secrets)
+            .env("IMPORT_DIR", &import)
+            .output()
+            .unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "setup run {run}:\n{text}\n{}",
+            std::fs::read_to_string(dir.path().join("bao.log")).unwrap_or_default()
+        );
+        assert!(text.contains("OpenBao ready"), "{text}");
+        assert_eq!(text.contains("imported the consensus key"), run == 0, "keys are imported once:\n{text}");
+    }
+    assert_eq!(std::fs::metadata(init.join("init.json")).unwrap().permissions().mode() & 0o777, 0o600);
+
+    // Each validator's signer: its rendered config, pointed at this OpenBao and these volumes.
+    for v in &deployed.validators {
+        let account = v.account_id.as_str();
+        let text = std::fs::read_to_string(out.join("validators").join(account).join("signer.toml"))
+            .unwrap()
+            .replace("https://openbao:8200", &format!("https://localhost:{port}"))
+            .replace("/pki/", &format!("{}/", pki.display()))
+            .replace("/node-secrets/", &format!("{}/", secrets.display()));
+        let config: kms::SignerConfig = toml::from_str(&text).unwrap();
+        let signer = config.open(dir.path(), &deployed.chain_id).await.unwrap_or_else(|e| panic!("{account}: {e}"));
+        assert_eq!(signer.public_key(), v.consensus_key, "{account}: Transit holds its genesis key");
+        let bytes = kms::sign_bytes::consensus_bytes(&deployed.chain_id, 1, 0, kms::Step::Prevote, [7; 32]);
+        let request = kms::SignRequest { height: 1, round: 0, step: kms::Step::Prevote, bytes: bytes.clone() };
+        let signature = signer.sign(&request).await.unwrap();
+        assert!(v.consensus_key.verify(&bytes, &signature), "{account}: a valid signature");
+        std::fs::remove_file(dir.path().join(kms::DEFAULT_STATE_FILE)).unwrap();
+    }
+    // A validator's init service: `chain init` on its volumes.
+    let name = &names[0];
+    let home = vol(&format!("{name}-data"));
+    let account = deployed.validators[0].account_id.as_str();
+    let signer = dir.path().join("signer.toml");
+    let text = std::fs::read_to_string(out.join("validators").join(account).join("signer.toml"))
+        .unwrap()
+        .replace("https://openbao:8200", &format!("https://localhost:{port}"))
+        .replace("/pki/", &format!("{}/", pki.display()))
+        .replace("/node-secrets/", &format!("{}/", secrets.display()));
+    std::fs::write(&signer, text).unwrap();
+    let args: Vec<String> = services[&format!("{name}-init")]["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let a = a.as_str().unwrap();
+            match a {
+                "/config/genesis.json" => out.join("genesis.json").to_str().unwrap().to_owned(),
+                "/config/signer.toml" => signer.to_str().unwrap().to_owned(),
+                "/data/node" => home.join("node").to_str().unwrap().to_owned(),
+                _ => a.replace("/node-secrets/", &format!("{}/", secrets.display())),
+            }
+        })
+        .collect();
+    chain_init(&args);
+    assert!(chain_init(&args).contains("already initialised"));
+    assert!(home.join("node/vault-secret-id").is_file() && home.join("node/network_key.json").is_file());
+    let _ = server.kill().await;
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use serde_json::{json, Value};
 
-use super::{read, DeployOptions, Placed, Plan, Signing, METRICS_PORT, P2P_PORT, RPC_PORT};
+use super::{label_value, read, DeployOptions, File, Placed, Plan, Signing, METRICS_PORT, P2P_PORT, RPC_PORT};
 use crate::GenesisError;
 
 /// The image's user (Containerfile: `USER 10001:10001`).
@@ -27,12 +27,12 @@ fn labels(plan: &Plan, v: Option<&Placed>) -> Value {
     let mut l = json!({
         "app.kubernetes.io/name": "chain",
         "app.kubernetes.io/component": "validator",
-        "app.kubernetes.io/part-of": plan.genesis.chain_id,
+        "app.kubernetes.io/part-of": label_value(&plan.genesis.chain_id),
     });
     if let Some(v) = v {
         l["app.kubernetes.io/instance"] = json!(v.name);
-        l["chain/validator"] = json!(v.spec.account_id.as_str());
-        l["chain/organization"] = json!(v.spec.organization);
+        l["chain/validator"] = json!(label_value(v.spec.account_id.as_str()));
+        l["chain/organization"] = json!(label_value(&v.spec.organization));
     }
     l
 }
@@ -46,16 +46,20 @@ fn meta(name: &str, namespace: &str, labels: Value) -> Value {
 }
 
 /// Every file: `kubernetes/<cluster>/<namespace>/...` and the deployed `genesis.json`.
-pub(super) fn render(plan: &Plan, opts: &DeployOptions) -> Result<Vec<(PathBuf, String)>, GenesisError> {
+pub(super) fn render(plan: &Plan, opts: &DeployOptions) -> Result<Vec<File>, GenesisError> {
     let genesis_json = serde_json::to_string_pretty(&plan.genesis).map_err(|e| GenesisError::Options(e.to_string()))?;
-    let mut files = vec![(PathBuf::from("genesis.json"), genesis_json.clone() + "\n")];
+    let mut files = vec![File::new("genesis.json", genesis_json.clone() + "\n")];
     let mut namespaces: BTreeMap<(&str, &str), Vec<&Placed>> = BTreeMap::new();
     for v in &plan.validators {
         namespaces.entry((v.cluster.as_str(), v.namespace.as_str())).or_default().push(v);
     }
     for ((cluster, namespace), members) in namespaces {
-        let dir = PathBuf::from("kubernetes").join(cluster).join(namespace);
+        // Every validator of a namespace is of one organization (checked by the plan).
         let org = &members[0].spec.organization;
+        if opts.organization.as_ref().is_some_and(|only| only != org) {
+            continue;
+        }
+        let dir = PathBuf::from("kubernetes").join(cluster).join(namespace);
         let vault_ca = match opts.placement.organizations.get(org).and_then(|o| o.vault_ca.as_ref()) {
             Some(path) if opts.signing == Signing::Vault => Some(read(path)?),
             _ => None,
@@ -75,7 +79,7 @@ pub(super) fn render(plan: &Plan, opts: &DeployOptions) -> Result<Vec<(PathBuf, 
                 "data": { "ca.pem": ca },
             }));
         }
-        files.push((dir.join("00-namespace.yaml"), yaml(&common)?));
+        files.push(File::new(dir.join("00-namespace.yaml"), yaml(&common)?));
         for v in &members {
             let mut docs = Vec::new();
             if opts.signing == Signing::Vault {
@@ -93,10 +97,10 @@ pub(super) fn render(plan: &Plan, opts: &DeployOptions) -> Result<Vec<(PathBuf, 
                     "metadata": meta(&v.name, namespace, labels(plan, Some(v))),
                 }));
             }
-            files.push((dir.join(format!("{}.yaml", v.name)), yaml(&docs)?));
-            files.push((dir.join(format!("{}-secret.yaml", v.name)), yaml(&[secret(plan, v, opts)?])?));
+            files.push(File::new(dir.join(format!("{}.yaml", v.name)), yaml(&docs)?));
+            files.push(File::secret(dir.join(format!("{}-secret.yaml", v.name)), yaml(&[secret(plan, v, opts)?])?));
         }
-        files.push((dir.join("policy.yaml"), yaml(&policy(plan, namespace))?));
+        files.push(File::new(dir.join("policy.yaml"), yaml(&policy(plan, namespace))?));
     }
     Ok(files)
 }

@@ -2,7 +2,7 @@
 //! validators spread over organizations, namespaces and clusters.
 //!
 //! # Invariants
-//! - Each validator gets one Service whose DNS name is the host of its address in the
+//! - Each validator gets one Service (compose: one service) whose DNS name is the host of its address in the
 //!   deployed genesis (`/dns4/<service>.<namespace>.svc.<domain>/tcp/26656`), so every
 //!   validator's peers are exactly the other validators' Services. The domain is the cluster's
 //!   own (`cluster.local`) when every validator runs in one cluster, and the Multi-Cluster
@@ -11,9 +11,12 @@
 //!   the manifests and is the one every organization must start from. Nothing else in it changes.
 //! - An organization's directory holds only its own validators' secrets.
 
+mod compose;
 mod kubernetes;
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -80,13 +83,45 @@ pub enum Signing {
     Vault,
 }
 
+/// What `genesis deploy` renders for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Target {
+    /// Manifests per cluster and namespace.
+    Kubernetes,
+    /// One Compose project: every validator on one host, signing through one OpenBao.
+    Compose,
+}
+
+/// A rendered file; a secret one is written 0600 in directories of mode 0700.
+#[derive(Debug, Clone)]
+pub struct File {
+    pub path: PathBuf,
+    pub text: String,
+    pub secret: bool,
+}
+
+impl File {
+    pub(crate) fn new(path: impl Into<PathBuf>, text: String) -> File {
+        File { path: path.into(), text, secret: false }
+    }
+
+    pub(crate) fn secret(path: impl Into<PathBuf>, text: String) -> File {
+        File { path: path.into(), text, secret: true }
+    }
+}
+
 /// What `genesis deploy` renders.
 #[derive(Debug, Clone)]
 pub struct DeployOptions {
+    pub target: Target,
     /// A directory as `genesis new` writes it: `genesis.json`, `validators/<account>/`.
     pub net: PathBuf,
     pub placement: Placement,
     pub image: String,
+    /// OpenBao's image (compose).
+    pub openbao_image: String,
+    /// Render only this organization's files (Kubernetes).
+    pub organization: Option<String>,
     pub signing: Signing,
     pub approle: Option<PathBuf>,
     /// Persistent volume size of each validator (`50Gi`).
@@ -115,10 +150,27 @@ pub struct Plan {
 
 /// A DNS-1123 label from an account id (`v0.acme` -> `v0-acme`).
 pub fn dns_label(account: &str) -> String {
-    let mut s: String =
+    let s: String =
         account.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
-    s.truncate(63);
-    s.trim_matches('-').to_owned()
+    s.chars().take(63).collect::<String>().trim_matches('-').to_owned()
+}
+
+/// A Service and StatefulSet name from an account id: a DNS-1035 label (a letter first) of at
+/// most 52 characters, since the StatefulSet's pods carry `<name>-<hash>` in a 63-character
+/// label.
+pub fn object_name(account: &str) -> String {
+    let mut s = dns_label(account);
+    if !s.starts_with(|c: char| c.is_ascii_lowercase()) {
+        s.insert_str(0, "v-");
+    }
+    s.chars().take(52).collect::<String>().trim_end_matches('-').to_owned()
+}
+
+/// A valid label value (at most 63 of `[A-Za-z0-9._-]`, alphanumeric at both ends).
+pub fn label_value(text: &str) -> String {
+    let s: String =
+        text.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '-' }).collect();
+    s.chars().take(63).collect::<String>().trim_matches(|c: char| !c.is_ascii_alphanumeric()).to_owned()
 }
 
 fn options(message: String) -> GenesisError {
@@ -139,6 +191,19 @@ pub fn plan(opts: &DeployOptions) -> Result<Plan, GenesisError> {
             return Err(options(format!("placement: validator `{v}` is not in the genesis")));
         }
     }
+    if let Some(org) = &opts.organization {
+        if !genesis.validators.iter().any(|v| &v.organization == org) {
+            return Err(options(format!("--organization {org}: no validator of the genesis belongs to it")));
+        }
+    }
+    if opts.target == Target::Kubernetes
+        && opts.signing == Signing::Keys
+        && genesis.preset == crate::Preset::Professional
+    {
+        return Err(options(
+            "the professional preset refuses local key files: use --signer vault (see docs/DEPLOY.md)".into(),
+        ));
+    }
     let mut validators = Vec::new();
     for spec in &genesis.validators {
         let org = p.organizations.get(&spec.organization).cloned().unwrap_or_default();
@@ -146,12 +211,26 @@ pub fn plan(opts: &DeployOptions) -> Result<Plan, GenesisError> {
         let namespace =
             own.namespace.or(org.namespace).unwrap_or_else(|| format!("chain-{}", dns_label(&spec.organization)));
         let cluster = own.cluster.or(org.cluster).unwrap_or_else(|| "default".into());
-        let name = dns_label(spec.account_id.as_str());
-        if name.is_empty() || dns_label(&namespace) != namespace {
+        let name = object_name(spec.account_id.as_str());
+        if dns_label(&namespace) != namespace || namespace.is_empty() {
             return Err(options(format!("{}: `{namespace}` is not a DNS-1123 namespace name", spec.account_id)));
         }
-        if validators.iter().any(|v: &Placed| v.name == name && v.namespace == namespace && v.cluster == cluster) {
-            return Err(options(format!("{}: two validators would share the Service name `{name}`", spec.account_id)));
+        if dns_label(&cluster) != cluster || cluster.is_empty() {
+            return Err(options(format!("{}: cluster `{cluster}` is not a DNS-1123 label", spec.account_id)));
+        }
+        for other in validators.iter().filter(|v: &&Placed| v.namespace == namespace && v.cluster == cluster) {
+            if other.name == name {
+                return Err(options(format!(
+                    "{}: two validators would share the Service name `{name}`",
+                    spec.account_id
+                )));
+            }
+            if other.spec.organization != spec.organization {
+                return Err(options(format!(
+                    "{} ({}) and {} ({}) would share namespace {namespace} of cluster {cluster}: each organization needs its own",
+                    other.spec.account_id, other.spec.organization, spec.account_id, spec.organization
+                )));
+            }
         }
         validators.push(Placed { spec: spec.clone(), name, namespace, cluster, host: String::new() });
     }
@@ -163,7 +242,11 @@ pub fn plan(opts: &DeployOptions) -> Result<Plan, GenesisError> {
         p.cluster_domain.clone().unwrap_or_else(|| "cluster.local".into())
     };
     for v in &mut validators {
-        v.host = format!("{}.{}.svc.{domain}", v.name, v.namespace);
+        // Compose: one project's network, where a service's name is its host name.
+        v.host = match opts.target {
+            Target::Kubernetes => format!("{}.{}.svc.{domain}", v.name, v.namespace),
+            Target::Compose => v.name.clone(),
+        };
         v.spec.address = format!("/dns4/{}/tcp/{P2P_PORT}", v.host);
     }
     for (spec, placed) in genesis.validators.iter_mut().zip(&validators) {
@@ -176,11 +259,20 @@ pub fn plan(opts: &DeployOptions) -> Result<Plan, GenesisError> {
     Ok(Plan { genesis, validators, multi_cluster })
 }
 
-/// Renders the plan's manifests: `(relative path, YAML)` pairs, one directory per cluster and
-/// namespace, plus `genesis.json` (the deployed genesis).
-pub fn render(opts: &DeployOptions) -> Result<(Plan, Vec<(PathBuf, String)>), GenesisError> {
-    let plan = plan(opts)?;
-    let files = kubernetes::render(&plan, opts)?;
+/// Renders the plan's files (paths relative to the output directory), `genesis.json` (the
+/// deployed genesis) among them.
+pub fn render(opts: &DeployOptions) -> Result<(Plan, Vec<File>), GenesisError> {
+    let mut plan = plan(opts)?;
+    let files = match opts.target {
+        Target::Kubernetes => kubernetes::render(&plan, opts)?,
+        Target::Compose => {
+            if opts.signing != Signing::Vault {
+                return Err(options("--target compose signs through its OpenBao: use --signer vault".into()));
+            }
+            compose::render(&plan, opts)?
+        }
+    };
+    plan.multi_cluster &= opts.target == Target::Kubernetes;
     Ok((plan, files))
 }
 
@@ -191,12 +283,26 @@ pub fn write(opts: &DeployOptions, out: &Path) -> Result<Plan, GenesisError> {
     }
     let (plan, files) = render(opts)?;
     let io = |path: &Path, source| GenesisError::Write { path: path.to_owned(), source };
-    for (rel, text) in files {
-        let path = out.join(rel);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    for f in files {
+        let path = out.join(&f.path);
+        let dir = path.parent().unwrap_or(out);
+        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        if f.secret {
+            // Every directory between `out` and the file: 0700.
+            for d in f.path.ancestors().skip(1).filter(|d| !d.as_os_str().is_empty()) {
+                let d = out.join(d);
+                std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700)).map_err(|e| io(&d, e))?;
+            }
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+                .map_err(|e| io(&path, e))?;
+            file.write_all(f.text.as_bytes()).map_err(|e| io(&path, e))?;
+        } else {
+            std::fs::write(&path, f.text).map_err(|e| io(&path, e))?;
         }
-        std::fs::write(&path, text).map_err(|e| io(&path, e))?;
     }
     Ok(plan)
 }
@@ -208,13 +314,22 @@ fn read(path: &Path) -> Result<String, GenesisError> {
 
 #[cfg(test)]
 mod tests {
-    use super::dns_label;
+    use super::{dns_label, label_value, object_name};
 
     #[test]
-    fn account_ids_become_dns_labels() {
+    fn account_ids_become_names_and_labels_kubernetes_accepts() {
         assert_eq!(dns_label("v0.acme"), "v0-acme");
         assert_eq!(dns_label("Node_1.Globex"), "node-1-globex");
         assert_eq!(dns_label("-x-"), "x");
         assert_eq!(dns_label(&"a".repeat(80)).len(), 63);
+        assert_eq!(object_name("v0.acme"), "v0-acme");
+        assert_eq!(object_name("0x1.acme"), "v-0x1-acme", "a Service name starts with a letter");
+        assert_eq!(object_name(&"f".repeat(64)).len(), 52, "room for the pods' revision hash");
+        assert_eq!(label_value("Acme Corp!"), "Acme-Corp");
+        let long = label_value(&format!("-{}-", "a.b".repeat(30)));
+        assert!(
+            long.len() <= 63 && long.starts_with('a') && long.ends_with(|c: char| c.is_ascii_alphanumeric()),
+            "{long}"
+        );
     }
 }

@@ -53,7 +53,7 @@ pub async fn guard(State(gate): State<Arc<Gate>>, mut req: Request, next: Next) 
             response
         }
         Err(r) => {
-            tracing::debug!(target: "rpc", status = %r.status, message = %r.message, "request refused");
+            tracing::debug!(target: "rpc", status = %r.status, reason = %r.message, "request refused");
             match r.status {
                 http::StatusCode::UNAUTHORIZED => gate.metrics().auth_failures.inc(),
                 http::StatusCode::TOO_MANY_REQUESTS => gate.metrics().rate_limited.inc(),

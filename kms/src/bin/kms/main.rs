@@ -92,6 +92,10 @@ enum TlsCommand {
         /// Validity of every certificate, in days.
         #[arg(long, default_value_t = 825)]
         days: u32,
+        /// Succeed without writing anything if every file already exists (for a set-up step
+        /// that runs at every start); some but not all existing is still an error.
+        #[arg(long)]
+        if_missing: bool,
     },
 }
 
@@ -108,6 +112,9 @@ enum VaultCommand {
         name: String,
         #[arg(long, default_value = "transit")]
         mount: String,
+        /// PEM bundle of the CA that signed Vault's certificate (a private CA).
+        #[arg(long)]
+        ca_cert: Option<PathBuf>,
     },
 }
 
@@ -119,7 +126,13 @@ fn main() -> anyhow::Result<()> {
             daemon::init_logging();
             runtime.block_on(daemon::serve(&config))
         }
-        Command::Tls(TlsCommand::Init { out, server_names, clients, days }) => {
+        Command::Tls(TlsCommand::Init { out, server_names, clients, days, if_missing }) => {
+            let names = ["ca", "server"].into_iter().chain(clients.iter().map(String::as_str));
+            let all = names.flat_map(|n| [out.join(format!("{n}.pem")), out.join(format!("{n}-key.pem"))]);
+            if if_missing && all.into_iter().all(|p| p.is_file()) {
+                println!("{} already holds the CA and certificates; nothing changed", out.display());
+                return Ok(());
+            }
             let files = kms::remote::init_certs(&out, &server_names, &clients, days)?;
             for f in &files {
                 println!("wrote {}", f.display());
@@ -149,13 +162,15 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Vault(VaultCommand::CreateKey { address, token_file, name, mount }) => runtime.block_on(async {
-            let token = kms::secret_file::read_trimmed(&token_file)?;
-            let client = kms::vault::admin::client(&address, &token, None)?;
-            let key = kms::vault::admin::create_key(&client, &mount, &name).await?;
-            println!("{key}");
-            Ok(())
-        }),
+        Command::Vault(VaultCommand::CreateKey { address, token_file, name, mount, ca_cert }) => {
+            runtime.block_on(async {
+                let token = kms::secret_file::read_trimmed(&token_file)?;
+                let client = kms::vault::admin::client(&address, &token, ca_cert.as_deref())?;
+                let key = kms::vault::admin::create_key(&client, &mount, &name).await?;
+                println!("{key}");
+                Ok(())
+            })
+        }
         Command::Bench { config, count, start_height } => runtime.block_on(bench::run(&config, count, start_height)),
     }
 }
