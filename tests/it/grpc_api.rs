@@ -251,4 +251,27 @@ async fn health_and_reflection() {
     for expected in ["chain.v1.Node", "grpc.health.v1.Health"] {
         assert!(names.iter().any(|n| n == expected), "{expected} in {names:?}");
     }
+
+    // A client that speaks only v1alpha: Python's grpcio-reflection (PyPI).
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let python = root.join("tests/py/.venv/bin/python");
+    assert!(
+        python.is_file(),
+        "{} is missing: `bash scripts/test.sh` installs tests/py/requirements.txt",
+        python.display()
+    );
+    let out = std::process::Command::new(python)
+        .arg(root.join("tests/py/reflection_v1alpha.py"))
+        .arg(node.rpc_addr().to_string())
+        .arg("chain.v1.Node")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "v1alpha reflection: {}", String::from_utf8_lossy(&out.stderr));
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for expected in ["chain.v1.Node", "grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"] {
+        assert!(listed["services"].as_array().unwrap().iter().any(|s| s == expected), "{expected} in {listed}");
+    }
+    for method in ["Status", "SubmitTransaction", "SubscribeBlocks"] {
+        assert!(listed["methods"].as_array().unwrap().iter().any(|m| m == method), "{method} in {listed}");
+    }
 }

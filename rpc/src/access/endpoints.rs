@@ -40,6 +40,7 @@ const GRPC_METHODS: &[(&str, Option<Role>)] = &[
     ("/grpc.health.v1.Health/Check", None),
     ("/grpc.health.v1.Health/Watch", None),
     ("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", Some(Role::Read)),
+    ("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", Some(Role::Read)),
 ];
 
 impl Endpoint {
@@ -103,6 +104,7 @@ mod tests {
         let mut served = methods(crate::grpc::proto::FILE_DESCRIPTOR_SET);
         served.extend(methods(tonic_health::pb::FILE_DESCRIPTOR_SET));
         served.extend(methods(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET));
+        served.extend(methods(tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET));
         served.sort();
         let mut listed: Vec<String> = GRPC_METHODS.iter().map(|(p, _)| (*p).to_owned()).collect();
         listed.sort();
@@ -127,7 +129,7 @@ mod tests {
             (&post, "/chain.v1.Node/SubmitTransaction/"),
             (&post, "//chain.v1.Node/SubmitTransaction"),
             (&post, "/chain.v1.Node/Submit%54ransaction"),
-            (&post, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"),
+            (&post, "/grpc.reflection.v1beta.ServerReflection/ServerReflectionInfo"),
             (&Method::GET, "/chain.v1.Node/Status"),
         ] {
             assert!(matches!(Endpoint::of(m, path), Endpoint::Unknown { .. }), "{m} {path}");

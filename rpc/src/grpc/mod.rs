@@ -61,14 +61,17 @@ pub async fn routes<N: NodeApi>(node: Arc<N>, tx_timeout: Duration, access: &Acc
     let mut routes = tonic::service::Routes::new(health).add_service(proto::node_server::NodeServer::new(
         NodeService::new(node, tx_timeout, Arc::new(Subscriptions::new(access))),
     ));
-    // Both descriptor sets are compiled in; building from them cannot fail at run time.
-    match tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()
-    {
-        Ok(reflection) => routes = routes.add_service(reflection),
-        Err(e) => tracing::error!(target: "rpc", error = %e, "grpc reflection unavailable"),
+    // Reflection in both versions: v1, and v1alpha for the clients that speak only it
+    // (Python's grpcio-reflection, older grpcurl, Postman). Both descriptor sets are compiled
+    // in; building from them cannot fail at run time.
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    match (reflection().build_v1(), reflection().build_v1alpha()) {
+        (Ok(v1), Ok(v1alpha)) => routes = routes.add_service(v1).add_service(v1alpha),
+        (Err(e), _) | (_, Err(e)) => tracing::error!(target: "rpc", error = %e, "grpc reflection unavailable"),
     }
     routes.prepare().into_axum_router()
 }
