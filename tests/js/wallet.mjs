@@ -1,9 +1,10 @@
 // A NEAR wallet's basic flow with near-api-js 7.2.0, unmodified, against our node:
 // read state and balance, transfer, read the access key's nonce, see a typed error for an
-// unknown account. Usage: node wallet.mjs RPC_URL CREDENTIALS_JSON RECEIVER
+// unknown account, for a function-call key used beyond its permission and for a transfer to
+// an implicit account. Usage: node wallet.mjs RPC_URL CREDENTIALS_JSON RECEIVER
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { Account, JsonRpcProvider } from 'near-api-js';
+import { Account, JsonRpcProvider, KeyPair } from 'near-api-js';
 
 const [url, credFile, receiver] = process.argv.slice(2);
 const cred = JSON.parse(fs.readFileSync(credFile, 'utf8'));
@@ -27,4 +28,27 @@ assert.equal(key.nonce, 1n);
 assert.equal(key.permission, 'FullAccess');
 
 await assert.rejects(new Account('ghost.acme', provider).getState(), (e) => e.constructor.name === 'AccountDoesNotExistError');
+
+// Refusals near-api-js names: NEAR's InvalidAccessKeyError family, CreateAccountNotAllowed.
+const named = (name) => (e) => {
+  assert.equal(e.constructor.name, name, `${e.constructor.name}: ${e.message}`);
+  return true;
+};
+const limited = KeyPair.fromRandom('ed25519');
+await account.addFunctionCallAccessKey({
+  publicKey: limited.getPublicKey(),
+  contractId: 'treasury',
+  methodNames: ['confirm'],
+});
+const app = new Account(cred.account_id, provider, limited.toString());
+await assert.rejects(app.transfer({ receiverId: receiver, amount: 1n }), named('AccessKeyRequiresFullAccessActionError'));
+await assert.rejects(
+  app.callFunction({ contractId: 'treasury', methodName: 'propose', args: {} }),
+  named('AccessKeyMethodNameMismatchActionError'),
+);
+await assert.rejects(
+  app.callFunction({ contractId: 'registrar', methodName: 'confirm', args: {} }),
+  named('AccessKeyReceiverMismatchActionError'),
+);
+await assert.rejects(account.transfer({ receiverId: 'ab'.repeat(32), amount: 1n }), named('CreateAccountNotAllowedActionError'));
 console.log('near-api-js wallet flow: ok');

@@ -41,11 +41,13 @@ fn account(ov: &Overlay<'_>, id: &AccountId) -> Result<Account, ActionFailure> {
 }
 
 fn missing(id: &AccountId) -> ActionFailure {
-    if is_implicit(id) {
-        ActionErrorKind::ImplicitAccountNotAllowed { account_id: id.clone() }.into()
-    } else {
-        ActionErrorKind::AccountDoesNotExist { account_id: id.clone() }.into()
-    }
+    ActionErrorKind::AccountDoesNotExist { account_id: id.clone() }.into()
+}
+
+/// Creating `receiver` (by CreateAccount, or by a transfer to an implicit account that does
+/// not exist, which creates it on NEAR) is refused: NEAR's variant for it, which clients name.
+fn not_creatable(receiver: &AccountId, actor: &AccountId) -> ActionFailure {
+    ActionErrorKind::CreateAccountNotAllowed { account_id: receiver.clone(), predecessor_id: actor.clone() }.into()
 }
 
 fn debit(ov: &mut Overlay<'_>, id: &AccountId, amount: Balance) -> Result<(), ActionFailure> {
@@ -95,20 +97,18 @@ fn apply_action(
             if ov.get(&StateKey::account(receiver))?.is_some() {
                 return Err(ActionErrorKind::AccountAlreadyExists { account_id: receiver.clone() }.into());
             }
-            if is_implicit(receiver) {
-                return Err(ActionErrorKind::ImplicitAccountNotAllowed { account_id: receiver.clone() }.into());
-            }
-            if receiver.is_top_level() || !receiver.is_sub_account_of(actor) {
-                return Err(ActionErrorKind::CreateAccountNotAllowed {
-                    account_id: receiver.clone(),
-                    predecessor_id: actor.clone(),
-                }
-                .into());
+            if is_implicit(receiver) || receiver.is_top_level() || !receiver.is_sub_account_of(actor) {
+                return Err(not_creatable(receiver, actor));
             }
             ov.set_borsh(StateKey::account(receiver), &Account::default());
             *actor = receiver.clone();
         }
-        Action::Transfer(t) => credit(ov, receiver, t.deposit)?,
+        Action::Transfer(t) => {
+            if is_implicit(receiver) && ov.get(&StateKey::account(receiver))?.is_none() {
+                return Err(not_creatable(receiver, actor));
+            }
+            credit(ov, receiver, t.deposit)?
+        }
         Action::AddKey(add) => {
             require_actor(actor, receiver)?;
             account(ov, receiver)?;

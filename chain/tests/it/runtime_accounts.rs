@@ -87,13 +87,14 @@ fn implicit_and_missing_receivers() {
     let mut c = TestChain::new();
     let implicit = "ab".repeat(32);
     let tx = c.tx("alice.acme", &implicit, vec![transfer(1)]);
-    assert_eq!(
-        action_error(&c.run(tx).status).1,
-        ActionErrorKind::ImplicitAccountNotAllowed { account_id: id(&implicit) }
-    );
+    let not_created = |account: &str| ActionErrorKind::CreateAccountNotAllowed {
+        account_id: id(account),
+        predecessor_id: id("alice.acme"),
+    };
+    assert_eq!(action_error(&c.run(tx).status).1, not_created(&implicit));
     let eth = format!("0x{}", "1".repeat(40));
     let tx = c.tx("alice.acme", &eth, vec![transfer(1)]);
-    assert_eq!(action_error(&c.run(tx).status).1, ActionErrorKind::ImplicitAccountNotAllowed { account_id: id(&eth) });
+    assert_eq!(action_error(&c.run(tx).status).1, not_created(&eth));
     let tx = c.tx("alice.acme", "ghost.acme", vec![transfer(1)]);
     assert_eq!(
         action_error(&c.run(tx).status).1,

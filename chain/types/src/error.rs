@@ -26,6 +26,7 @@ pub enum InvalidTxError {
     #[error("signer {signer_id} does not exist")]
     SignerDoesNotExist { signer_id: AccountId },
     #[error("access key {public_key} not found on {account_id}")]
+    #[serde(rename = "InvalidAccessKeyError", serialize_with = "access_key::not_found", skip_deserializing)]
     AccessKeyNotFound { account_id: AccountId, public_key: PublicKey },
     #[error("nonce {tx_nonce} must be greater than the access key nonce {ak_nonce}")]
     InvalidNonce { tx_nonce: Nonce, ak_nonce: Nonce },
@@ -42,12 +43,20 @@ pub enum InvalidTxError {
     #[error("block hash is unknown or older than the validity window")]
     Expired,
     #[error("a function-call access key may only sign one FunctionCall action")]
+    #[serde(rename = "InvalidAccessKeyError", serialize_with = "access_key::requires_full_access", skip_deserializing)]
     RequiresFullAccess,
     #[error("access key is for receiver {ak_receiver}, transaction goes to {tx_receiver}")]
+    #[serde(rename = "InvalidAccessKeyError", serialize_with = "access_key::receiver_mismatch", skip_deserializing)]
     ReceiverMismatch { tx_receiver: AccountId, ak_receiver: AccountId },
     #[error("access key does not allow method {method_name}")]
+    #[serde(rename = "InvalidAccessKeyError", serialize_with = "access_key::method_name_mismatch", skip_deserializing)]
     MethodNameMismatch { method_name: String },
     #[error("a function-call access key cannot attach a deposit")]
+    #[serde(
+        rename = "InvalidAccessKeyError",
+        serialize_with = "access_key::deposit_with_function_call",
+        skip_deserializing
+    )]
     DepositWithFunctionCall,
     #[error("transaction has no actions")]
     EmptyActions,
@@ -61,6 +70,43 @@ pub enum InvalidTxError {
     /// borsh tags stay stable.
     #[error("{0}")]
     ActionsValidation(ActionsValidationError),
+}
+
+/// NEAR nests the refusals of an access key under `InvalidAccessKeyError`
+/// (`{"InvalidTxError":{"InvalidAccessKeyError":{"MethodNameMismatch":{"method_name":"x"}}}}`,
+/// `..."InvalidAccessKeyError":"RequiresFullAccess"`), where clients look for them; the enum
+/// stays flat so stored outcomes keep their borsh tags.
+mod access_key {
+    use serde::ser::{SerializeMap, Serializer};
+    use serde_json::json;
+
+    use crate::{AccountId, PublicKey};
+
+    fn nested<S: Serializer>(s: S, variant: &str, fields: serde_json::Value) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(1))?;
+        map.serialize_entry(variant, &fields)?;
+        map.end()
+    }
+
+    pub fn not_found<S: Serializer>(account_id: &AccountId, public_key: &PublicKey, s: S) -> Result<S::Ok, S::Error> {
+        nested(s, "AccessKeyNotFound", json!({ "account_id": account_id, "public_key": public_key }))
+    }
+
+    pub fn receiver_mismatch<S: Serializer>(tx: &AccountId, ak: &AccountId, s: S) -> Result<S::Ok, S::Error> {
+        nested(s, "ReceiverMismatch", json!({ "tx_receiver": tx, "ak_receiver": ak }))
+    }
+
+    pub fn method_name_mismatch<S: Serializer>(method_name: &str, s: S) -> Result<S::Ok, S::Error> {
+        nested(s, "MethodNameMismatch", json!({ "method_name": method_name }))
+    }
+
+    pub fn requires_full_access<S: Serializer>(s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("RequiresFullAccess")
+    }
+
+    pub fn deposit_with_function_call<S: Serializer>(s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("DepositWithFunctionCall")
+    }
 }
 
 /// Why a transaction's actions are invalid as a list (NEAR's `ActionsValidationError`, the
@@ -85,9 +131,14 @@ pub enum ActionErrorKind {
     AccountAlreadyExists { account_id: AccountId },
     #[error("account {account_id} does not exist")]
     AccountDoesNotExist { account_id: AccountId },
-    #[error("{predecessor_id} may not create {account_id}: only its parent may, and top-level accounts only through the registrar")]
+    /// Also a transfer to an implicit account that does not exist (NEAR would create it).
+    #[error("{predecessor_id} may not create {account_id}: only its parent may create a sub-account, top-level accounts come only through the registrar, implicit accounts not at all")]
     CreateAccountNotAllowed { account_id: AccountId, predecessor_id: AccountId },
+    /// No longer made (refusals to create an implicit account are `CreateAccountNotAllowed`);
+    /// kept so stored outcomes keep their borsh tags, and shown to JSON clients under NEAR's
+    /// `AccountDoesNotExist`.
     #[error("implicit account {account_id} cannot be created on this chain")]
+    #[serde(rename = "AccountDoesNotExist", skip_deserializing)]
     ImplicitAccountNotAllowed { account_id: AccountId },
     #[error("{actor_id} may not act on {account_id}")]
     ActorNoPermission { account_id: AccountId, actor_id: AccountId },
@@ -138,6 +189,40 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&e).unwrap(),
             serde_json::json!({"InvalidTxError": {"InvalidNonce": {"tx_nonce": 5, "ak_nonce": 7}}})
+        );
+    }
+
+    #[test]
+    fn access_key_refusals_are_nested_as_near_nests_them() {
+        let json = |e: InvalidTxError| serde_json::to_value(TxExecutionError::InvalidTxError(e)).unwrap();
+        let id = |s: &str| -> AccountId { s.parse().unwrap() };
+        assert_eq!(
+            json(InvalidTxError::RequiresFullAccess),
+            serde_json::json!({"InvalidTxError": {"InvalidAccessKeyError": "RequiresFullAccess"}})
+        );
+        assert_eq!(
+            json(InvalidTxError::DepositWithFunctionCall),
+            serde_json::json!({"InvalidTxError": {"InvalidAccessKeyError": "DepositWithFunctionCall"}})
+        );
+        assert_eq!(
+            json(InvalidTxError::MethodNameMismatch { method_name: "burn".into() }),
+            serde_json::json!({"InvalidTxError": {"InvalidAccessKeyError": {"MethodNameMismatch": {"method_name": "burn"}}}})
+        );
+        assert_eq!(
+            json(InvalidTxError::ReceiverMismatch { tx_receiver: id("bob.acme"), ak_receiver: id("app.acme") }),
+            serde_json::json!({"InvalidTxError": {"InvalidAccessKeyError": {"ReceiverMismatch": {"tx_receiver": "bob.acme", "ak_receiver": "app.acme"}}}})
+        );
+        let key = PublicKey([1; 32]);
+        assert_eq!(
+            json(InvalidTxError::AccessKeyNotFound { account_id: id("bob.acme"), public_key: key }),
+            serde_json::json!({"InvalidTxError": {"InvalidAccessKeyError": {"AccessKeyNotFound": {"account_id": "bob.acme", "public_key": key.to_string()}}}})
+        );
+        // Stored outcomes of the old implicit-account refusal show NEAR's name too.
+        let old =
+            ActionError { index: 0, kind: ActionErrorKind::ImplicitAccountNotAllowed { account_id: id("bob.acme") } };
+        assert_eq!(
+            serde_json::to_value(TxExecutionError::ActionError(old)).unwrap(),
+            serde_json::json!({"ActionError": {"index": 0, "kind": {"AccountDoesNotExist": {"account_id": "bob.acme"}}}})
         );
     }
 }
