@@ -15,14 +15,14 @@ use std::path::PathBuf;
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-use super::{dns_label, read, DeployOptions, Placed, Plan, METRICS_PORT, P2P_PORT, RPC_PORT};
+use super::{
+    dns_label, init_command, read, vault_signer_toml, DeployOptions, File, Placed, Plan, METRICS_PORT, RPC_PORT,
+};
 use crate::{GenesisError, KeyFile};
 
 /// RFC 8410's PKCS #8 prefix of an ed25519 private key: the 32-byte seed follows.
 const ED25519_PKCS8_PREFIX: [u8; 16] =
     [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
-
-use super::File;
 
 /// The role id of each validator's AppRole: chosen here (OpenBao accepts a custom one) so the
 /// signer configs can name it before OpenBao exists.
@@ -31,12 +31,10 @@ fn role_id() -> String {
 }
 
 pub(super) fn render(plan: &Plan, opts: &DeployOptions) -> Result<Vec<File>, GenesisError> {
-    let genesis_json = serde_json::to_string_pretty(&plan.genesis).map_err(|e| GenesisError::Options(e.to_string()))?;
     if opts.organization.is_some() {
         return Err(GenesisError::Options("--organization applies to --target kubernetes".into()));
     }
-    let mut files = vec![File::new("genesis.json", genesis_json + "\n")];
-    files.push(File::new("openbao/bao.hcl", BAO_HCL.to_owned()));
+    let mut files = vec![File::new("openbao/bao.hcl", BAO_HCL.to_owned())];
     let mut services = serde_json::Map::new();
     let mut volumes = serde_json::Map::new();
     for v in ["pki", "openbao-data", "openbao-init", "node-secrets"] {
@@ -117,14 +115,11 @@ pub(super) fn render(plan: &Plan, opts: &DeployOptions) -> Result<Vec<File>, Gen
 
 fn init_service(v: &Placed, opts: &DeployOptions) -> Value {
     let account = v.spec.account_id.as_str();
+    let mut command = init_command("/config/genesis.json", &format!("/node-secrets/{account}/network_key.json"));
+    command.extend(["--signer-config", "/config/signer.toml", "--copy-secrets"].map(str::to_owned));
     json!({
         "image": opts.image,
-        "command": [
-            "init", "--if-missing", "--genesis", "/config/genesis.json", "--home", "/data/node",
-            "--rpc-listen", format!("0.0.0.0:{RPC_PORT}"), "--p2p-listen", format!("/ip4/0.0.0.0/tcp/{P2P_PORT}"),
-            "--metrics-listen", format!("0.0.0.0:{METRICS_PORT}"), "--network-key", format!("/node-secrets/{account}/network_key.json"),
-            "--signer-config", "/config/signer.toml", "--copy-secrets",
-        ],
+        "command": command,
         "volumes": [
             "./genesis.json:/config/genesis.json:ro",
             format!("./validators/{account}/signer.toml:/config/signer.toml:ro"),
@@ -156,17 +151,13 @@ fn node_service(v: &Placed, opts: &DeployOptions, i: usize) -> Value {
 }
 
 fn signer_toml(account: &str, role_id: &str) -> Result<String, GenesisError> {
-    let signer = json!({
-        "kind": "vault",
-        "vault": {
-            "address": "https://openbao:8200",
-            "key_name": account,
-            "key_version": 1,
-            "ca_cert": "/pki/ca.pem",
-            "auth": { "method": "approle", "role_id": role_id, "secret_id_file": format!("/node-secrets/{account}/secret_id") },
-        },
-    });
-    toml::to_string(&signer).map_err(|e| GenesisError::Options(format!("signer.toml: {e}")))
+    vault_signer_toml(json!({
+        "address": "https://openbao:8200",
+        "key_name": account,
+        "key_version": 1,
+        "ca_cert": "/pki/ca.pem",
+        "auth": { "method": "approle", "role_id": role_id, "secret_id_file": format!("/node-secrets/{account}/secret_id") },
+    }))
 }
 
 const BAO_HCL: &str = r#"# OpenBao for the validators of this host (rendered by `genesis deploy --target compose`).

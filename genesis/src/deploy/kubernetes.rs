@@ -8,7 +8,10 @@ use std::path::PathBuf;
 
 use serde_json::{json, Value};
 
-use super::{label_value, read, DeployOptions, File, Placed, Plan, Signing, METRICS_PORT, P2P_PORT, RPC_PORT};
+use super::{
+    init_command, label_value, read, vault_signer_toml, DeployOptions, File, Placed, Plan, Signing, METRICS_PORT,
+    P2P_PORT, RPC_PORT,
+};
 use crate::GenesisError;
 
 /// The image's user (Containerfile: `USER 10001:10001`).
@@ -45,10 +48,9 @@ fn meta(name: &str, namespace: &str, labels: Value) -> Value {
     json!({ "name": name, "namespace": namespace, "labels": labels })
 }
 
-/// Every file: `kubernetes/<cluster>/<namespace>/...` and the deployed `genesis.json`.
-pub(super) fn render(plan: &Plan, opts: &DeployOptions) -> Result<Vec<File>, GenesisError> {
-    let genesis_json = serde_json::to_string_pretty(&plan.genesis).map_err(|e| GenesisError::Options(e.to_string()))?;
-    let mut files = vec![File::new("genesis.json", genesis_json.clone() + "\n")];
+/// Every file under `kubernetes/<cluster>/<namespace>/`; `genesis_json` is the deployed genesis.
+pub(super) fn render(plan: &Plan, opts: &DeployOptions, genesis_json: &str) -> Result<Vec<File>, GenesisError> {
+    let mut files = Vec::new();
     let mut namespaces: BTreeMap<(&str, &str), Vec<&Placed>> = BTreeMap::new();
     for v in &plan.validators {
         namespaces.entry((v.cluster.as_str(), v.namespace.as_str())).or_default().push(v);
@@ -130,25 +132,7 @@ fn stateful_set(plan: &Plan, v: &Placed, opts: &DeployOptions, vault_ca: bool) -
         "readOnlyRootFilesystem": true,
         "capabilities": { "drop": ["ALL"] },
     });
-    let rpc_listen = format!("0.0.0.0:{RPC_PORT}");
-    let p2p_listen = format!("/ip4/0.0.0.0/tcp/{P2P_PORT}");
-    let metrics_listen = format!("0.0.0.0:{METRICS_PORT}");
-    let mut init_args: Vec<&str> = vec![
-        "init",
-        "--if-missing",
-        "--genesis",
-        "/etc/chain/genesis/genesis.json",
-        "--home",
-        "/data/node",
-        "--rpc-listen",
-        &rpc_listen,
-        "--p2p-listen",
-        &p2p_listen,
-        "--metrics-listen",
-        &metrics_listen,
-        "--network-key",
-        "/etc/chain/keys/network_key.json",
-    ];
+    let mut init_args = init_command("/etc/chain/genesis/genesis.json", "/etc/chain/keys/network_key.json");
     let mut init_mounts = vec![
         json!({ "name": "data", "mountPath": "/data" }),
         json!({ "name": "genesis", "mountPath": "/etc/chain/genesis", "readOnly": true }),
@@ -159,9 +143,9 @@ fn stateful_set(plan: &Plan, v: &Placed, opts: &DeployOptions, vault_ca: bool) -
         json!({ "name": "keys", "secret": { "secretName": format!("{}-keys", v.name), "defaultMode": 0o440 } }),
     ];
     match opts.signing {
-        Signing::Keys => init_args.extend(["--validator-key", "/etc/chain/keys/consensus_key.json"]),
+        Signing::Keys => init_args.extend(["--validator-key", "/etc/chain/keys/consensus_key.json"].map(str::to_owned)),
         Signing::Vault => {
-            init_args.extend(["--signer-config", "/etc/chain/signer/signer.toml", "--copy-secrets"]);
+            init_args.extend(["--signer-config", "/etc/chain/signer/signer.toml", "--copy-secrets"].map(str::to_owned));
             init_mounts.push(json!({ "name": "signer", "mountPath": "/etc/chain/signer", "readOnly": true }));
             volumes.push(json!({ "name": "signer", "configMap": { "name": format!("{}-signer", v.name) } }));
             if vault_ca {
@@ -272,8 +256,7 @@ fn signer_toml(v: &Placed, opts: &DeployOptions, vault_ca: bool) -> Result<Strin
     if vault_ca {
         vault["ca_cert"] = json!("/etc/chain/vault-ca/ca.pem");
     }
-    toml::to_string(&json!({ "kind": "vault", "vault": vault }))
-        .map_err(|e| GenesisError::Options(format!("signer.toml: {e}")))
+    vault_signer_toml(vault)
 }
 
 /// Drains take one validator of the namespace at a time (the chain tolerates f down in all;

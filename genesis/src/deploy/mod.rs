@@ -262,18 +262,48 @@ pub fn plan(opts: &DeployOptions) -> Result<Plan, GenesisError> {
 /// Renders the plan's files (paths relative to the output directory), `genesis.json` (the
 /// deployed genesis) among them.
 pub fn render(opts: &DeployOptions) -> Result<(Plan, Vec<File>), GenesisError> {
-    let mut plan = plan(opts)?;
-    let files = match opts.target {
-        Target::Kubernetes => kubernetes::render(&plan, opts)?,
+    let plan = plan(opts)?;
+    let genesis_json = serde_json::to_string_pretty(&plan.genesis).map_err(|e| options(e.to_string()))?;
+    let mut files = vec![File::new("genesis.json", format!("{genesis_json}\n"))];
+    match opts.target {
+        Target::Kubernetes => files.extend(kubernetes::render(&plan, opts, &genesis_json)?),
         Target::Compose => {
             if opts.signing != Signing::Vault {
                 return Err(options("--target compose signs through its OpenBao: use --signer vault".into()));
             }
-            compose::render(&plan, opts)?
+            files.extend(compose::render(&plan, opts)?)
         }
-    };
-    plan.multi_cluster &= opts.target == Target::Kubernetes;
+    }
     Ok((plan, files))
+}
+
+/// The `chain init` a validator's set-up step runs, up to its signer: the home on the /data
+/// volume, listening on every interface at the image's ports.
+fn init_command(genesis: &str, network_key: &str) -> Vec<String> {
+    [
+        "init",
+        "--if-missing",
+        "--genesis",
+        genesis,
+        "--home",
+        "/data/node",
+        "--rpc-listen",
+        &format!("0.0.0.0:{RPC_PORT}"),
+        "--p2p-listen",
+        &format!("/ip4/0.0.0.0/tcp/{P2P_PORT}"),
+        "--metrics-listen",
+        &format!("0.0.0.0:{METRICS_PORT}"),
+        "--network-key",
+        network_key,
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+/// A `[signer]` file of kind `vault` with the settings `vault` holds.
+fn vault_signer_toml(vault: serde_json::Value) -> Result<String, GenesisError> {
+    toml::to_string(&serde_json::json!({ "kind": "vault", "vault": vault }))
+        .map_err(|e| options(format!("signer.toml: {e}")))
 }
 
 /// Writes what [`render`] made under `out` (refusing a non-empty directory); returns the plan.
