@@ -86,7 +86,7 @@ for f in "$BENCH_FONT" "$PROMETHEUS_BIN" "$PROMTOOL_BIN" "$CA_BUNDLE" "/usr/bin/
     [ -e "$f" ] || { echo "still missing after set-up: $f" >&2; exit 1; }
 done
 (cd tests/js && node --input-type=module -e "import { Account } from \"near-api-js\"; if (!Account) process.exit(1);")
-echo "-- node $(node --version), $(tests/py/.venv/bin/python -c "import near, kubernetes_validate, grpc_reflection, sys; print(\"near-kit\", sys.version.split()[0])"), $("$BAO_BIN" version | head -n 1), $("$PROMETHEUS_BIN" --version 2>&1 | head -n 1), $("$IMAGE_TOOL" --version)"
+echo "-- node $(node --version), $(tests/py/.venv/bin/python -c "import near, kubernetes_validate, grpc_reflection, near_jsonrpc_models, sys; print(\"near-kit\", sys.version.split()[0])"), $("$BAO_BIN" version | head -n 1), $("$PROMETHEUS_BIN" --version 2>&1 | head -n 1), $("$IMAGE_TOOL" --version)"
 if [ "$FULL" = 1 ]; then
     cargo build --workspace --bins --locked
 else

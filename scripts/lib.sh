@@ -162,21 +162,21 @@ ensure_python3_venv() {
 
 # Python 3.11+ with near-kit 1.3.0 (the second client test), kubernetes-validate (offline
 # schema checks of `genesis deploy`'s manifests) and grpcio-reflection (a v1alpha reflection
-# client) from PyPI in tests/py/.venv.
+# client) and near-jsonrpc-client (nearcore's OpenAPI models, for the strict RPC check) from PyPI in tests/py/.venv.
 ensure_python_deps() {
     ensure_python3_venv
     if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
         echo "near-kit needs Python 3.11 or newer; found $(python3 --version)" >&2
         exit 1
     fi
-    if ! tests/py/.venv/bin/python -c 'import near, kubernetes_validate, grpc_reflection' >/dev/null 2>&1 \
+    if ! tests/py/.venv/bin/python -c 'import near, kubernetes_validate, grpc_reflection, near_jsonrpc_models' >/dev/null 2>&1 \
         || [ ! -x tests/py/.venv/bin/kubernetes-validate ]; then
-        echo "installing near-kit, kubernetes-validate and grpcio-reflection for the tests (pip, tests/py/.venv)"
+        echo "installing near-kit, kubernetes-validate, grpcio-reflection and near-jsonrpc-client (nearcore's models) for the tests (pip, tests/py/.venv)"
         rm -rf tests/py/.venv
         python3 -m venv tests/py/.venv
         tests/py/.venv/bin/pip install -q --disable-pip-version-check -r tests/py/requirements.txt
-        tests/py/.venv/bin/python -c 'import near, kubernetes_validate, grpc_reflection' \
-            || { echo "pip installed tests/py/requirements.txt, but near, kubernetes_validate or grpc_reflection does not import" >&2; exit 1; }
+        tests/py/.venv/bin/python -c 'import near, kubernetes_validate, grpc_reflection, near_jsonrpc_models' \
+            || { echo "pip installed tests/py/requirements.txt, but near, kubernetes_validate, grpc_reflection or near_jsonrpc_models does not import" >&2; exit 1; }
         [ -x tests/py/.venv/bin/kubernetes-validate ] || { echo "tests/py/.venv/bin/kubernetes-validate is missing" >&2; exit 1; }
     fi
 }

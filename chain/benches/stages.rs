@@ -144,7 +144,7 @@ fn stages(c: &mut Criterion) {
     g.bench_function("execution (state changes, no Merkle)", |b| {
         b.iter(|| black_box(s.runtime.apply_block(&s.context(), &txs, false).unwrap()))
     });
-    let (changes, _) = s.runtime.apply_block(&s.context(), &txs, false).unwrap();
+    let changes = s.runtime.apply_block(&s.context(), &txs, false).unwrap().changes;
     g.bench_function("Merkle update (JMT)", |b| b.iter(|| black_box(s.node.store().prepare_tree(&changes).unwrap())));
     let node = s.node.clone();
     g.bench_function("store commit (one fsynced batch)", |b| {

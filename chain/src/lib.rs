@@ -27,6 +27,7 @@ pub mod mempool;
 pub mod metrics;
 pub mod network;
 pub mod node;
+mod node_queries;
 pub mod runtime;
 pub mod signer_health;
 pub mod store;

@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+mod verify_command;
+
 use anyhow::{bail, Context as _};
 use chain::config::{resolve, LogFormat, NetworkSection, NodeConfig, CONFIG_FILE};
 use chain::node::{init_store, Node};
@@ -71,6 +73,22 @@ enum Command {
         /// event's fields); overrides `[log] format` in config.toml.
         #[arg(long, value_enum)]
         log_format: Option<LogFormat>,
+    },
+    /// Check a node's answers as a light client: from the genesis file alone, follow the
+    /// certified headers to the head across validator-set changes, then verify the node's
+    /// proofs of the given transactions (inclusion and outcome) and accounts (state).
+    Verify {
+        #[arg(long)]
+        genesis: PathBuf,
+        /// The node's JSON-RPC URL.
+        #[arg(long, default_value = "http://127.0.0.1:3030")]
+        rpc: String,
+        /// A transaction to prove, as HASH:SENDER (repeatable).
+        #[arg(long = "tx")]
+        txs: Vec<verify_command::TxArg>,
+        /// An account whose state to prove (repeatable).
+        #[arg(long = "account")]
+        accounts: Vec<chain_types::AccountId>,
     },
     /// Application credentials for JSON-RPC and gRPC clients. Changes reach a running node
     /// within a second.
@@ -144,6 +162,13 @@ fn main() -> anyhow::Result<()> {
             tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run(home, config))
         }
         Command::Credentials { command } => credentials(command),
+        Command::Verify { genesis, rpc, txs, accounts } => {
+            let genesis = Genesis::load(&genesis)?;
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?
+                .block_on(verify_command::verify(&genesis, &rpc, &txs, &accounts))
+        }
     }
 }
 

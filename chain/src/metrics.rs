@@ -69,6 +69,9 @@ pub struct Metrics {
     pub message_receive_bytes: Family<Kind, Counter>,
     pub messages_received: Family<Kind, Counter>,
     pub message_send_bytes: Family<Kind, Counter>,
+    /// The totals of the two byte families (for `network_info`).
+    bytes_sent: std::sync::atomic::AtomicU64,
+    bytes_received: std::sync::atomic::AtomicU64,
     pub messages_sent: Family<Kind, Counter>,
     pub refused_connections: Counter,
     // Sync.
@@ -124,6 +127,8 @@ impl Metrics {
             message_receive_bytes: Family::default(),
             messages_received: Family::default(),
             message_send_bytes: Family::default(),
+            bytes_sent: Default::default(),
+            bytes_received: Default::default(),
             messages_sent: Family::default(),
             refused_connections: Counter::default(),
             syncing: Gauge::default(),
@@ -261,9 +266,16 @@ impl Metrics {
         self.byzantine_validators.set(seen.len() as i64);
     }
 
+    /// Message bytes sent and received since start, over every kind.
+    pub fn network_bytes(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.bytes_sent.load(Relaxed), self.bytes_received.load(Relaxed))
+    }
+
     /// A message of `kind`, `bytes` long, handed to the writers of `peers` peers.
     pub fn sent(&self, message_type: &'static str, bytes: usize, peers: usize) {
         let kind = Kind { message_type };
+        self.bytes_sent.fetch_add((bytes * peers) as u64, std::sync::atomic::Ordering::Relaxed);
         self.message_send_bytes.get_or_create(&kind).inc_by((bytes * peers) as u64);
         self.messages_sent.get_or_create(&kind).inc_by(peers as u64);
     }
@@ -271,6 +283,7 @@ impl Metrics {
     /// A message received from a peer, by kind, with its size.
     pub fn received(&self, message_type: &'static str, bytes: usize) {
         let kind = Kind { message_type };
+        self.bytes_received.fetch_add(bytes as u64, std::sync::atomic::Ordering::Relaxed);
         self.message_receive_bytes.get_or_create(&kind).inc_by(bytes as u64);
         self.messages_received.get_or_create(&kind).inc();
     }

@@ -13,8 +13,8 @@ use consensus::{Validator, ValidatorSet};
 use contracts::ModuleRegistry;
 use genesis::Genesis;
 use rpc::{
-    BlockRef, EvidenceView, Health, NodeApi, NodeError, NodeStatus, ProtocolConfig, SubmitError, ValidatorView,
-    ValidatorsView, ViewCallError,
+    BlockRef, CertifiedBlock, EvidenceView, Health, NetworkInfo, NodeApi, NodeError, NodeStatus, ProtocolConfig,
+    StateChangeView, StateProof, StateRead, SubmitError, ValidatorView, ValidatorsView, ViewCallError,
 };
 use tokio::sync::watch;
 
@@ -80,6 +80,8 @@ pub struct Node {
     pub(crate) metrics: Arc<Metrics>,
     /// The head block's timestamp (Unix ms), for health checks without reading the store.
     pub(crate) head_time_ms: std::sync::atomic::AtomicU64,
+    /// When the node was opened (`status`'s uptime).
+    pub(crate) started: std::time::Instant,
     /// This node, for the tasks it starts.
     me: Weak<Node>,
 }
@@ -160,7 +162,7 @@ fn refusal_reason(e: &SubmitError) -> String {
 
 /// The genesis block: height 0, committing to the genesis state; trusted by definition, so
 /// its certificate carries no signatures.
-pub fn genesis_block(g: &Genesis, prev_state_root: CryptoHash) -> Block {
+pub fn genesis_block(g: &Genesis, prev_state_root: CryptoHash, next_bp_hash: CryptoHash) -> Block {
     Block {
         header: BlockHeader {
             height: 0,
@@ -168,6 +170,8 @@ pub fn genesis_block(g: &Genesis, prev_state_root: CryptoHash) -> Block {
             timestamp_ms: g.genesis_time_ms,
             proposer: g.workspace.master_account.clone(),
             tx_root: Block::compute_tx_root(&[]),
+            outcome_root: CryptoHash::default(),
+            next_bp_hash,
             prev_state_root,
         },
         transactions: Vec::new(),
@@ -182,7 +186,9 @@ pub fn init_store(store: &Store, g: &Genesis) -> Result<CryptoHash, StartError> 
     }
     let changes = genesis_changes(g).map_err(|e| StartError::Genesis(e.to_string()))?;
     let tree = store.prepare_tree(&changes)?;
-    let block = genesis_block(g, tree.root);
+    let next_bp_hash = crate::validators::next_bp_hash_in(&changes, &g.treasury.account_id)?
+        .ok_or_else(|| StartError::Genesis("the genesis state holds no validator schedule".into()))?;
+    let block = genesis_block(g, tree.root, next_bp_hash);
     let hash = block.hash();
     let certificate = CommitCertificate { height: 0, round: 0, block_hash: hash, signatures: Vec::new() };
     let stored = StoredBlock { block, certificate, jmt_version: tree.state_version.unwrap_or(0) };
@@ -265,6 +271,7 @@ impl Node {
             signer_backend: std::sync::OnceLock::new(),
             metrics: Arc::default(),
             head_time_ms: std::sync::atomic::AtomicU64::new(head_time_ms),
+            started: std::time::Instant::now(),
             me: me.clone(),
         }))
     }
@@ -350,6 +357,11 @@ impl Node {
     /// each change at once.
     pub(crate) fn set_syncing(&self, syncing: bool) {
         self.syncing.send_if_modified(|now| std::mem::replace(now, syncing) != syncing);
+    }
+
+    /// The p2p network, once started.
+    pub(crate) fn network(&self) -> Option<&NetworkHandle> {
+        self.network.get()
     }
 
     pub fn mempool(&self) -> &Mempool {
@@ -447,12 +459,12 @@ impl Node {
         })
     }
 
-    fn internal(e: StoreError) -> NodeError {
+    pub(crate) fn internal(e: StoreError) -> NodeError {
         tracing::error!(target: "chain", error = %e, "store read failed");
         NodeError::Internal(e.to_string())
     }
 
-    fn resolve(&self, at: BlockRef) -> Result<StoredBlock, NodeError> {
+    pub(crate) fn resolve(&self, at: BlockRef) -> Result<StoredBlock, NodeError> {
         let height = match at {
             BlockRef::Finality(_) => self.store.head().map_err(Self::internal)?,
             BlockRef::Height(h) => Some(h),
@@ -469,6 +481,17 @@ impl Node {
                 BlockRef::Finality(_) => "head".into(),
             })
         })
+    }
+
+    /// The block context reads at `stored` run in (views see its height and time).
+    pub(crate) fn context_at(&self, stored: &StoredBlock) -> BlockContext<'_> {
+        BlockContext {
+            chain_id: &self.genesis.chain_id,
+            height: stored.block.header.height,
+            timestamp_ms: stored.block.header.timestamp_ms,
+            validity_blocks: self.genesis.transaction_validity_blocks,
+            store: &self.store,
+        }
     }
 
     /// Reads a state entry as of a block, through the Merkle tree's versioned values.
@@ -495,6 +518,8 @@ impl NodeApi for Node {
             validators: self.validators.next().validators().iter().map(|v| v.account_id.clone()).collect(),
             validator_account_id: me.as_ref().map(|v| v.account_id.clone()),
             validator_public_key: me.as_ref().map(|v| v.consensus_key),
+            node_public_key: crate::node_queries::network_key(self, me.as_ref().map(|v| v.consensus_key)),
+            uptime_sec: self.started.elapsed().as_secs(),
             syncing: self.is_syncing(),
         })
     }
@@ -523,7 +548,18 @@ impl NodeApi for Node {
             chain_id: g.chain_id.clone(),
             genesis_time_ms: g.genesis_time_ms,
             epoch_length: g.epoch_length,
+            genesis_validators: g
+                .validators
+                .iter()
+                .zip(genesis::split_stake(g.total_stake, g.validators.len()))
+                .map(|(v, stake)| ValidatorView {
+                    account_id: v.account_id.clone(),
+                    public_key: v.consensus_key,
+                    stake,
+                })
+                .collect(),
             validators: self.validators.next().len(),
+            total_supply: g.total_supply,
             transaction_validity_blocks: g.transaction_validity_blocks,
             max_tx_bytes: g.limits.max_tx_bytes,
             registrar_account_id: g.registrar.account_id.clone(),
@@ -587,13 +623,7 @@ impl NodeApi for Node {
         at: BlockRef,
     ) -> Result<(Result<Vec<u8>, ViewCallError>, Block), NodeError> {
         let stored = self.resolve(at)?;
-        let ctx = BlockContext {
-            chain_id: &self.genesis.chain_id,
-            height: stored.block.header.height,
-            timestamp_ms: stored.block.header.timestamp_ms,
-            validity_blocks: self.genesis.transaction_validity_blocks,
-            store: &self.store,
-        };
+        let ctx = self.context_at(&stored);
         let result = match self.runtime.view(&ctx, Some(stored.jmt_version), id, method, args) {
             Ok(bytes) => Ok(bytes),
             Err(ViewError::UnknownAccount(_)) => Err(ViewCallError::UnknownAccount),
@@ -618,7 +648,7 @@ impl NodeApi for Node {
                 .collect::<Vec<_>>()
         };
         let epoch_length = self.genesis.epoch_length.max(1);
-        let epoch_height = stored.block.header.height / epoch_length;
+        let epoch_height = rpc::epoch_of(stored.block.header.height, epoch_length);
         let v = ValidatorsView {
             current: view(&schedule.current),
             next: view(schedule.next()),
@@ -626,6 +656,42 @@ impl NodeApi for Node {
             epoch_height,
         };
         Ok((v, stored.block))
+    }
+
+    fn state_changes(&self, at: BlockRef) -> Result<(Vec<StateChangeView>, Block), NodeError> {
+        crate::node_queries::state_changes(self, at)
+    }
+
+    fn module_state(
+        &self,
+        id: &AccountId,
+        prefix: &[u8],
+        at: BlockRef,
+    ) -> Result<(Option<rpc::StateEntries>, Block), NodeError> {
+        crate::node_queries::module_state(self, id, prefix, at)
+    }
+
+    fn module_of(&self, id: &AccountId, at: BlockRef) -> Result<(bool, Option<String>, Block), NodeError> {
+        let stored = self.resolve(at)?;
+        let (exists, module) = crate::node_queries::module_at(self, id, stored.jmt_version)?;
+        Ok((exists, module, stored.block))
+    }
+
+    fn prove_state(&self, reads: &[StateRead], at: BlockRef) -> Result<(Vec<StateProof>, Block), NodeError> {
+        crate::node_queries::prove_state(self, reads, at)
+    }
+
+    fn view_reads(&self, id: &AccountId, method: &str, args: &[u8], at: BlockRef) -> Result<Vec<StateRead>, NodeError> {
+        crate::node_queries::view_reads(self, id, method, args, at)
+    }
+
+    fn certified_block(&self, at: BlockRef) -> Result<CertifiedBlock, NodeError> {
+        let stored = self.resolve(at)?;
+        Ok(CertifiedBlock { block: stored.block, certificate: stored.certificate })
+    }
+
+    fn network_info(&self) -> NetworkInfo {
+        crate::node_queries::network_info(self)
     }
 
     fn evidence(&self) -> Vec<EvidenceView> {

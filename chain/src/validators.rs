@@ -7,13 +7,13 @@
 
 use std::sync::Arc;
 
-use chain_types::{AccountId, BlockHeight};
+use chain_types::{validators_hash, AccountId, BlockHeight, CryptoHash};
 use consensus::{Validator, ValidatorSet};
 use contracts::staking::{ValidatorSchedule, SCHEDULE_KEY};
 use parking_lot::RwLock;
 use tokio::sync::watch;
 
-use crate::store::{StateKey, Store, StoreError};
+use crate::store::{StateChanges, StateKey, Store, StoreError};
 
 /// The validator set of the next height and the schedule it comes from.
 #[derive(Debug)]
@@ -41,6 +41,20 @@ fn current_set(schedule: &ValidatorSchedule) -> Result<ValidatorSet, StoreError>
     .ok_or_else(|| StoreError::Tree("the validator schedule has an empty current set".into()))
 }
 
+/// A set's `next_bp_hash` (see [`chain_types::validators_hash`]).
+pub fn set_hash(set: &ValidatorSet) -> CryptoHash {
+    validators_hash(set.validators().iter().map(|v| (&v.account_id, &v.consensus_key)))
+}
+
+/// The `next_bp_hash` named by state `changes` that write the treasury's schedule; `None`
+/// when they leave it alone.
+pub fn next_bp_hash_in(changes: &StateChanges, treasury: &AccountId) -> Result<Option<CryptoHash>, StoreError> {
+    match changes.get(&StateKey::module_data(treasury, SCHEDULE_KEY)) {
+        Some(bytes) => Ok(Some(set_hash(&current_set(&decode(bytes.clone())?)?))),
+        None => Ok(None),
+    }
+}
+
 impl Validators {
     /// Reads the schedule at the store's head.
     pub fn load(store: &Store, treasury: AccountId) -> Result<Self, StoreError> {
@@ -65,6 +79,12 @@ impl Validators {
     /// The schedule as of tree `version` (a block's post-state).
     pub fn schedule_at(&self, store: &Store, version: u64) -> Result<ValidatorSchedule, StoreError> {
         decode(store.state_at(&StateKey::module_data(&self.treasury, SCHEDULE_KEY), version)?)
+    }
+
+    /// The `next_bp_hash` of a block on the head with these state `changes`: the set its
+    /// post-state names for the height after it.
+    pub fn next_bp_hash(&self, changes: &StateChanges) -> Result<CryptoHash, StoreError> {
+        Ok(next_bp_hash_in(changes, &self.treasury)?.unwrap_or_else(|| set_hash(&self.next())))
     }
 
     /// The next height's set.

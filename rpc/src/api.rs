@@ -4,8 +4,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use chain_types::{
-    AccessKey, Account, AccountId, Balance, Block, BlockHeight, CryptoHash, ExecutionOutcome, InvalidTxError,
-    PublicKey, Signature, SignedTransaction,
+    AccessKey, Account, AccountId, Balance, Block, BlockHeight, CommitCertificate, CryptoHash, ExecutionOutcome,
+    InvalidTxError, PublicKey, Signature, SignedTransaction, StateChangeCause,
 };
 use serde::Deserialize;
 
@@ -57,6 +57,9 @@ impl WaitUntil {
 pub enum NodeError {
     #[error("block {0} is not known")]
     UnknownBlock(String),
+    /// A proof was asked at a block whose state root no certified header carries yet.
+    #[error("the state after block {0} is not yet committed to by a certified header; ask again after the next block")]
+    NotYetProvable(BlockHeight),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -120,7 +123,125 @@ pub struct NodeStatus {
     pub validators: Vec<AccountId>,
     pub validator_account_id: Option<AccountId>,
     pub validator_public_key: Option<PublicKey>,
+    /// The node's network (libp2p) key.
+    pub node_public_key: PublicKey,
+    pub uptime_sec: u64,
     pub syncing: bool,
+}
+
+/// A state write as NEAR's `changes` methods show it, decoded from the store's keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StateChangeValue {
+    /// `module`: the native module the account runs after the block (its code hash).
+    AccountUpdate {
+        account_id: AccountId,
+        account: Account,
+        module: Option<String>,
+    },
+    AccountDeletion {
+        account_id: AccountId,
+    },
+    AccessKeyUpdate {
+        account_id: AccountId,
+        public_key: PublicKey,
+        access_key: AccessKey,
+    },
+    AccessKeyDeletion {
+        account_id: AccountId,
+        public_key: PublicKey,
+    },
+    DataUpdate {
+        account_id: AccountId,
+        key: Vec<u8>,
+        value: Vec<u8>,
+    },
+    DataDeletion {
+        account_id: AccountId,
+        key: Vec<u8>,
+    },
+    /// A native module deployed (its code is empty; see `view_code`).
+    ContractCodeUpdate {
+        account_id: AccountId,
+        module: String,
+    },
+    ContractCodeDeletion {
+        account_id: AccountId,
+    },
+}
+
+impl StateChangeValue {
+    pub fn account_id(&self) -> &AccountId {
+        match self {
+            StateChangeValue::AccountUpdate { account_id, .. }
+            | StateChangeValue::AccountDeletion { account_id }
+            | StateChangeValue::AccessKeyUpdate { account_id, .. }
+            | StateChangeValue::AccessKeyDeletion { account_id, .. }
+            | StateChangeValue::DataUpdate { account_id, .. }
+            | StateChangeValue::DataDeletion { account_id, .. }
+            | StateChangeValue::ContractCodeUpdate { account_id, .. }
+            | StateChangeValue::ContractCodeDeletion { account_id } => account_id,
+        }
+    }
+}
+
+/// One write of a block with why it happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateChangeView {
+    pub cause: StateChangeCause,
+    pub value: StateChangeValue,
+}
+
+/// Storage entries of a module: (key under the module's prefix, value), in key order.
+pub type StateEntries = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// A peer as `network_info` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerView {
+    pub peer_id: String,
+    pub addr: Option<String>,
+    pub account_id: Option<AccountId>,
+}
+
+/// The node's network for `network_info`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkInfo {
+    pub active_peers: Vec<PeerView>,
+    /// The validators of the current and next sets, with where they are reached.
+    pub known_producers: Vec<PeerView>,
+    pub peer_max_count: u32,
+    /// Averages since the node started.
+    pub sent_bytes_per_sec: u64,
+    pub received_bytes_per_sec: u64,
+}
+
+/// A state read proven against a certified state root: `proof` is the borsh of a Jellyfish
+/// Merkle `SparseMerkleProof<Sha3_256>` of the entry's key (existence, or non-existence
+/// when the entry is absent) against the root after `block`, which the header of the block
+/// after it (`root_block`, with its commit certificate) carries as `prev_state_root`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateProof {
+    pub key: Vec<u8>,
+    pub value: Option<Vec<u8>>,
+    pub proof: Vec<u8>,
+    pub root_block: Block,
+    pub root_certificate: CommitCertificate,
+}
+
+/// A state entry to prove.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StateRead {
+    Account(AccountId),
+    AccessKey(AccountId, PublicKey),
+    ModuleData(AccountId, Vec<u8>),
+    /// A raw store key (as a view reported reading it).
+    Raw(Vec<u8>),
+}
+
+/// A block with the commit certificate that finalized it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertifiedBlock {
+    pub block: Block,
+    pub certificate: CommitCertificate,
 }
 
 /// Chain parameters for `EXPERIMENTAL_protocol_config` (from genesis).
@@ -129,7 +250,12 @@ pub struct ProtocolConfig {
     pub chain_id: String,
     pub genesis_time_ms: u64,
     pub epoch_length: u64,
+    /// The genesis validator set, with the stake each holds.
+    pub genesis_validators: Vec<ValidatorView>,
+    /// Seats: the current set's size.
     pub validators: usize,
+    /// All tokens at genesis.
+    pub total_supply: Balance,
     pub transaction_validity_blocks: u64,
     pub max_tx_bytes: u64,
     /// The only account that may create top-level accounts.
@@ -206,6 +332,26 @@ pub trait NodeApi: Send + Sync + 'static {
     ) -> Result<(Result<Vec<u8>, ViewCallError>, Block), NodeError>;
     /// The validator sets as of a block.
     fn validators(&self, at: BlockRef) -> Result<(ValidatorsView, Block), NodeError>;
+    /// Every state write a block made, with its cause, in the order made.
+    fn state_changes(&self, at: BlockRef) -> Result<(Vec<StateChangeView>, Block), NodeError>;
+    /// A module's storage entries under `prefix` as of a block (key, value); `None` when the
+    /// account does not exist.
+    fn module_state(
+        &self,
+        id: &AccountId,
+        prefix: &[u8],
+        at: BlockRef,
+    ) -> Result<(Option<StateEntries>, Block), NodeError>;
+    /// The native module an account runs as of a block: `(account exists, module name)`.
+    fn module_of(&self, id: &AccountId, at: BlockRef) -> Result<(bool, Option<String>, Block), NodeError>;
+    /// Proofs of state entries as of a block (see [`StateProof`]).
+    fn prove_state(&self, reads: &[StateRead], at: BlockRef) -> Result<(Vec<StateProof>, Block), NodeError>;
+    /// The state entries a module's read-only `method` reads as of a block (to prove them).
+    fn view_reads(&self, id: &AccountId, method: &str, args: &[u8], at: BlockRef) -> Result<Vec<StateRead>, NodeError>;
+    /// A committed block with its certificate.
+    fn certified_block(&self, at: BlockRef) -> Result<CertifiedBlock, NodeError>;
+    /// Peers and validators for `network_info`.
+    fn network_info(&self) -> NetworkInfo;
     /// Equivocation seen since the node started (admin only over the RPC).
     fn evidence(&self) -> Vec<EvidenceView>;
     /// Validates against head state and adds to the mempool; returns the transaction hash.

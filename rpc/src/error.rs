@@ -85,6 +85,11 @@ impl From<NodeError> for RpcError {
                 json!({ "block_reference": b }),
                 Value::String(format!("DB Not Found Error: BLOCK: {b}")),
             ),
+            e @ NodeError::NotYetProvable(_) => RpcError::handler(
+                "NOT_CONFIRMED",
+                json!({ "error_message": e.to_string() }),
+                Value::String(e.to_string()),
+            ),
             NodeError::Internal(m) => RpcError::internal(m),
         }
     }

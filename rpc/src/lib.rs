@@ -28,17 +28,23 @@
 
 pub mod access;
 mod api;
+mod changes;
+mod chunk;
 pub mod client;
 mod error;
 pub mod grpc;
+mod light_client;
 mod methods;
 pub mod metrics;
+mod node_info;
 mod server;
 mod views;
 
 pub use api::{
-    BlockRef, EvidenceView, Finality, Health, NodeApi, NodeError, NodeStatus, ProtocolConfig, SubmitError,
-    ValidatorView, ValidatorsView, ViewCallError, WaitUntil,
+    BlockRef, CertifiedBlock, EvidenceView, Finality, Health, NetworkInfo, NodeApi, NodeError, NodeStatus, PeerView,
+    ProtocolConfig, StateChangeValue, StateChangeView, StateEntries, StateProof, StateRead, SubmitError, ValidatorView,
+    ValidatorsView, ViewCallError, WaitUntil,
 };
 pub use error::RpcError;
 pub use server::{router, serve, serve_app, RpcConfig};
+pub use views::{epoch_id, epoch_of};

@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::api::StateRead;
 use crate::api::{outcome_or_wait, submit_and_wait, SendError};
 use crate::{views, BlockRef, Finality, NodeApi, RpcError, ViewCallError, WaitUntil};
 
@@ -25,21 +26,31 @@ pub async fn dispatch<N: NodeApi>(
         "status" => Ok(views::status_view(&node.status()?)),
         "health" => health(node),
         "block" => block(node, params),
+        "chunk" => chunk(node, params),
         "query" => query(node, params),
         "send_tx" => {
             let p: SendTxParams = parse_params(params)?;
             send(node, &p.signed_tx_base64, p.wait_until, tx_timeout).await
         }
-        "broadcast_tx_commit" => {
-            let [tx]: [String; 1] = parse_params(params)?;
-            send(node, &tx, WaitUntil::Final, tx_timeout).await
-        }
+        "broadcast_tx_commit" => send(node, &signed_tx_param(params)?, WaitUntil::Final, tx_timeout).await,
         "broadcast_tx_async" => {
-            let [tx]: [String; 1] = parse_params(params)?;
-            let tx = decode_tx(&tx)?;
+            let tx = decode_tx(&signed_tx_param(params)?)?;
             Ok(json!(node.submit_gathered(tx).await?))
         }
-        "tx" => tx_status(node, params, tx_timeout).await,
+        "tx" => tx_status(node, params, tx_timeout, false).await,
+        "EXPERIMENTAL_tx_status" => tx_status(node, params, tx_timeout, true).await,
+        "EXPERIMENTAL_receipt" => receipt(node, params),
+        "EXPERIMENTAL_changes" | "changes" => crate::changes::changes(node, params),
+        "EXPERIMENTAL_changes_in_block" | "block_effects" => crate::changes::changes_in_block(node, params),
+        "EXPERIMENTAL_genesis_config" | "genesis_config" => {
+            Ok(crate::node_info::genesis_config(&node.protocol_config()))
+        }
+        "network_info" => Ok(crate::node_info::network_info(&node.network_info())),
+        "client_config" => Ok(crate::node_info::client_config(node)),
+        "light_client_proof" | "EXPERIMENTAL_light_client_proof" => {
+            crate::light_client::execution_proof(node, params, node.protocol_config().epoch_length)
+        }
+        "next_light_client_block" => crate::light_client::next_block(node, params, node.protocol_config().epoch_length),
         "EXPERIMENTAL_protocol_config" => {
             block_ref(&params)?;
             Ok(views::protocol_config(&node.protocol_config()))
@@ -54,15 +65,29 @@ pub async fn dispatch<N: NodeApi>(
 }
 
 /// Every method `dispatch` serves (its arms), for metric labels.
-const METHODS: [&str; 12] = [
+const METHODS: [&str; 26] = [
     "status",
     "health",
     "block",
+    "chunk",
     "query",
     "send_tx",
     "broadcast_tx_commit",
     "broadcast_tx_async",
     "tx",
+    "EXPERIMENTAL_tx_status",
+    "EXPERIMENTAL_receipt",
+    "EXPERIMENTAL_changes",
+    "changes",
+    "EXPERIMENTAL_changes_in_block",
+    "block_effects",
+    "EXPERIMENTAL_genesis_config",
+    "genesis_config",
+    "network_info",
+    "client_config",
+    "light_client_proof",
+    "EXPERIMENTAL_light_client_proof",
+    "next_light_client_block",
     "EXPERIMENTAL_protocol_config",
     "gas_price",
     "validators",
@@ -75,7 +100,7 @@ pub fn method_label(method: &str) -> &'static str {
 }
 
 /// Parses params given as an object or an array (clients use both).
-fn parse_params<T: DeserializeOwned>(params: Value) -> Result<T, RpcError> {
+pub(crate) fn parse_params<T: DeserializeOwned>(params: Value) -> Result<T, RpcError> {
     serde_json::from_value(params).map_err(|e| RpcError::parse(format!("Failed parsing args: {e}")))
 }
 
@@ -84,6 +109,15 @@ struct SendTxParams {
     signed_tx_base64: String,
     #[serde(default)]
     wait_until: WaitUntil,
+}
+
+/// The signed transaction of `broadcast_tx_*`: `[base64]` or `{"signed_tx_base64"}`.
+fn signed_tx_param(params: Value) -> Result<String, RpcError> {
+    if params.is_object() {
+        return Ok(parse_params::<SendTxParams>(params)?.signed_tx_base64);
+    }
+    let [tx]: [String; 1] = parse_params(params)?;
+    Ok(tx)
 }
 
 fn decode_tx(b64: &str) -> Result<SignedTransaction, RpcError> {
@@ -145,12 +179,18 @@ enum TxParams {
     Array(CryptoHash, #[allow(dead_code)] AccountId),
 }
 
-async fn tx_status<N: NodeApi>(node: &N, params: Value, timeout: Duration) -> Result<Value, RpcError> {
+/// `tx`, or with `receipts` (NEAR's `EXPERIMENTAL_tx_status`) the receipt as well.
+async fn tx_status<N: NodeApi>(node: &N, params: Value, timeout: Duration, receipts: bool) -> Result<Value, RpcError> {
     let (hash, wait) = match parse_params(params)? {
         TxParams::Object { tx_hash, wait_until, .. } => (tx_hash, wait_until),
         TxParams::Array(hash, _) => (hash, WaitUntil::Final),
     };
     match outcome_or_wait(node, hash, wait, timeout).await? {
+        Some((o, tx)) if receipts => {
+            outcome_reply(&o, &tx, wait)?;
+            let shown = if wait == WaitUntil::None { WaitUntil::Final } else { wait };
+            Ok(crate::chunk::outcome_with_receipts(&o, &tx, shown))
+        }
         Some((o, tx)) => outcome_reply(&o, &tx, wait),
         None => Err(RpcError::handler(
             "UNKNOWN_TRANSACTION",
@@ -161,7 +201,7 @@ async fn tx_status<N: NodeApi>(node: &N, params: Value, timeout: Duration) -> Re
 }
 
 /// Reads `finality`, `block_id` or `sync_checkpoint` from an object; `[id]` arrays too.
-fn block_ref(params: &Value) -> Result<BlockRef, RpcError> {
+pub(crate) fn block_ref(params: &Value) -> Result<BlockRef, RpcError> {
     let id = match params {
         Value::Array(items) => items.first(),
         Value::Object(map) => {
@@ -195,7 +235,56 @@ fn block<N: NodeApi>(node: &N, params: Value) -> Result<Value, RpcError> {
     let at = block_ref(&params)?;
     let b = node.block(at)?;
     let approvals = node.approvals(b.header.height)?;
-    Ok(views::block(&b, &approvals))
+    let config = node.protocol_config();
+    let facts = views::ChainFacts { epoch_length: config.epoch_length, total_supply: config.total_supply };
+    Ok(views::block(&b, &approvals, facts))
+}
+
+/// `chunk {chunk_id}` or `chunk {block_id, shard_id: 0}`: a chunk's id is its block's hash.
+fn chunk<N: NodeApi>(node: &N, params: Value) -> Result<Value, RpcError> {
+    let at = match params.get("chunk_id") {
+        Some(id) => {
+            BlockRef::Hash(serde_json::from_value(id.clone()).map_err(|e| RpcError::parse(format!("chunk_id: {e}")))?)
+        }
+        None => {
+            let shard = params.get("shard_id").and_then(Value::as_u64);
+            if shard != Some(0) {
+                return Err(RpcError::handler(
+                    "INVALID_SHARD_ID",
+                    json!({ "shard_id": params.get("shard_id") }),
+                    Value::String("this chain has one shard, 0".into()),
+                ));
+            }
+            block_ref(&params)?
+        }
+    };
+    let b = node.block(at).map_err(|e| match e {
+        crate::NodeError::UnknownBlock(id) if params.get("chunk_id").is_some() => RpcError::handler(
+            "UNKNOWN_CHUNK",
+            json!({ "chunk_hash": id }),
+            Value::String(format!("Chunk Missing (unavailable on the node): ChunkHash(`{id}`)")),
+        ),
+        e => e.into(),
+    })?;
+    Ok(crate::chunk::chunk(&b))
+}
+
+#[derive(Deserialize)]
+struct ReceiptParams {
+    receipt_id: CryptoHash,
+}
+
+/// `EXPERIMENTAL_receipt {receipt_id}`: a transaction's receipt (its id is the transaction hash).
+fn receipt<N: NodeApi>(node: &N, params: Value) -> Result<Value, RpcError> {
+    let p: ReceiptParams = parse_params(params)?;
+    match node.outcome(&p.receipt_id)? {
+        Some((_, tx)) => Ok(crate::chunk::receipt(&tx)),
+        None => Err(RpcError::handler(
+            "UNKNOWN_RECEIPT",
+            json!({ "receipt_id": p.receipt_id }),
+            Value::String(format!("Receipt with id {} has never been observed on this node", p.receipt_id)),
+        )),
+    }
 }
 
 fn field<T: DeserializeOwned>(params: &Value, name: &str) -> Result<T, RpcError> {
@@ -203,82 +292,147 @@ fn field<T: DeserializeOwned>(params: &Value, name: &str) -> Result<T, RpcError>
     serde_json::from_value(v).map_err(|e| RpcError::parse(format!("{name}: {e}")))
 }
 
+fn unknown_account(id: &AccountId, b: &chain_types::Block) -> RpcError {
+    RpcError::handler(
+        "UNKNOWN_ACCOUNT",
+        json!({ "requested_account_id": id, "block_height": b.header.height, "block_hash": b.hash() }),
+        Value::String(format!("account {id} does not exist while viewing")),
+    )
+}
+
+fn no_code(id: &AccountId, b: &chain_types::Block) -> RpcError {
+    RpcError::handler(
+        "NO_CONTRACT_CODE",
+        json!({ "contract_account_id": id, "block_height": b.header.height, "block_hash": b.hash() }),
+        Value::String(format!("account {id} runs no module")),
+    )
+}
+
+fn base64_field(params: &Value, name: &str) -> Result<Vec<u8>, RpcError> {
+    let text: String = field(params, name)?;
+    base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|e| RpcError::parse(format!("{name}: invalid base64: {e}")))
+}
+
+/// `query`: `view_account`, `view_access_key`, `view_access_key_list`, `call_function`,
+/// `view_state` and `view_code`. With `include_proof: true` (all but the key list and
+/// code), the answer carries Merkle proofs of every state entry it read (`state_proof`,
+/// see [`crate::light_client`]).
 fn query<N: NodeApi>(node: &N, params: Value) -> Result<Value, RpcError> {
     if !params.is_object() {
         return Err(RpcError::parse("query takes an object: {request_type, finality|block_id, ...}"));
     }
-    let at = block_ref(&params)?;
     let request_type: String = field(&params, "request_type")?;
-    match request_type.as_str() {
+    // Key lists and code carry no proof (NEAR's answers have none): the flag is ignored.
+    let include_proof = params.get("include_proof").and_then(Value::as_bool).unwrap_or(false)
+        && matches!(request_type.as_str(), "view_account" | "view_access_key" | "call_function" | "view_state");
+    let mut at = block_ref(&params)?;
+    if include_proof {
+        at = crate::light_client::provable_ref(node, at)?;
+    }
+    let (mut answer, reads) = match request_type.as_str() {
         "view_account" => {
             let id: AccountId = field(&params, "account_id")?;
-            match node.account(&id, at)? {
-                (Some(acc), b) => Ok(views::account(&acc, &b)),
-                (None, b) => Err(RpcError::handler(
-                    "UNKNOWN_ACCOUNT",
-                    json!({ "requested_account_id": id, "block_height": b.header.height, "block_hash": b.hash() }),
-                    Value::String(format!("account {id} does not exist while viewing")),
-                )),
-            }
+            let (acc, b) = node.account(&id, at)?;
+            let acc = acc.ok_or_else(|| unknown_account(&id, &b))?;
+            let (_, module, _) = node.module_of(&id, at)?;
+            (views::account(&acc, module.as_deref(), &b), vec![StateRead::Account(id)])
         }
         "view_access_key" => {
             let id: AccountId = field(&params, "account_id")?;
             let key: PublicKey = field(&params, "public_key")?;
             match node.access_key(&id, &key, at)? {
-                (Some(k), b) => Ok(views::access_key(&k, &b)),
-                (None, b) => Err(RpcError::handler(
-                    "UNKNOWN_ACCESS_KEY",
-                    json!({ "public_key": key, "block_height": b.header.height, "block_hash": b.hash() }),
-                    Value::String(format!("access key {key} does not exist while viewing")),
-                )),
+                (Some(k), b) => (views::access_key(&k, &b), vec![StateRead::AccessKey(id, key)]),
+                (None, b) => {
+                    return Err(RpcError::handler(
+                        "UNKNOWN_ACCESS_KEY",
+                        json!({ "public_key": key, "block_height": b.header.height, "block_hash": b.hash() }),
+                        Value::String(format!("access key {key} does not exist while viewing")),
+                    ))
+                }
             }
         }
         "view_access_key_list" => {
             let id: AccountId = field(&params, "account_id")?;
             let (keys, b) = node.access_keys(&id, at)?;
-            Ok(views::access_key_list(&keys, &b))
+            (views::access_key_list(&keys, &b), Vec::new())
         }
         "call_function" => {
             let id: AccountId = field(&params, "account_id")?;
             let method: String = field(&params, "method_name")?;
-            let args_b64: String = field(&params, "args_base64")?;
-            let args = base64::engine::general_purpose::STANDARD
-                .decode(args_b64.trim())
-                .map_err(|e| RpcError::parse(format!("args_base64: invalid base64: {e}")))?;
+            let args = base64_field(&params, "args_base64")?;
             let (result, b) = node.call_view(&id, &method, &args, at)?;
-            let at = json!({ "block_height": b.header.height, "block_hash": b.hash() });
             match result {
-                Ok(bytes) => Ok(views::call_result(&bytes, &b)),
-                Err(ViewCallError::UnknownAccount) => Err(RpcError::handler(
-                    "UNKNOWN_ACCOUNT",
-                    json!({ "requested_account_id": id, "block_height": at["block_height"], "block_hash": at["block_hash"] }),
-                    Value::String(format!("account {id} does not exist while viewing")),
-                )),
-                Err(ViewCallError::NoModule) => Err(RpcError::handler(
-                    "NO_CONTRACT_CODE",
-                    json!({ "contract_account_id": id, "block_height": at["block_height"], "block_hash": at["block_hash"] }),
-                    Value::String(format!("account {id} runs no module")),
-                )),
-                Err(ViewCallError::Failed(message)) => Err(RpcError::handler(
-                    "CONTRACT_EXECUTION_ERROR",
-                    json!({ "vm_error": message, "block_height": at["block_height"], "block_hash": at["block_hash"] }),
-                    Value::String(format!("Function call returned an error: {message}")),
-                )),
+                Ok(bytes) => {
+                    let reads = if include_proof { node.view_reads(&id, &method, &args, at)? } else { Vec::new() };
+                    (views::call_result(&bytes, &b), reads)
+                }
+                Err(ViewCallError::UnknownAccount) => return Err(unknown_account(&id, &b)),
+                Err(ViewCallError::NoModule) => return Err(no_code(&id, &b)),
+                Err(ViewCallError::Failed(message)) => {
+                    return Err(RpcError::handler(
+                        "CONTRACT_EXECUTION_ERROR",
+                        json!({ "vm_error": message, "block_height": b.header.height, "block_hash": b.hash() }),
+                        Value::String(format!("Function call returned an error: {message}")),
+                    ))
+                }
             }
         }
-        other => Err(RpcError::parse(format!(
-            "unknown request_type `{other}`: supported are view_account, view_access_key, view_access_key_list and call_function"
-        ))),
+        "view_state" => {
+            let id: AccountId = field(&params, "account_id")?;
+            let prefix = base64_field(&params, "prefix_base64")?;
+            let (entries, b) = node.module_state(&id, &prefix, at)?;
+            let entries = entries.ok_or_else(|| unknown_account(&id, &b))?;
+            let reads = entries.iter().map(|(k, _)| StateRead::ModuleData(id.clone(), k.clone())).collect();
+            (views::view_state(&entries, &b), reads)
+        }
+        "view_code" => {
+            let id: AccountId = field(&params, "account_id")?;
+            let (exists, module, b) = node.module_of(&id, at)?;
+            if !exists {
+                return Err(unknown_account(&id, &b));
+            }
+            let module = module.ok_or_else(|| no_code(&id, &b))?;
+            (views::view_code(&module, &b), Vec::new())
+        }
+        other => {
+            return Err(RpcError::parse(format!(
+                "unknown request_type `{other}`: supported are view_account, view_access_key, view_access_key_list, \
+                 call_function, view_state and view_code"
+            )))
+        }
+    };
+    if include_proof && !reads.is_empty() {
+        let (proofs, _) = node.prove_state(&reads, at)?;
+        if request_type == "view_state" {
+            answer["proof"] = json!(proofs.iter().map(|p| crate::light_client::b64(&p.proof)).collect::<Vec<_>>());
+        }
+        answer["state_proof"] = crate::light_client::state_proof(&proofs);
     }
+    Ok(answer)
+}
+
+/// The first block of the epoch with this id (the head's epoch is the newest known).
+fn epoch_start<N: NodeApi>(node: &N, id: &Value) -> Result<BlockRef, RpcError> {
+    let id: CryptoHash = serde_json::from_value(id.clone()).map_err(|e| RpcError::parse(format!("epoch_id: {e}")))?;
+    let len = node.protocol_config().epoch_length;
+    let head = node.block(BlockRef::Finality(Finality::Final))?.header.height;
+    let current = views::epoch_of(head, len);
+    let epoch = (0..=current).find(|e| views::epoch_id(*e) == id).ok_or_else(|| {
+        RpcError::handler("UNKNOWN_EPOCH", Value::Null, Value::String(format!("Epoch id {id} is not known")))
+    })?;
+    Ok(BlockRef::Height((epoch * len + 1).min(head)))
 }
 
 /// `validators` takes `[null]`, `[height or hash]`, `{"block_id": ...}`, `{"epoch_id": ...}`
-/// (any epoch id answers for the latest block) or `{"latest": null}`.
+/// (an epoch's set, answered at its first block) or `"latest"` / `{"latest": ..}`.
 fn validators<N: NodeApi>(node: &N, params: Value) -> Result<Value, RpcError> {
     let latest = BlockRef::Finality(Finality::Final);
     let at = match &params {
-        Value::Null => latest,
+        Value::Null | Value::String(_) => latest,
         Value::Array(items) if items.first().is_none_or(Value::is_null) => latest,
+        Value::Object(map) if map.get("epoch_id").is_some() => epoch_start(node, &map["epoch_id"])?,
         Value::Object(map) if map.get("block_id").is_none() && map.get("finality").is_none() => latest,
         _ => block_ref(&params)?,
     };

@@ -13,9 +13,42 @@ fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// The epoch id shown to clients (epochs are not yet exposed: all zeros, as NEAR's first).
-fn epoch_id() -> String {
-    CryptoHash::default().to_string()
+/// The epoch a height is in: epoch `e` is heights `e * len + 1 ..= (e + 1) * len` (the
+/// genesis block is in epoch 0); a validator-set change applies after an epoch's last block.
+pub fn epoch_of(height: u64, epoch_length: u64) -> u64 {
+    height.saturating_sub(1).checked_div(epoch_length).unwrap_or(0)
+}
+
+/// Epoch `e`'s id: sha3-256 of `"epoch" ++ e` (u64 little-endian). NEAR derives epoch ids
+/// from block hashes; here epochs have a fixed length, so the number names one.
+pub fn epoch_id(epoch: u64) -> CryptoHash {
+    let mut bytes = b"epoch".to_vec();
+    bytes.extend_from_slice(&epoch.to_le_bytes());
+    chain_types::sha3_256(&bytes)
+}
+
+/// What a block view needs beyond the block: the epoch length and the total supply.
+#[derive(Debug, Clone, Copy)]
+pub struct ChainFacts {
+    pub epoch_length: u64,
+    pub total_supply: chain_types::Balance,
+}
+
+/// NEAR's `BlockHeaderInnerLiteView` of a header: the part a light client hashes in NEAR,
+/// shown here with this chain's values (the block hash is sha3 over the borsh header).
+pub fn inner_lite(h: &chain_types::BlockHeader, epoch_length: u64) -> Value {
+    let epoch = epoch_of(h.height, epoch_length);
+    json!({
+        "height": h.height,
+        "epoch_id": epoch_id(epoch),
+        "next_epoch_id": epoch_id(epoch + 1),
+        "prev_state_root": h.prev_state_root,
+        "outcome_root": h.outcome_root,
+        "timestamp": nanos(h.timestamp_ms),
+        "timestamp_nanosec": nanos(h.timestamp_ms).to_string(),
+        "next_bp_hash": h.next_bp_hash,
+        "block_merkle_root": CryptoHash::default(),
+    })
 }
 
 fn nanos(ms: u64) -> u64 {
@@ -23,10 +56,11 @@ fn nanos(ms: u64) -> u64 {
 }
 
 /// A block as NEAR shows it; `approvals` are the commit certificate's signatures by
-/// validator index.
-pub fn block(b: &Block, approvals: &[Option<Signature>]) -> Value {
+/// validator index. Fields without meaning here are constants (docs/ARCHITECTURE.md).
+pub fn block(b: &Block, approvals: &[Option<Signature>], facts: ChainFacts) -> Value {
     let h = &b.header;
     let hash = b.hash();
+    let epoch = epoch_of(h.height, facts.epoch_length);
     json!({
         "author": h.proposer,
         "header": {
@@ -34,32 +68,50 @@ pub fn block(b: &Block, approvals: &[Option<Signature>]) -> Value {
             "prev_height": h.height.checked_sub(1),
             "hash": hash,
             "prev_hash": h.prev_hash,
-            "epoch_id": epoch_id(),
-            "next_epoch_id": epoch_id(),
+            "epoch_id": epoch_id(epoch),
+            "next_epoch_id": epoch_id(epoch + 1),
             "timestamp": nanos(h.timestamp_ms),
             "timestamp_nanosec": nanos(h.timestamp_ms).to_string(),
             "prev_state_root": h.prev_state_root,
             "chunk_tx_root": h.tx_root,
             "tx_root": h.tx_root,
+            "outcome_root": h.outcome_root,
+            "next_bp_hash": h.next_bp_hash,
+            "chunk_headers_root": hash,
+            "chunk_receipts_root": CryptoHash::default(),
+            "chunk_mask": [true],
             "chunks_included": 1,
+            "block_merkle_root": CryptoHash::default(),
+            "block_ordinal": h.height + 1,
+            "challenges_root": CryptoHash::default(),
+            "challenges_result": [],
+            "random_value": CryptoHash::default(),
+            "signature": crate::chunk::no_signature(),
             "gas_price": "0",
-            "total_supply": "0",
+            "total_supply": facts.total_supply.to_string(),
             "validator_proposals": [],
             "last_final_block": hash,
             "last_ds_final_block": hash,
             "latest_protocol_version": crate::methods::PROTOCOL_VERSION,
             "approvals": approvals,
         },
-        "chunks": [],
+        "chunks": [crate::chunk::chunk_header(b)],
+        // Not in NEAR's view (its chunks hold them): the transaction hashes, for explorers.
         "transactions": b.transactions.iter().map(|t| t.hash()).collect::<Vec<_>>(),
     })
 }
 
-pub fn account(a: &Account, at: &Block) -> Value {
+/// The code hash of a native module: sha256 of `"native:" ++ name` (stable across
+/// releases, distinct per module); zeros for an account without one, as NEAR shows.
+pub fn module_code_hash(module: Option<&str>) -> CryptoHash {
+    module.map_or_else(CryptoHash::default, |m| chain_types::sha256(format!("native:{m}").as_bytes()))
+}
+
+pub fn account(a: &Account, module: Option<&str>, at: &Block) -> Value {
     json!({
         "amount": a.amount.to_string(),
         "locked": a.locked.to_string(),
-        "code_hash": CryptoHash::default(),
+        "code_hash": module_code_hash(module),
         "storage_usage": a.storage_usage,
         "storage_paid_at": 0,
         "block_height": at.header.height,
@@ -172,14 +224,20 @@ pub fn transaction(tx: &SignedTransaction) -> Value {
     })
 }
 
-fn status(s: &ExecutionStatus) -> Value {
+pub(crate) fn status(s: &ExecutionStatus) -> Value {
     match s {
         ExecutionStatus::SuccessValue(v) => json!({ "SuccessValue": b64(v) }),
         ExecutionStatus::Failure(e) => json!({ "Failure": e }),
     }
 }
 
-fn outcome_with_id(id: CryptoHash, executor: &str, o: &ExecutionOutcome, st: Value, logs: &[String]) -> Value {
+pub(crate) fn outcome_with_id(
+    id: CryptoHash,
+    executor: &str,
+    o: &ExecutionOutcome,
+    st: Value,
+    logs: &[String],
+) -> Value {
     json!({
         "id": id,
         "block_hash": o.block_hash,
@@ -248,6 +306,16 @@ pub fn evidence(e: &crate::EvidenceView) -> Value {
     })
 }
 
+/// The binary's version, and the commit it was built from (`unknown` outside a git clone).
+pub fn version() -> Value {
+    json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "build": "chain",
+        "commit": option_env!("CHAIN_GIT_COMMIT").unwrap_or("unknown"),
+        "rustc_version": option_env!("CHAIN_RUSTC_VERSION").unwrap_or(""),
+    })
+}
+
 pub fn status_view(s: &NodeStatus) -> Value {
     let head = &s.head.header;
     json!({
@@ -255,7 +323,10 @@ pub fn status_view(s: &NodeStatus) -> Value {
         "genesis_hash": s.genesis_hash,
         "protocol_version": crate::methods::PROTOCOL_VERSION,
         "latest_protocol_version": crate::methods::PROTOCOL_VERSION,
-        "version": { "version": env!("CARGO_PKG_VERSION"), "build": "chain", "rustc_version": "" },
+        "version": version(),
+        "node_public_key": s.node_public_key,
+        "node_key": s.node_public_key,
+        "uptime_sec": s.uptime_sec,
         "validators": s.validators.iter().map(|v| json!({ "account_id": v, "is_slashed": false })).collect::<Vec<_>>(),
         "validator_account_id": s.validator_account_id,
         "validator_public_key": s.validator_public_key,
@@ -295,6 +366,26 @@ pub fn protocol_config(c: &ProtocolConfig) -> Value {
             },
             "wasm_config": { "limit_config": { "max_transaction_size": c.max_tx_bytes } },
         },
+    })
+}
+
+/// `view_state`: a module's entries, keys and values base64, in key order.
+pub fn view_state(entries: &[(Vec<u8>, Vec<u8>)], at: &Block) -> Value {
+    json!({
+        "values": entries.iter().map(|(k, v)| json!({ "key": b64(k), "value": b64(v) })).collect::<Vec<_>>(),
+        "block_height": at.header.height,
+        "block_hash": at.hash(),
+    })
+}
+
+/// `view_code` of a native module: no bytecode (the module is part of the node), and the
+/// module's stable code hash ([`module_code_hash`]).
+pub fn view_code(module: &str, at: &Block) -> Value {
+    json!({
+        "code_base64": "",
+        "hash": module_code_hash(Some(module)),
+        "block_height": at.header.height,
+        "block_hash": at.hash(),
     })
 }
 

@@ -253,15 +253,8 @@ async fn health_and_reflection() {
     }
 
     // A client that speaks only v1alpha: Python's grpcio-reflection (PyPI).
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let python = root.join("tests/py/.venv/bin/python");
-    assert!(
-        python.is_file(),
-        "{} is missing: `bash scripts/test.sh` installs tests/py/requirements.txt",
-        python.display()
-    );
-    let out = std::process::Command::new(python)
-        .arg(root.join("tests/py/reflection_v1alpha.py"))
+    let out = std::process::Command::new(tests::python())
+        .arg(tests::py_script("reflection_v1alpha.py"))
         .arg(node.rpc_addr().to_string())
         .arg("chain.v1.Node")
         .output()

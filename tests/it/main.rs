@@ -21,6 +21,7 @@ mod kms_vault;
 mod logs;
 mod metrics;
 mod multi_node;
+mod near_models;
 mod node_rpc;
 mod operator_errors;
 mod rpc_abuse;

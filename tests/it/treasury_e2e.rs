@@ -182,6 +182,23 @@ async fn treasury_mints_a_tla_and_changes_the_validator_set_without_a_halt() {
     let removed = net.nodes.iter().position(|n| n.account == "v1.acme").expect("v1 runs");
     let cut_off = height(&rpcs[removed]).await;
     assert!(cut_off < target, "v1 was removed but still follows the chain to {cut_off}");
+    // A light client follows both validator-set changes from the genesis file alone and
+    // proves a transaction of the last set and an account's state.
+    let alice = account_key(&net, "alice.acme");
+    let nonce = rpc.nonce(&alice.account_id, &alice.public_key).await.unwrap() + 1;
+    let tx = tests::transfer(&alice, "bob.acme", nonce, rpc.final_block_hash().await.unwrap(), 1);
+    rpc.send_tx(&tx, "FINAL").await.unwrap();
+    tests::reach(&rpc, height(&rpc).await + 2, 30).await;
+    let out = std::process::Command::new(tests::binary("chain"))
+        .args(["verify", "--rpc", rpc.url(), "--tx", &format!("{}:alice.acme", tx.hash()), "--account", "v4.acme"])
+        .arg("--genesis")
+        .arg(Layout::new(dir.path()).genesis_file())
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "chain verify: {shown}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(shown.contains("validator set of 5") && shown.contains("validator set of 4"), "{shown}");
+    assert!(shown.contains(&format!("transaction {}: in block", tx.hash())), "{shown}");
     for h in 1..target {
         let first = block(&net.nodes[0].rpc, h).await["header"]["hash"].clone();
         for (i, node) in net.nodes.iter().enumerate().skip(1) {

@@ -64,6 +64,23 @@ pub fn free_port_range(n: u16) -> u16 {
     panic!("no {n} consecutive free ports on 127.0.0.1");
 }
 
+/// The Python of `tests/py/.venv` (PyPI clients the suite checks against); panics naming the
+/// set-up step when it is missing.
+pub fn python() -> PathBuf {
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/py/.venv/bin/python");
+    assert!(
+        python.is_file(),
+        "{} is missing: `bash scripts/test.sh` installs tests/py/requirements.txt",
+        python.display()
+    );
+    python
+}
+
+/// A script under `tests/py/`.
+pub fn py_script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/py").join(name)
+}
+
 /// One validator node running as a `chain run` process.
 #[derive(Debug)]
 pub struct TestNode {

@@ -16,10 +16,14 @@
 
 use std::sync::{mpsc, Arc};
 
-use chain_types::{AccountId, Block, BlockHeader, BlockHeight, CommitCertificate, CryptoHash, ExecutionOutcome};
+use chain_types::merkle::merkle_root;
+use chain_types::{
+    AccountId, Block, BlockHeader, BlockHeight, CommitCertificate, CryptoHash, ExecutionOutcome, SignedTransaction,
+    StateChangeRecord,
+};
 
 use crate::node::Node;
-use crate::runtime::{BlockContext, TxResult};
+use crate::runtime::{AppliedBlock, BlockContext, TxResult};
 use crate::store::{PreparedTree, StateChanges, StoreError, StoredBlock};
 
 /// The Merkle update of an executed block, computed on the rayon pool.
@@ -49,6 +53,7 @@ impl TreeJob {
 pub struct Executed {
     pub block: Block,
     pub changes: Arc<StateChanges>,
+    pub records: Vec<StateChangeRecord>,
     pub tree: TreeJob,
     pub results: Vec<TxResult>,
 }
@@ -56,6 +61,19 @@ pub struct Executed {
 /// The state root after `head`: what a child's header carries.
 pub fn root_after(node: &Node, head: &StoredBlock) -> Result<CryptoHash, StoreError> {
     node.store.root_at(head.jmt_version)
+}
+
+/// The `outcome_root` of transactions with these results.
+fn outcome_root(txs: &[SignedTransaction], results: &[TxResult]) -> CryptoHash {
+    let leaves: Vec<CryptoHash> = txs
+        .iter()
+        .zip(results)
+        .map(|(tx, r)| {
+            let t = &tx.transaction;
+            ExecutionOutcome::leaf_of(&tx.hash(), &t.signer_id, &t.receiver_id, &r.status, &r.logs)
+        })
+        .collect();
+    merkle_root(&leaves)
 }
 
 fn context(node: &Node, height: BlockHeight, timestamp_ms: u64) -> BlockContext<'_> {
@@ -98,7 +116,8 @@ pub fn build_block(node: &Arc<Node>, proposer: AccountId, timestamp_ms: u64) -> 
         budget -= cost;
         txs.push(tx);
     }
-    let (changes, results) = node.runtime.apply_block(&context(node, height, timestamp_ms), &txs, false)?;
+    let AppliedBlock { changes, results, records } =
+        node.runtime.apply_block(&context(node, height, timestamp_ms), &txs, false)?;
     let changes = Arc::new(changes);
     let tree = TreeJob::spawn(node, Arc::clone(&changes), head.jmt_version);
     let block = Block {
@@ -108,11 +127,13 @@ pub fn build_block(node: &Arc<Node>, proposer: AccountId, timestamp_ms: u64) -> 
             timestamp_ms,
             proposer,
             tx_root: Block::compute_tx_root(&txs),
+            outcome_root: outcome_root(&txs, &results),
+            next_bp_hash: node.validators.next_bp_hash(&changes)?,
             prev_state_root: root_after(node, &head)?,
         },
         transactions: txs,
     };
-    Ok(Executed { block, changes, tree, results })
+    Ok(Executed { block, changes, records, tree, results })
 }
 
 /// How the signatures of a block's transactions are trusted.
@@ -175,17 +196,30 @@ pub fn execute_block(node: &Arc<Node>, block: Block, signatures: Signatures) -> 
         tracing::warn!(target: "chain::consensus", height = h.height, %ours, theirs = %h.prev_state_root, "a proposal starts from another state root than this node's");
         return Ok(None);
     }
-    let (changes, results) =
+    let AppliedBlock { changes, results, records } =
         node.runtime.apply_block(&context(node, h.height, h.timestamp_ms), &block.transactions, false)?;
+    // The same transactions on the same state: other outcomes or another next set mean the
+    // proposer lied (or, certified, that this node diverged).
+    let derived = [
+        (outcome_root(&block.transactions, &results), h.outcome_root),
+        (node.validators.next_bp_hash(&changes)?, h.next_bp_hash),
+    ];
+    if let Some((ours, theirs)) = derived.into_iter().find(|(ours, theirs)| ours != theirs) {
+        if signatures == Signatures::Certified {
+            return Err(StoreError::StateDiverged { height: h.height, ours, theirs });
+        }
+        tracing::warn!(target: "chain::consensus", height = h.height, %ours, %theirs, "a proposal's outcome root or next validator set differs from this node's execution");
+        return Ok(None);
+    }
     let changes = Arc::new(changes);
     let tree = TreeJob::spawn(node, Arc::clone(&changes), head.jmt_version);
-    Ok(Some(Executed { block, changes, tree, results }))
+    Ok(Some(Executed { block, changes, records, tree, results }))
 }
 
 /// Commits an executed block with its certificate: block, state, tree and outcomes in one
 /// fsynced batch; then the mempool drops its transactions and waiters are woken.
 pub fn commit(node: &Node, executed: Executed, certificate: CommitCertificate) -> Result<(), StoreError> {
-    let Executed { block, changes, tree, results } = executed;
+    let Executed { block, changes, records, tree, results } = executed;
     let tree = tree.wait()?;
     let root = tree.root;
     let hash = block.hash();
@@ -208,7 +242,7 @@ pub fn commit(node: &Node, executed: Executed, certificate: CommitCertificate) -
     let jmt_version = tree.state_version.unwrap_or(head_version);
     let stored = StoredBlock { block, certificate, jmt_version };
     let started = std::time::Instant::now();
-    node.store.commit_block(&stored, &changes, tree, &outcomes)?;
+    node.store.commit_block(&stored, &changes, &records, tree, &outcomes)?;
     node.metrics().committed(
         outcomes.len(),
         borsh::object_length(&stored.block).unwrap_or(0),

@@ -131,6 +131,8 @@ pub struct NetworkHandle {
     connected: Arc<AtomicUsize>,
     connected_validators: Arc<AtomicUsize>,
     refused: Arc<AtomicU64>,
+    /// The connected peers themselves (for `network_info`).
+    connected_ids: Arc<parking_lot::RwLock<Vec<PeerId>>>,
     /// Where messages sent are counted, by kind (set by [`NetworkHandle::with_metrics`]).
     metrics: Option<Arc<crate::metrics::Metrics>>,
 }
@@ -183,6 +185,11 @@ impl NetworkHandle {
     /// Peers connected now.
     pub fn connected_peers(&self) -> usize {
         self.connected.load(Ordering::Relaxed)
+    }
+
+    /// The peers connected now.
+    pub fn connected_peer_ids(&self) -> Vec<PeerId> {
+        self.connected_ids.read().clone()
     }
 
     /// Validators (of the current or next set) connected now.
@@ -286,6 +293,7 @@ pub async fn start(
         connected: counts.connected.clone(),
         connected_validators: counts.validators.clone(),
         refused: counts.refused.clone(),
+        connected_ids: counts.ids.clone(),
         metrics: None,
     };
     tokio::spawn(run(swarm, peers, configured, source, commands_rx, outbound, counts));
@@ -298,11 +306,13 @@ struct Counts {
     connected: Arc<AtomicUsize>,
     validators: Arc<AtomicUsize>,
     refused: Arc<AtomicU64>,
+    ids: Arc<parking_lot::RwLock<Vec<PeerId>>>,
 }
 
 impl Counts {
     fn update(&self, connected: &BTreeSet<PeerId>, validators: &BTreeMap<PeerId, Multiaddr>) {
         self.connected.store(connected.len(), Ordering::Relaxed);
+        *self.ids.write() = connected.iter().copied().collect();
         self.validators.store(connected.iter().filter(|p| validators.contains_key(p)).count(), Ordering::Relaxed);
     }
 }

@@ -19,7 +19,8 @@ mod verify;
 use std::collections::BTreeSet;
 
 use chain_types::{
-    AccountId, BlockHeight, CryptoHash, ExecutionStatus, InvalidTxError, PublicKey, SignedTransaction, TxExecutionError,
+    AccountId, BlockHeight, CryptoHash, ExecutionStatus, InvalidTxError, PublicKey, SignedTransaction,
+    StateChangeCause, StateChangeRecord, TxExecutionError,
 };
 use contracts::ModuleRegistry;
 use genesis::Genesis;
@@ -59,6 +60,15 @@ fn system_frame(account: &AccountId) -> CallFrame {
 pub struct TxResult {
     pub status: ExecutionStatus,
     pub logs: Vec<String>,
+}
+
+/// A block's transactions applied: the merged state writes, each transaction's result, and
+/// every write with its cause in the order made (a key written twice appears twice).
+#[derive(Debug, Clone)]
+pub struct AppliedBlock {
+    pub changes: StateChanges,
+    pub results: Vec<TxResult>,
+    pub records: Vec<StateChangeRecord>,
 }
 
 /// Applies transactions; holds what is the same for every block.
@@ -114,17 +124,46 @@ impl Runtime {
         method: &str,
         args: &[u8],
     ) -> Result<Vec<u8>, ViewError> {
-        let mut ov = match version {
+        let ov = match version {
             Some(v) => Overlay::at_version(ctx.store, v),
             None => Overlay::new(ctx.store),
         };
-        if ov.get(&StateKey::account(account))?.is_none() {
-            return Err(ViewError::UnknownAccount(account.clone()));
-        }
-        let module = host::module_of(self, &ov, account)?.ok_or_else(|| ViewError::NoModule(account.clone()))?;
-        let (mut logs, mut created) = (Vec::new(), BTreeSet::new());
-        let host = ModuleHost::new(self, &mut ov, ctx, system_frame(account), &mut logs, &mut created);
-        Ok(module.view(&host, method, args)?)
+        self.view_on(ov, ctx, account, method, args).0
+    }
+
+    /// As [`Runtime::view`] at tree `version`, returning the state keys the call read (what a
+    /// proof of its answer must cover).
+    pub fn view_reads(
+        &self,
+        ctx: &BlockContext<'_>,
+        version: u64,
+        account: &AccountId,
+        method: &str,
+        args: &[u8],
+    ) -> Result<Vec<Vec<u8>>, ViewError> {
+        let ov = Overlay::at_version(ctx.store, version).record_reads();
+        let (result, reads) = self.view_on(ov, ctx, account, method, args);
+        result.map(|_| reads)
+    }
+
+    fn view_on(
+        &self,
+        mut ov: Overlay<'_>,
+        ctx: &BlockContext<'_>,
+        account: &AccountId,
+        method: &str,
+        args: &[u8],
+    ) -> (Result<Vec<u8>, ViewError>, Vec<Vec<u8>>) {
+        let result = (|| {
+            if ov.get(&StateKey::account(account))?.is_none() {
+                return Err(ViewError::UnknownAccount(account.clone()));
+            }
+            let module = host::module_of(self, &ov, account)?.ok_or_else(|| ViewError::NoModule(account.clone()))?;
+            let (mut logs, mut created) = (Vec::new(), BTreeSet::new());
+            let host = ModuleHost::new(self, &mut ov, ctx, system_frame(account), &mut logs, &mut created);
+            Ok(module.view(&host, method, args)?)
+        })();
+        (result, ov.reads())
     }
 
     /// After the last block of an epoch: the treasury's pending validator set, if any,
@@ -157,16 +196,37 @@ impl Runtime {
         ctx: &BlockContext<'_>,
         txs: &[SignedTransaction],
         check_signatures: bool,
-    ) -> Result<(StateChanges, Vec<TxResult>), StoreError> {
+    ) -> Result<AppliedBlock, StoreError> {
         let mut ov = Overlay::new(ctx.store);
         let mut results = Vec::with_capacity(txs.len());
+        let mut records = Vec::new();
         for tx in txs {
+            ov.begin();
             results.push(self.apply_tx(&mut ov, ctx, tx, check_signatures)?);
+            let (hash, t) = (tx.hash(), &tx.transaction);
+            let nonce_key = StateKey::access_key(&t.signer_id, &t.public_key);
+            records.extend(ov.open_layer().iter().map(|(key, value)| StateChangeRecord {
+                cause: if *key == nonce_key {
+                    StateChangeCause::TransactionProcessing { tx_hash: hash }
+                } else {
+                    StateChangeCause::ReceiptProcessing { receipt_hash: hash }
+                },
+                key: key.clone(),
+                value: value.clone(),
+            }));
+            ov.commit();
         }
         if self.ends_epoch(ctx.height) {
+            ov.begin();
             self.end_epoch(&mut ov, ctx)?;
+            records.extend(ov.open_layer().iter().map(|(key, value)| StateChangeRecord {
+                cause: StateChangeCause::ValidatorAccountsUpdate,
+                key: key.clone(),
+                value: value.clone(),
+            }));
+            ov.commit();
         }
-        Ok((ov.into_changes(), results))
+        Ok(AppliedBlock { changes: ov.into_changes(), results, records })
     }
 
     /// Applies one transaction on the overlay. Only a store failure is an `Err`.

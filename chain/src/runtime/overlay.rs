@@ -15,17 +15,30 @@ pub struct Overlay<'a> {
     /// Read the state as of this Merkle tree version instead of the head's.
     version: Option<u64>,
     layers: Vec<StateChanges>,
+    /// Keys read from the store (not from a layer), when recording (views to prove).
+    reads: Option<std::cell::RefCell<std::collections::BTreeSet<Vec<u8>>>>,
 }
 
 impl<'a> Overlay<'a> {
     pub fn new(store: &'a Store) -> Self {
-        Overlay { store, version: None, layers: vec![StateChanges::new()] }
+        Overlay { store, version: None, layers: vec![StateChanges::new()], reads: None }
     }
 
     /// Over the state as of tree `version` (a past block's). For reads by key only: prefix
     /// scans still see the head's keys.
     pub fn at_version(store: &'a Store, version: u64) -> Self {
-        Overlay { store, version: Some(version), layers: vec![StateChanges::new()] }
+        Overlay { store, version: Some(version), layers: vec![StateChanges::new()], reads: None }
+    }
+
+    /// Records every key read from the store from now on (see [`Overlay::reads`]).
+    pub fn record_reads(mut self) -> Self {
+        self.reads = Some(Default::default());
+        self
+    }
+
+    /// The keys read from the store, in key order (empty unless recording).
+    pub fn reads(&self) -> Vec<Vec<u8>> {
+        self.reads.as_ref().map(|r| r.borrow().iter().cloned().collect()).unwrap_or_default()
     }
 
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
@@ -33,6 +46,9 @@ impl<'a> Overlay<'a> {
             if let Some(v) = layer.get(key) {
                 return Ok(v.clone());
             }
+        }
+        if let Some(reads) = &self.reads {
+            reads.borrow_mut().insert(key.to_vec());
         }
         match self.version {
             Some(v) => self.store.state_at(key, v),
@@ -81,6 +97,11 @@ impl<'a> Overlay<'a> {
     /// Starts a layer that can be committed or discarded as a unit.
     pub fn begin(&mut self) {
         self.layers.push(StateChanges::new());
+    }
+
+    /// The writes of the top layer so far.
+    pub fn open_layer(&self) -> &StateChanges {
+        self.layers.last().unwrap_or(&self.layers[0])
     }
 
     /// Merges the top layer into the one below.

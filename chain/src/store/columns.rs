@@ -17,10 +17,12 @@ pub enum Column {
     Meta,
     /// evidence id -> borsh `Equivocation` (two conflicting messages one validator signed)
     Evidence,
+    /// height (u64 BE) -> borsh `Vec<StateChangeRecord>` (a block's writes with their causes)
+    Changes,
 }
 
 impl Column {
-    pub const ALL: [Column; 8] = [
+    pub const ALL: [Column; 9] = [
         Column::Blocks,
         Column::BlockIndex,
         Column::State,
@@ -29,6 +31,7 @@ impl Column {
         Column::Outcomes,
         Column::Meta,
         Column::Evidence,
+        Column::Changes,
     ];
 
     pub fn name(self) -> &'static str {
@@ -41,6 +44,7 @@ impl Column {
             Column::Outcomes => "outcomes",
             Column::Meta => "meta",
             Column::Evidence => "evidence",
+            Column::Changes => "changes",
         }
     }
 }

@@ -125,3 +125,12 @@ pub(super) fn root_at(store: &Store, version: Version) -> Result<CryptoHash, Sto
     let reader = Reader(store);
     Ok(CryptoHash(Tree::new(&reader).get_root_hash(version).map_err(tree_err)?.0))
 }
+
+/// A key's value at a JMT version with the borsh of its `SparseMerkleProof<Sha3_256>`
+/// (existence, or non-existence when the value is `None`) against that version's root.
+pub(super) fn prove(store: &Store, key: &[u8], version: Version) -> Result<(Option<Vec<u8>>, Vec<u8>), StoreError> {
+    let reader = Reader(store);
+    let (value, proof) =
+        Tree::new(&reader).get_with_proof(KeyHash::with::<Sha3_256>(key), version).map_err(tree_err)?;
+    Ok((value, borsh::to_vec(&proof)?))
+}

@@ -1,7 +1,8 @@
 //! RocksDB storage: blocks with their commit certificates, state, the JMT over state,
 //! transaction outcomes and metadata, each in its own column family.
 //!
-//! Every block's effects (block, index, state changes, tree nodes, outcomes, new head) are
+//! Every block's effects (block, index, state changes with their causes, tree nodes,
+//! outcomes, new head) are
 //! written in one `WriteBatch` with fsync, so after a crash the store is exactly at the last
 //! committed block. There is one writer (the block loop); readers see whole blocks only.
 //! A transaction's outcome is written once: a block that would overwrite one is refused.
@@ -17,13 +18,16 @@ use std::path::Path;
 use std::sync::Arc;
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use chain_types::{Block, BlockHeight, CommitCertificate, CryptoHash, Equivocation, ExecutionOutcome};
+use chain_types::{
+    Block, BlockHeight, CommitCertificate, CryptoHash, Equivocation, ExecutionOutcome, StateChangeCause,
+    StateChangeRecord,
+};
 use rocksdb::{Direction, IteratorMode, WriteBatch, WriteOptions, DB};
 
 pub use columns::Column;
 pub use error::StoreError;
 pub use jmt_tree::PreparedTree;
-pub use keys::StateKey;
+pub use keys::{ParsedKey, StateKey};
 
 /// A committed block with the certificate that finalized it and the JMT version of its state.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
@@ -153,6 +157,12 @@ impl Store {
         Ok(out)
     }
 
+    /// The state writes block `height` made, with their causes (empty for a block that
+    /// wrote nothing).
+    pub fn changes(&self, height: BlockHeight) -> Result<Vec<StateChangeRecord>, StoreError> {
+        Ok(self.get_borsh(Column::Changes, &height.to_be_bytes())?.unwrap_or_default())
+    }
+
     pub fn state(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         self.get(Column::State, key)
     }
@@ -165,6 +175,12 @@ impl Store {
     /// A state entry as of a JMT version (a block's `jmt_version`), from the tree's history.
     pub fn state_at(&self, key: &[u8], version: u64) -> Result<Option<Vec<u8>>, StoreError> {
         jmt_tree::value_at(self, key, version)
+    }
+
+    /// A state entry as of a JMT version with its Merkle proof against that version's root
+    /// (borsh `jmt::proof::SparseMerkleProof<Sha3_256>`; non-existence when absent).
+    pub fn prove_at(&self, key: &[u8], version: u64) -> Result<(Option<Vec<u8>>, Vec<u8>), StoreError> {
+        jmt_tree::prove(self, key, version)
     }
 
     /// All state entries whose key starts with `prefix`, in key order.
@@ -195,14 +211,16 @@ impl Store {
 
     /// Writes a block and all its effects atomically and durably, and makes it the head.
     /// `tree` must come from [`Store::prepare_tree`] on the same changes with no commit since.
+    /// `records` are the same writes with their causes, as the runtime made them.
     pub fn commit_block(
         &self,
         stored: &StoredBlock,
         changes: &StateChanges,
+        records: &[StateChangeRecord],
         tree: PreparedTree,
         outcomes: &[ExecutionOutcome],
     ) -> Result<(), StoreError> {
-        self.commit(stored, changes, tree, outcomes, None)
+        self.commit(stored, changes, records, tree, outcomes, None)
     }
 
     /// Commits the genesis block (height 0) and records which genesis file it came from.
@@ -213,13 +231,22 @@ impl Store {
         tree: PreparedTree,
         genesis_file_hash: CryptoHash,
     ) -> Result<(), StoreError> {
-        self.commit(stored, changes, tree, &[], Some(genesis_file_hash))
+        let records: Vec<StateChangeRecord> = changes
+            .iter()
+            .map(|(key, value)| StateChangeRecord {
+                cause: StateChangeCause::InitialState,
+                key: key.clone(),
+                value: value.clone(),
+            })
+            .collect();
+        self.commit(stored, changes, &records, tree, &[], Some(genesis_file_hash))
     }
 
     fn commit(
         &self,
         stored: &StoredBlock,
         changes: &StateChanges,
+        records: &[StateChangeRecord],
         tree: PreparedTree,
         outcomes: &[ExecutionOutcome],
         genesis_file_hash: Option<CryptoHash>,
@@ -238,6 +265,9 @@ impl Store {
                 Some(v) => batch.put_cf(state, k, v),
                 None => batch.delete_cf(state, k),
             }
+        }
+        if !records.is_empty() {
+            batch.put_cf(self.cf(Column::Changes)?, height.to_be_bytes(), borsh::to_vec(records)?);
         }
         let outcomes_cf = self.cf(Column::Outcomes)?;
         for o in outcomes {

@@ -53,7 +53,7 @@ async fn resumes_the_logged_decision_after_a_crash() {
     let wal_dir = dir.path().join("wal");
     {
         let (mut wal, _) = wal::open(&wal_dir).unwrap();
-        wal.append(&WalEntry::Proposal { proposal, block: built.block.clone(), signature: p_sig }).unwrap();
+        wal.append(&WalEntry::Proposal { proposal, block: Box::new(built.block.clone()), signature: p_sig }).unwrap();
         wal.append(&WalEntry::Vote { vote: vote(VoteKind::Prevote), signature: v_sig(VoteKind::Prevote) }).unwrap();
         wal.append(&WalEntry::Vote { vote: vote(VoteKind::Precommit), signature: v_sig(VoteKind::Precommit) }).unwrap();
     }

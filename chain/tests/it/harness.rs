@@ -141,7 +141,8 @@ impl TestChain {
             validity_blocks: self.generated.genesis.transaction_validity_blocks,
             store: &self.store,
         };
-        let (changes, results) = self.runtime.apply_block(&ctx, &txs, true).expect("apply");
+        let applied = self.runtime.apply_block(&ctx, &txs, true).expect("apply");
+        let (changes, results) = (applied.changes, applied.results);
         let tree = self.store.prepare_tree(&changes).expect("tree");
         let block = Block {
             header: BlockHeader {
@@ -150,6 +151,8 @@ impl TestChain {
                 timestamp_ms: ctx.timestamp_ms,
                 proposer: id("v0.acme"),
                 tx_root: Block::compute_tx_root(&txs),
+                outcome_root: CryptoHash::default(),
+                next_bp_hash: CryptoHash::default(),
                 prev_state_root: self.root(),
             },
             transactions: txs,
@@ -172,7 +175,7 @@ impl TestChain {
         let jmt_version = tree.state_version.unwrap_or(head.jmt_version);
         let certificate = CommitCertificate { height, round: 0, block_hash: hash, signatures: vec![] };
         self.store
-            .commit_block(&StoredBlock { block, certificate, jmt_version }, &changes, tree, &outcomes)
+            .commit_block(&StoredBlock { block, certificate, jmt_version }, &changes, &applied.records, tree, &outcomes)
             .expect("commit");
         results
     }
@@ -192,7 +195,9 @@ impl TestChain {
         let certificate =
             CommitCertificate { height: block.header.height, round: 0, block_hash: block.hash(), signatures: vec![] };
         let jmt_version = tree.state_version.unwrap_or(head.jmt_version);
-        self.store.commit_block(&StoredBlock { block, certificate, jmt_version }, &changes, tree, &[]).expect("commit");
+        self.store
+            .commit_block(&StoredBlock { block, certificate, jmt_version }, &changes, &[], tree, &[])
+            .expect("commit");
     }
 
     /// Applies one transaction in its own block.

@@ -157,6 +157,8 @@ async fn a_frame_over_the_protocol_limit_is_refused() {
                 timestamp_ms: 1,
                 proposer: "v0.acme".parse().unwrap(),
                 tx_root: CryptoHash::default(),
+                outcome_root: CryptoHash::default(),
+                next_bp_hash: CryptoHash::default(),
                 prev_state_root: CryptoHash([1; 32]),
             },
             transactions: vec![],

@@ -1,11 +1,15 @@
 //! Blocks and headers. A block's id is sha3-256 of its header's borsh encoding; the header
-//! commits to the transactions through `tx_root`, over each signed transaction's digest. A
+//! commits to the transactions through `tx_root` (a Merkle root over each signed
+//! transaction's digest, so one transaction's inclusion is provable), to their outcomes
+//! through `outcome_root` and to the validator set of the next height through
+//! `next_bp_hash` (what a light client follows across validator-set changes). A
 //! [`CompactBlock`] is a block as a proposal carries it: the header and those digests, so a
 //! validator that already holds the transactions (gossiped ahead) does not receive them again.
 
 use borsh::{BorshDeserialize, BorshSerialize};
 
-use crate::{sha3_256, to_borsh, AccountId, BlockHeight, CryptoHash, SignedTransaction};
+use crate::merkle::{merkle_path, merkle_root, MerklePath};
+use crate::{sha3_256, to_borsh, AccountId, BlockHeight, CryptoHash, PublicKey, SignedTransaction};
 
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct BlockHeader {
@@ -15,8 +19,17 @@ pub struct BlockHeader {
     /// Proposer's wall clock, milliseconds since the Unix epoch; strictly above the parent's.
     pub timestamp_ms: u64,
     pub proposer: AccountId,
-    /// sha3-256 over the ordered signed transactions (see [`Block::compute_tx_root`]).
+    /// Merkle root over the ordered signed transactions' digests (see [`Block::compute_tx_root`]).
     pub tx_root: CryptoHash,
+    /// Merkle root over this block's outcomes' [`ExecutionOutcome::leaf_hash`]es, in
+    /// transaction order (execution precedes the header here, so a block commits to its own
+    /// outcomes).
+    ///
+    /// [`ExecutionOutcome::leaf_hash`]: crate::ExecutionOutcome::leaf_hash
+    pub outcome_root: CryptoHash,
+    /// [`validators_hash`] of the set that decides the next height (from this block's
+    /// post-state: it differs from the current set only on an epoch's last block).
+    pub next_bp_hash: CryptoHash,
     /// Merkle root over all state before this block's transactions are applied (after the
     /// parent's): the Merkle update of a block runs while the next one is being decided, so
     /// a block's own root is first committed to by its child (as NEAR's `prev_state_root`).
@@ -41,9 +54,9 @@ impl Block {
         self.header.hash()
     }
 
-    /// sha3-256 over the concatenated [`SignedTransaction::digest`]s, in block order: the
-    /// block id covers the signatures too, so a block's validity never depends on which copy
-    /// of a transaction a node saw.
+    /// The Merkle root over the [`SignedTransaction::digest`]s, in block order: the block id
+    /// covers the signatures too, so a block's validity never depends on which copy of a
+    /// transaction a node saw.
     pub fn compute_tx_root(transactions: &[SignedTransaction]) -> CryptoHash {
         let digests: Vec<CryptoHash> = transactions.iter().map(SignedTransaction::digest).collect();
         Self::tx_root_of(&digests)
@@ -51,11 +64,13 @@ impl Block {
 
     /// The `tx_root` of transactions with these digests, in this order.
     pub fn tx_root_of(digests: &[CryptoHash]) -> CryptoHash {
-        let mut buf = Vec::with_capacity(digests.len() * 32);
-        for d in digests {
-            buf.extend_from_slice(d.as_bytes());
-        }
-        sha3_256(&buf)
+        merkle_root(digests)
+    }
+
+    /// The path proving transaction `index`'s digest under `tx_root`.
+    pub fn tx_path(&self, index: usize) -> Option<MerklePath> {
+        let digests: Vec<CryptoHash> = self.transactions.iter().map(SignedTransaction::digest).collect();
+        merkle_path(&digests, index)
     }
 
     /// True when the header commits to exactly these transactions.
@@ -93,6 +108,14 @@ impl CompactBlock {
     }
 }
 
+/// The hash a header's `next_bp_hash` carries: sha3-256 of the borsh list of the set's
+/// `(account, consensus key)` pairs in set order (a certificate's signer indexes that order).
+/// Every validator has equal power, so no stake is hashed.
+pub fn validators_hash<'a>(set: impl IntoIterator<Item = (&'a AccountId, &'a PublicKey)>) -> CryptoHash {
+    let list: Vec<(&AccountId, &PublicKey)> = set.into_iter().collect();
+    sha3_256(&to_borsh(&list))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,6 +127,8 @@ mod tests {
             timestamp_ms: 1,
             proposer: "v0".parse().unwrap(),
             tx_root: Block::compute_tx_root(&[]),
+            outcome_root: CryptoHash::default(),
+            next_bp_hash: sha3_256(b"v"),
             prev_state_root: sha3_256(b"s"),
         }
     }
@@ -165,6 +190,12 @@ mod tests {
         let h = header();
         let mut other = h.clone();
         other.prev_state_root = sha3_256(b"t");
+        assert_ne!(h.hash(), other.hash());
+        let mut other = h.clone();
+        other.outcome_root = sha3_256(b"o");
+        assert_ne!(h.hash(), other.hash());
+        let mut other = h.clone();
+        other.next_bp_hash = sha3_256(b"w");
         assert_ne!(h.hash(), other.hash());
         let bytes = borsh::to_vec(&h).unwrap();
         assert_eq!(borsh::from_slice::<BlockHeader>(&bytes).unwrap(), h);

@@ -10,7 +10,8 @@
 //!   A signature over the raw bytes does not verify.
 //! - Blocks and headers are hashed with sha3-256 over their borsh encoding; a block's id is
 //!   the hash of its header, which commits to the signed transactions (signatures included)
-//!   through `tx_root`.
+//!   through the Merkle root `tx_root`, to their outcomes through `outcome_root` and to the
+//!   next height's validator set through `next_bp_hash`.
 //! - Account ids follow the near-account-id rules (2..=64 chars, `a-z 0-9 - _ .`, no leading,
 //!   trailing or doubled separator); decoding an invalid id fails.
 //! - Keys other than ed25519 (key type 0) are rejected when decoded.
@@ -20,20 +21,23 @@
 mod account;
 mod block;
 mod certificate;
+mod changes;
 mod cost;
 mod crypto;
 mod error;
 mod evidence;
 mod hash;
+pub mod merkle;
 mod outcome;
 mod transaction;
 mod views;
 
 pub use account::{is_implicit, AccountId, AccountIdRef};
-pub use block::{Block, BlockHeader, CompactBlock};
+pub use block::{validators_hash, Block, BlockHeader, CompactBlock};
 pub use certificate::{
     quorum, CertificateError, CommitCertificate, CommitSignature, ProposalSignBytes, VoteKind, VoteSignBytes,
 };
+pub use changes::{StateChangeCause, StateChangeRecord};
 pub use cost::{
     action_cost, max_transaction_cost, total_cost, BYTES_PER_COST_UNIT, MAX_ACTIONS_PER_TRANSACTION, TX_BASE_COST,
 };

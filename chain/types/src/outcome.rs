@@ -3,7 +3,7 @@
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 
-use crate::{AccountId, BlockHeight, CryptoHash, TxExecutionError};
+use crate::{sha3_256, to_borsh, AccountId, BlockHeight, CryptoHash, TxExecutionError};
 
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub enum ExecutionStatus {
@@ -26,6 +26,24 @@ pub struct ExecutionOutcome {
 }
 
 impl ExecutionOutcome {
+    /// The leaf of this outcome under its block's `outcome_root`: sha3-256 of the borsh of
+    /// `(tx_hash, signer_id, receiver_id, status, logs)`. The block fields are left out (the
+    /// root is part of the block they name).
+    pub fn leaf_hash(&self) -> CryptoHash {
+        Self::leaf_of(&self.tx_hash, &self.signer_id, &self.receiver_id, &self.status, &self.logs)
+    }
+
+    /// [`ExecutionOutcome::leaf_hash`] from the parts, before the block is known.
+    pub fn leaf_of(
+        tx_hash: &CryptoHash,
+        signer_id: &AccountId,
+        receiver_id: &AccountId,
+        status: &ExecutionStatus,
+        logs: &[String],
+    ) -> CryptoHash {
+        sha3_256(&to_borsh(&(tx_hash, signer_id, receiver_id, status, logs)))
+    }
+
     pub fn is_success(&self) -> bool {
         matches!(self.status, ExecutionStatus::SuccessValue(_))
     }

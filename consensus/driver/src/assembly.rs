@@ -411,6 +411,8 @@ mod tests {
             timestamp_ms: 1,
             proposer: "v0.acme".parse().unwrap(),
             tx_root: Block::compute_tx_root(txs),
+            outcome_root: CryptoHash::default(),
+            next_bp_hash: CryptoHash::default(),
             prev_state_root: CryptoHash::default(),
         };
         let block = Block { header, transactions: txs.to_vec() };

@@ -302,7 +302,7 @@ impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
         for e in entries {
             match e {
                 WalEntry::Proposal { proposal, block, signature } => {
-                    if let Some(ex) = self.app.execute(block.clone(), false).map_err(DriverError::app)? {
+                    if let Some(ex) = self.app.execute((*block).clone(), false).map_err(DriverError::app)? {
                         self.run.blocks.insert(proposal.value, ex);
                     }
                     self.run.keep_proposal(proposal.clone(), signature);

@@ -30,7 +30,11 @@ impl<A: Application, N: Network, C: Clock, W: WalStorage> Driver<A, N, C, W> {
                         bytes: proposal_bytes(self.app.chain_id(), &p),
                     };
                     let Some(signature) = self.sign(request, &Output::Propose(p.clone()))? else { continue };
-                    self.wal.append(&WalEntry::Proposal { proposal: p.clone(), block: block.clone(), signature })?;
+                    self.wal.append(&WalEntry::Proposal {
+                        proposal: p.clone(),
+                        block: Box::new(block.clone()),
+                        signature,
+                    })?;
                     self.run.keep_proposal(p.clone(), signature);
                     let block = Box::new(CompactBlock::of(&block));
                     let m = ConsensusMessage::Proposal { proposal: p, block, signature };

@@ -164,6 +164,8 @@ mod tests {
             timestamp_ms,
             proposer: "v1.acme".parse().unwrap(),
             tx_root: Block::compute_tx_root(&[]),
+            outcome_root: CryptoHash::default(),
+            next_bp_hash: CryptoHash::default(),
             prev_state_root: CryptoHash::default(),
         }
     }
@@ -183,6 +185,8 @@ mod tests {
             timestamp_ms: 1_000,
             proposer: "acme".parse().unwrap(),
             tx_root: Block::compute_tx_root(&[]),
+            outcome_root: CryptoHash::default(),
+            next_bp_hash: CryptoHash::default(),
             prev_state_root: CryptoHash::default(),
         };
         let me: AccountId = "v1.acme".parse().unwrap();
@@ -221,6 +225,8 @@ mod tests {
             timestamp_ms: 1_000,
             proposer: "acme".parse().unwrap(),
             tx_root: Block::compute_tx_root(&[]),
+            outcome_root: CryptoHash::default(),
+            next_bp_hash: CryptoHash::default(),
             prev_state_root: CryptoHash::default(),
         };
         let sk = SecretKey::from_seed([1; 32]);

@@ -26,7 +26,7 @@ use crate::WalStorage;
 /// One signed message of ours.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum WalEntry {
-    Proposal { proposal: Proposal, block: Block, signature: Signature },
+    Proposal { proposal: Proposal, block: Box<Block>, signature: Signature },
     Vote { vote: Vote, signature: Signature },
 }
 
@@ -203,13 +203,15 @@ mod tests {
                 timestamp_ms: 1,
                 proposer: "v0.acme".parse().unwrap(),
                 tx_root: CryptoHash::default(),
+                outcome_root: CryptoHash::default(),
+                next_bp_hash: CryptoHash::default(),
                 prev_state_root: CryptoHash::default(),
             },
             transactions: vec![],
         };
         WalEntry::Proposal {
             proposal: Proposal { height, round: 0, value: block.hash(), pol_round: None, proposer: 0 },
-            block,
+            block: Box::new(block),
             signature: Signature([3; 64]),
         }
     }

@@ -98,6 +98,8 @@ pub fn genesis_block() -> (Block, CommitCertificate) {
         timestamp_ms: GENESIS_MS,
         proposer: account(0),
         tx_root: Block::compute_tx_root(&[]),
+        outcome_root: CryptoHash::default(),
+        next_bp_hash: CryptoHash::default(),
         prev_state_root: sha3_256(b"sim genesis"),
     };
     let block = Block { header, transactions: Vec::new() };
@@ -231,6 +233,8 @@ impl Application for SimApp {
             timestamp_ms,
             proposer: proposer.clone(),
             tx_root: Block::compute_tx_root(&transactions),
+            outcome_root: CryptoHash::default(),
+            next_bp_hash: CryptoHash::default(),
             prev_state_root,
         };
         Ok(SimExecuted(Block { header, transactions }))

@@ -101,6 +101,8 @@ pub fn wrong_proposals(
                 timestamp_ms: timestamp_ms.max(parent.timestamp_ms + 1) + u64::from(r),
                 proposer: account.clone(),
                 tx_root: Block::compute_tx_root(&[]),
+                outcome_root: CryptoHash::default(),
+                next_bp_hash: CryptoHash::default(),
                 prev_state_root: expected_root(parent),
             };
             let block = CompactBlock { header, digests: Vec::new() };

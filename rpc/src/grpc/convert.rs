@@ -156,6 +156,7 @@ pub fn validators(v: &ValidatorsView, at: &Block) -> proto::ValidatorsView {
 pub fn node_error(e: NodeError) -> Status {
     match e {
         NodeError::UnknownBlock(b) => Status::not_found(format!("block {b} is not known")),
+        e @ NodeError::NotYetProvable(_) => Status::failed_precondition(e.to_string()),
         NodeError::Internal(m) => Status::internal(m),
     }
 }

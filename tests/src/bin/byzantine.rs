@@ -194,6 +194,8 @@ impl Liar {
                 timestamp_ms,
                 proposer: self.account.clone(),
                 tx_root: Block::compute_tx_root(&transactions),
+                outcome_root: CryptoHash::default(),
+                next_bp_hash: parent.header.next_bp_hash,
                 prev_state_root: match self.next_root {
                     Some((h, root)) if h == height => root,
                     // No honest proposal seen yet: right only when the parent changed nothing.
