@@ -240,8 +240,17 @@ fn block<N: NodeApi>(node: &N, params: Value) -> Result<Value, RpcError> {
     Ok(views::block(&b, &approvals, facts))
 }
 
-/// `chunk {chunk_id}` or `chunk {block_id, shard_id: 0}`: a chunk's id is its block's hash.
+/// `chunk {chunk_id}` or `chunk {block_id, shard_id: 0}` (or the arrays `[chunk_id]`,
+/// `[block_id, shard_id]`, as near-api-js sends them): a chunk's id is its block's hash.
 fn chunk<N: NodeApi>(node: &N, params: Value) -> Result<Value, RpcError> {
+    let params = match params {
+        Value::Array(items) => match items.as_slice() {
+            [id] => json!({ "chunk_id": id }),
+            [block, shard] => json!({ "block_id": block, "shard_id": shard }),
+            _ => return Err(RpcError::parse("chunk takes [chunk_id] or [block_id, shard_id]")),
+        },
+        other => other,
+    };
     let at = match params.get("chunk_id") {
         Some(id) => {
             BlockRef::Hash(serde_json::from_value(id.clone()).map_err(|e| RpcError::parse(format!("chunk_id: {e}")))?)

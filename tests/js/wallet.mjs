@@ -51,4 +51,18 @@ await assert.rejects(
   named('AccessKeyReceiverMismatchActionError'),
 );
 await assert.rejects(account.transfer({ receiverId: 'ab'.repeat(32), amount: 1n }), named('CreateAccountNotAllowedActionError'));
+// Explorer and indexer reads: module code and storage, the block's chunk, the receipt.
+const final = { finality: 'final' };
+const code = await provider.viewContractCode({ contractId: 'treasury', blockQuery: final });
+assert.equal(code.code_base64, '', 'a native module has no bytecode');
+assert.equal(code.hash.length > 40, true);
+const stored = await provider.viewContractState({ contractId: 'treasury', prefix: '', blockQuery: final });
+assert.ok(stored.values.length >= 1, JSON.stringify(stored));
+const txBlock = await provider.viewBlock({ blockId: result.transaction_outcome.block_hash });
+const chunk = await provider.viewChunk(txBlock.chunks[0].chunk_hash);
+assert.ok(chunk.transactions.some((t) => t.hash === result.transaction.hash));
+const receipt = await provider.viewTransactionReceipt(result.transaction.hash);
+assert.equal(receipt.receiver_id, receiver);
+const withReceipts = await provider.viewTransactionStatusWithReceipts({ txHash: result.transaction.hash, accountId: cred.account_id });
+assert.equal(withReceipts.receipts[0].receipt_id, result.transaction.hash);
 console.log('near-api-js wallet flow: ok');
