@@ -76,11 +76,12 @@ impl std::fmt::Debug for ModuleRegistry {
 }
 
 impl ModuleRegistry {
-    /// The chain's own modules: treasury and registrar.
+    /// The chain's own modules: treasury, registrar and workspace.
     pub fn standard() -> Self {
         let mut r = ModuleRegistry::default();
         r.register(Arc::new(crate::Treasury));
         r.register(Arc::new(crate::Registrar));
+        r.register(Arc::new(crate::Workspace));
         r
     }
 

@@ -5,6 +5,7 @@
 //!   validator-set changes.
 //! - [`Registrar`]: creates top-level accounts, for the treasury only.
 //! - [`staking`]: the validator set and its equally divided, constant total stake.
+//! - [`Workspace`]: organizations, their members' roles, invitations and credentials.
 //!
 //! A module sees the chain only through [`Host`]: its own account's storage, who called it,
 //! the attached deposit, transfers out of its own account, account and key creation, and
@@ -22,11 +23,13 @@ mod host;
 pub mod registrar;
 pub mod staking;
 pub mod treasury;
+pub mod workspace;
 
 pub use error::ModuleError;
 pub use host::{AtomicFn, Host, ModuleRegistry, NativeModule};
 pub use registrar::Registrar;
 pub use treasury::Treasury;
+pub use workspace::Workspace;
 
 /// A module's storage entries (key, value), as written at genesis.
 pub type StorageEntries = Vec<(Vec<u8>, Vec<u8>)>;

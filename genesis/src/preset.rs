@@ -101,11 +101,17 @@ pub fn generate(opts: &NewGenesisOptions) -> Result<Generated, GenesisError> {
         chain_id: opts.chain_id.clone(),
         preset: opts.preset,
         genesis_time_ms: opts.genesis_time_ms,
-        workspace: WorkspaceSpec { name: "Acme workspace".into(), master_account: master },
+        workspace: WorkspaceSpec {
+            name: "Acme workspace".into(),
+            master_account: master,
+            account_id: id("workspace")?,
+            limits: Default::default(),
+        },
         organizations: vec![Organization {
             id: "acme".into(),
             name: "Acme Corp".into(),
             members: accounts.iter().map(|k| k.account_id.clone()).collect(),
+            admins: Vec::new(),
         }],
         validators: validators
             .iter()

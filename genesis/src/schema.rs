@@ -45,6 +45,18 @@ pub struct WorkspaceSpec {
     pub name: String,
     /// The workspace's master account, a TLA.
     pub master_account: AccountId,
+    /// The account running the workspace module (organizations, roles, invitations,
+    /// credentials), `workspace` unless named.
+    #[serde(default = "default_workspace_account")]
+    pub account_id: AccountId,
+    /// Per-organization limits (users, credentials, pending invitations, request rate and
+    /// connections per node); each has a default.
+    #[serde(default)]
+    pub limits: contracts::workspace::state::WorkspaceLimits,
+}
+
+fn default_workspace_account() -> AccountId {
+    AccountId::try_from("workspace".to_owned()).unwrap_or_else(|_| unreachable!("a valid account id"))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,6 +67,31 @@ pub struct Organization {
     /// Accounts belonging to the organization.
     #[serde(default)]
     pub members: Vec<AccountId>,
+    /// The members that administer it (invite users, set roles, manage credentials); the
+    /// first member when none is named. The other members start with the `member` role.
+    #[serde(default)]
+    pub admins: Vec<AccountId>,
+}
+
+impl Organization {
+    /// The organization as the workspace module stores it at genesis.
+    pub fn seeded(&self) -> contracts::workspace::state::Organization {
+        use contracts::workspace::state::Role;
+        let admins: Vec<&AccountId> =
+            if self.admins.is_empty() { self.members.iter().take(1).collect() } else { self.admins.iter().collect() };
+        let members = self
+            .members
+            .iter()
+            .chain(self.admins.iter())
+            .map(|m| (m.clone(), if admins.contains(&m) { Role::Admin } else { Role::Member }))
+            .collect();
+        contracts::workspace::state::Organization {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            members,
+            joined_at: 0,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -317,6 +354,7 @@ impl Genesis {
         let plain = |amount| Account { amount, locked: 0, storage_usage: 0 };
         out.push((self.treasury.account_id.clone(), plain(self.treasury.balance), Vec::new()));
         out.push((self.registrar.account_id.clone(), plain(0), Vec::new()));
+        out.push((self.workspace.account_id.clone(), plain(0), Vec::new()));
         for (v, stake) in self.validators.iter().zip(self.validator_stakes()) {
             out.push((v.account_id.clone(), Account { amount: 0, locked: stake, storage_usage: 0 }, Vec::new()));
         }

@@ -202,6 +202,7 @@ fn check_accounts(g: &Genesis, p: &mut Vec<Problem>) {
     let mut all: Vec<(&AccountId, String)> = vec![
         (&g.treasury.account_id, "treasury.account_id".into()),
         (&g.registrar.account_id, "registrar.account_id".into()),
+        (&g.workspace.account_id, "workspace.account_id".into()),
     ];
     all.extend(g.validators.iter().enumerate().map(|(i, v)| (&v.account_id, format!("validators[{i}].account_id"))));
     all.extend(g.accounts.iter().enumerate().map(|(i, a)| (&a.account_id, format!("accounts[{i}].account_id"))));
@@ -221,6 +222,19 @@ fn check_accounts(g: &Genesis, p: &mut Vec<Problem>) {
         if !parent_known {
             p.push(Problem::new(field.clone(), format!("the parent of `{id}` is not a genesis account")));
         }
+    }
+    for (i, org) in g.organizations.iter().enumerate() {
+        for (j, admin) in org.admins.iter().enumerate() {
+            if !org.members.contains(admin) {
+                p.push(Problem::new(
+                    format!("organizations[{i}].admins[{j}]"),
+                    format!("`{admin}` is not one of the organization's members"),
+                ));
+            }
+        }
+    }
+    if !g.workspace.account_id.is_top_level() {
+        p.push(Problem::new("workspace.account_id", "must be a top-level account (no dot)"));
     }
     if !defined.contains_key(&g.workspace.master_account) {
         p.push(Problem::new(

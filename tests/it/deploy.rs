@@ -31,7 +31,12 @@ fn two_organizations(dir: &Path) -> PathBuf {
     let g = &mut generated.genesis;
     let carol = g.organizations[0].members.iter().position(|m| m.as_str() == "carol.acme").unwrap();
     let carol = g.organizations[0].members.remove(carol);
-    g.organizations.push(Organization { id: "globex".into(), name: "Globex".into(), members: vec![carol] });
+    g.organizations.push(Organization {
+        id: "globex".into(),
+        name: "Globex".into(),
+        members: vec![carol],
+        admins: vec![],
+    });
     for v in &mut g.validators[2..] {
         v.organization = "globex".into();
     }

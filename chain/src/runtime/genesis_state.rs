@@ -2,14 +2,15 @@
 
 use chain_types::{to_borsh, AccessKey};
 use contracts::treasury::{member_access_key, MultisigMember};
-use contracts::{registrar, staking, treasury, ModuleError};
+use contracts::{registrar, staking, treasury, workspace, ModuleError};
 use genesis::Genesis;
 
 use crate::store::{StateChanges, StateKey};
 
 /// Every state entry at height 0: accounts (validators' stake as `locked`) and their
 /// full-access keys; the treasury module (its config, the validator schedule, one
-/// function-call key per key member) and the registrar module.
+/// function-call key per key member), the registrar module and the workspace module (its
+/// config and the genesis organizations with their members' roles).
 pub fn genesis_changes(g: &Genesis) -> Result<StateChanges, ModuleError> {
     let mut changes = StateChanges::new();
     for (id, account, keys) in g.initial_accounts() {
@@ -34,6 +35,14 @@ pub fn genesis_changes(g: &Genesis) -> Result<StateChanges, ModuleError> {
     changes.insert(StateKey::module_data(treasury_id, staking::SCHEDULE_KEY), Some(to_borsh(&g.validator_schedule())));
     for (k, v) in registrar::initial_state(treasury_id) {
         changes.insert(StateKey::module_data(registrar_id, &k), Some(v));
+    }
+    let workspace_id = &g.workspace.account_id;
+    changes.insert(StateKey::module(workspace_id), Some(b"workspace".to_vec()));
+    let config =
+        workspace::state::WorkspaceConfig { treasury: treasury_id.clone(), limits: g.workspace.limits.clone() };
+    let organizations: Vec<_> = g.organizations.iter().map(genesis::Organization::seeded).collect();
+    for (k, v) in workspace::state::initial_state(&config, &organizations) {
+        changes.insert(StateKey::module_data(workspace_id, &k), Some(v));
     }
     Ok(changes)
 }

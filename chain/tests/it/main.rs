@@ -18,3 +18,4 @@ mod treasury;
 mod treasury_members;
 mod treasury_pending;
 mod treasury_props;
+mod workspace;

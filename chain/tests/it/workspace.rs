@@ -1,0 +1,153 @@
+//! The workspace module through real transactions on a real store: organizations seeded from
+//! genesis, invited by the treasury and accepted by their admin; users invited with a role;
+//! roles, removals and credentials by the organization's own admins and operators; every
+//! refusal typed by name and changing nothing.
+
+use base64::Engine as _;
+use chain_types::ExecutionStatus;
+use serde_json::{json, Value};
+
+use crate::harness::{function_call, ok, TestChain};
+use crate::treasury::{approve, refused, returned};
+
+const WORKSPACE: &str = "workspace";
+
+fn call(c: &mut TestChain, signer: &str, method: &str, args: Value) -> ExecutionStatus {
+    let tx = c.tx(signer, WORKSPACE, vec![function_call(method, args.to_string().as_bytes(), 0)]);
+    c.run(tx).status
+}
+
+fn view(c: &TestChain, method: &str, args: Value) -> Value {
+    c.view(WORKSPACE, method, args).expect("workspace view")
+}
+
+/// Everything the module shows, to check a refusal changed nothing.
+fn snapshot(c: &TestChain) -> Value {
+    let orgs = view(c, "get_organizations", json!({}));
+    let creds: Vec<Value> =
+        orgs.as_array().unwrap().iter().map(|o| view(c, "get_credentials", json!({"org_id": o["id"]}))).collect();
+    json!([orgs, view(c, "get_invitations", json!({})), creds])
+}
+
+/// A refusal named `name`, with nothing changed.
+fn refused_as(c: &mut TestChain, signer: &str, method: &str, args: Value, name: &str) -> String {
+    let before = snapshot(c);
+    let message = refused(&call(c, signer, method, args));
+    assert!(message.starts_with(&format!("{name}: ")), "{method} by {signer}: {message}");
+    assert_eq!(snapshot(c), before, "{method} refused changes nothing");
+    message
+}
+
+/// The treasury (2 of alice, bob, carol) calls the workspace.
+fn by_treasury(c: &mut TestChain, method: &str, args: Value) -> Value {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(args.to_string());
+    let request = json!({"receiver_id": WORKSPACE, "actions": [{"type": "FunctionCall", "method_name": method, "args": b64, "deposit": "0", "gas": "100000000000000"}]});
+    let r = approve(c, request);
+    assert_eq!(r["outcome"]["status"], "executed", "{r}");
+    r
+}
+
+fn password_hash(password: &str) -> String {
+    chain_types::sha256(password.as_bytes()).to_string()
+}
+
+#[test]
+fn organizations_join_by_invitation_and_admins_manage_their_own() {
+    let mut c = TestChain::new();
+    let orgs = view(&c, "get_organizations", json!({}));
+    assert_eq!(orgs[0]["id"], "acme");
+    assert_eq!(orgs[0]["members"]["acme"], "admin", "the first member administers a genesis organization");
+    assert_eq!(orgs[0]["members"]["alice.acme"], "member");
+
+    // Only the treasury invites organizations.
+    let invite = json!({"org_id": "globex", "name": "Globex", "admin": "carol.acme"});
+    refused_as(&mut c, "alice.acme", "invite_organization", invite.clone(), "NotTreasury");
+    by_treasury(&mut c, "invite_organization", invite.clone());
+    let invitations = view(&c, "get_invitations", json!({"account_id": "carol.acme"}));
+    assert_eq!(invitations[0]["kind"], "organization");
+    assert_eq!(invitations[0]["status"], "pending");
+    refused_as(&mut c, "bob.acme", "accept_invitation", json!({"invitation_id": 0}), "NotInvitee");
+    refused_as(&mut c, "alice.acme", "accept_invitation", json!({"invitation_id": 9}), "UnknownInvitation");
+    ok(&call(&mut c, "carol.acme", "accept_invitation", json!({"invitation_id": 0})));
+    refused_as(&mut c, "carol.acme", "accept_invitation", json!({"invitation_id": 0}), "InvitationUsed");
+    let globex = view(&c, "get_organization", json!({"org_id": "globex"}));
+    assert_eq!(globex["members"], json!({"carol.acme": "admin"}));
+
+    // Globex's admin invites bob as an operator; acme's admin has no say in globex.
+    let bob_invite = json!({"org_id": "globex", "account_id": "bob.acme", "role": "operator"});
+    refused_as(&mut c, "alice.acme", "invite_user", bob_invite.clone(), "NotAdmin");
+    let boss = json!({"org_id": "globex", "account_id": "bob.acme", "role": "boss"});
+    refused_as(&mut c, "carol.acme", "invite_user", boss, "UnknownRole");
+    let id = returned(&call(&mut c, "carol.acme", "invite_user", bob_invite)).as_u64().unwrap();
+    ok(&call(&mut c, "bob.acme", "accept_invitation", json!({"invitation_id": id})));
+    assert_eq!(view(&c, "get_organization", json!({"org_id": "globex"}))["members"]["bob.acme"], "operator");
+    let again = json!({"org_id": "globex", "account_id": "bob.acme", "role": "viewer"});
+    refused_as(&mut c, "carol.acme", "invite_user", again, "AlreadyMember");
+    let not_admin = json!({"org_id": "globex", "account_id": "carol.acme", "role": "viewer"});
+    refused_as(&mut c, "bob.acme", "set_role", not_admin, "NotAdmin");
+    let demote = json!({"org_id": "globex", "account_id": "carol.acme", "role": "member"});
+    refused_as(&mut c, "carol.acme", "set_role", demote, "LastAdmin");
+
+    // An expired invitation, and a declined one.
+    let short = json!({"org_id": "globex", "account_id": "alice.acme", "role": "viewer", "expires_in_blocks": 0});
+    let id = returned(&call(&mut c, "carol.acme", "invite_user", short)).as_u64().unwrap();
+    refused_as(&mut c, "alice.acme", "accept_invitation", json!({"invitation_id": id}), "InvitationExpired");
+    let viewer = json!({"org_id": "globex", "account_id": "alice.acme", "role": "viewer"});
+    let id = returned(&call(&mut c, "carol.acme", "invite_user", viewer)).as_u64().unwrap();
+    ok(&call(&mut c, "alice.acme", "decline_invitation", json!({"invitation_id": id})));
+    refused_as(&mut c, "alice.acme", "accept_invitation", json!({"invitation_id": id}), "InvitationUsed");
+
+    // Credentials: by admins and operators of the organization, metadata only.
+    let cred =
+        json!({"org_id": "globex", "username": "app1", "role": "submit", "password_sha256": password_hash("secret")});
+    refused_as(&mut c, "alice.acme", "create_credential", cred.clone(), "NotAdminOrOperator");
+    let created = returned(&call(&mut c, "bob.acme", "create_credential", cred.clone()));
+    assert_eq!((created["username"].clone(), created["role"].clone()), (json!("app1"), json!("submit")));
+    refused_as(&mut c, "carol.acme", "create_credential", cred, "CredentialExists");
+    let listed = view(&c, "get_credentials", json!({"org_id": "globex"}));
+    assert_eq!(listed[0]["created_by"], "bob.acme");
+    assert!(listed[0].get("password_sha256").is_none(), "no password hash in views: {listed}");
+    let bad_role =
+        json!({"org_id": "globex", "username": "app2", "role": "root", "password_sha256": password_hash("x")});
+    refused_as(&mut c, "carol.acme", "create_credential", bad_role, "UnknownRole");
+    ok(&call(&mut c, "carol.acme", "revoke_credential", json!({"org_id": "globex", "username": "app1"})));
+    refused_as(
+        &mut c,
+        "carol.acme",
+        "revoke_credential",
+        json!({"org_id": "globex", "username": "app1"}),
+        "UnknownCredential",
+    );
+    assert!(view(&c, "get_credentials", json!({"org_id": "globex"}))[0]["revoked_at"].is_u64());
+
+    // Removing a user, then the organization (treasury only): its credentials end.
+    ok(&call(&mut c, "carol.acme", "remove_user", json!({"org_id": "globex", "account_id": "bob.acme"})));
+    let cred = json!({"org_id": "globex", "username": "app3", "role": "read", "password_sha256": password_hash("y")});
+    ok(&call(&mut c, "carol.acme", "create_credential", cred));
+    refused_as(&mut c, "carol.acme", "remove_organization", json!({"org_id": "globex"}), "NotTreasury");
+    by_treasury(&mut c, "remove_organization", json!({"org_id": "globex"}));
+    let ids: Vec<Value> =
+        view(&c, "get_organizations", json!({})).as_array().unwrap().iter().map(|o| o["id"].clone()).collect();
+    assert_eq!(ids, vec![json!("acme")]);
+    let err = c.view(WORKSPACE, "get_credentials", json!({"org_id": "globex"})).unwrap_err();
+    assert!(err.contains("UnknownOrganization"), "{err}");
+}
+
+#[test]
+fn per_organization_limits_come_from_genesis() {
+    let mut c = TestChain::with_genesis(|g| {
+        g.genesis.workspace.limits.max_users_per_organization = 1;
+        g.genesis.workspace.limits.max_credentials_per_organization = 1;
+    });
+    by_treasury(&mut c, "invite_organization", json!({"org_id": "globex", "name": "Globex", "admin": "carol.acme"}));
+    ok(&call(&mut c, "carol.acme", "accept_invitation", json!({"invitation_id": 0})));
+    // Globex has carol: a second user is over the limit of one.
+    let invite = json!({"org_id": "globex", "account_id": "bob.acme", "role": "viewer"});
+    let id = returned(&call(&mut c, "carol.acme", "invite_user", invite)).as_u64().unwrap();
+    let m = refused_as(&mut c, "bob.acme", "accept_invitation", json!({"invitation_id": id}), "OverLimit");
+    assert!(m.contains("limit of 1 users"), "{m}");
+    let cred =
+        |u: &str| json!({"org_id": "globex", "username": u, "role": "read", "password_sha256": password_hash(u)});
+    ok(&call(&mut c, "carol.acme", "create_credential", cred("one")));
+    refused_as(&mut c, "carol.acme", "create_credential", cred("two"), "OverLimit");
+}
