@@ -1,6 +1,7 @@
 // A treasury request from near-api-js 7.2.0, unmodified: alice proposes and confirms minting
 // a top-level account through the registrar, bob confirms, the views show the outcome and
-// the new account exists; then a stale cached nonce is recovered from.
+// the new account exists; then a stale cached nonce is recovered from; then the workspace's
+// invitations, with a refusal named in the error.
 // Usage: node treasury.mjs RPC_URL ALICE_JSON BOB_JSON NEW_ACCOUNT NEW_PUBLIC_KEY
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -45,4 +46,29 @@ await alice.transfer({ receiverId: 'bob.acme', amount: 1n });
 await other.transfer({ receiverId: 'bob.acme', amount: 1n });
 const r = await alice.transfer({ receiverId: 'bob.acme', amount: 1n });
 assert.deepEqual(r.status, { SuccessValue: '' });
+// The workspace: the treasury invites organization globex with bob as its admin, bob
+// accepts, invites alice as a viewer, alice accepts; a refusal is named in the error.
+const ws = (method, args = {}) => provider.callFunction({ contractId: 'workspace', method, args });
+const invite = { org_id: 'globex', name: 'Globex', admin: 'bob.acme' };
+const inviteOrg = {
+  receiver_id: 'workspace',
+  actions: [{ type: 'FunctionCall', method_name: 'invite_organization', args: Buffer.from(JSON.stringify(invite)).toString('base64'), deposit: '0', gas: '30000000000000' }],
+};
+const wid = await alice.callFunction({ contractId: 'treasury', methodName: 'add_request_and_confirm', args: { request: inviteOrg } });
+await bob.callFunction({ contractId: 'treasury', methodName: 'confirm', args: { request_id: wid } });
+const [orgInvite] = await ws('get_invitations', { account_id: 'bob.acme' });
+assert.equal(orgInvite.kind, 'organization', JSON.stringify(orgInvite));
+await bob.callFunction({ contractId: 'workspace', methodName: 'accept_invitation', args: { invitation_id: orgInvite.id } });
+const userInvite = await bob.callFunction({
+  contractId: 'workspace', methodName: 'invite_user', args: { org_id: 'globex', account_id: 'alice.acme', role: 'viewer' },
+});
+await alice.callFunction({ contractId: 'workspace', methodName: 'accept_invitation', args: { invitation_id: userInvite } });
+assert.deepEqual((await ws('get_organization', { org_id: 'globex' })).members, { 'alice.acme': 'viewer', 'bob.acme': 'admin' });
+await assert.rejects(
+  alice.callFunction({ contractId: 'workspace', methodName: 'invite_user', args: { org_id: 'globex', account_id: 'carol.acme', role: 'member' } }),
+  (e) => {
+    assert.match(e.message, /^NotAdmin: alice\.acme is not an admin of organization globex/, `${e.constructor.name}: ${e.message}`);
+    return true;
+  },
+);
 console.log('near-api-js treasury flow: ok');

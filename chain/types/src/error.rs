@@ -109,6 +109,28 @@ mod access_key {
     }
 }
 
+/// A module's failure as NEAR's `FunctionCallErrorSer::ExecutionError(message)`.
+mod function_call {
+    use serde::de::{Deserialize, Deserializer};
+    use serde::ser::{SerializeMap, Serializer};
+
+    pub fn serialize<S: Serializer>(message: &str, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(1))?;
+        map.serialize_entry("ExecutionError", message)?;
+        map.end()
+    }
+
+    #[derive(serde::Deserialize)]
+    enum Shown {
+        ExecutionError(String),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        let Shown::ExecutionError(message) = Shown::deserialize(d)?;
+        Ok(message)
+    }
+}
+
 /// Why a transaction's actions are invalid as a list (NEAR's `ActionsValidationError`, the
 /// variants this chain uses).
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize, thiserror::Error)]
@@ -158,7 +180,10 @@ pub enum ActionErrorKind {
     DeleteAccountStaking { account_id: AccountId },
     #[error("no native module is deployed at {account_id}")]
     NoModule { account_id: AccountId },
+    /// Shown to JSON clients in NEAR's shape, `{"FunctionCallError":{"ExecutionError":"..."}}`
+    /// (near-api-js raises it as a `ContractExecutionError` with that message).
     #[error("module call failed: {message}")]
+    #[serde(serialize_with = "function_call::serialize", deserialize_with = "function_call::deserialize")]
     FunctionCallError { message: String },
     #[error("balance overflow")]
     BalanceOverflow,
@@ -181,6 +206,19 @@ mod tests {
             serde_json::to_value(&e).unwrap(),
             serde_json::json!({"InvalidTxError": {"ActionsValidation": {"TotalNumberOfActionsExceeded": {"total_number_of_actions": 101, "limit": 100}}}})
         );
+    }
+
+    #[test]
+    fn a_module_failure_has_near_json_shape_and_reads_back() {
+        let kind = ActionErrorKind::FunctionCallError { message: "NotAdmin: x".into() };
+        let e = TxExecutionError::ActionError(ActionError { index: 0, kind: kind.clone() });
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(
+            v["ActionError"]["kind"],
+            serde_json::json!({"FunctionCallError": {"ExecutionError": "NotAdmin: x"}})
+        );
+        assert_eq!(serde_json::from_value::<TxExecutionError>(v).unwrap(), e);
+        assert_eq!(borsh::from_slice::<ActionErrorKind>(&crate::to_borsh(&kind)).unwrap(), kind);
     }
 
     #[test]
