@@ -8,11 +8,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::api::{StateChangeValue, StateChangeView};
-use crate::{views, NodeApi, RpcError};
-
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
+use crate::views::{self, b64};
+use crate::{NodeApi, RpcError};
 
 fn cause(c: &StateChangeCause) -> Value {
     match c {

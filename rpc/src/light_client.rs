@@ -16,19 +16,14 @@
 //!   root is in the next block's header, so a proven read at the finality head is answered
 //!   one block back, and a read named at the head block is refused until a child exists.
 
-use base64::Engine as _;
 use chain_types::merkle::merkle_path;
 use chain_types::{to_borsh, AccountId, BlockHeight, CryptoHash, ExecutionOutcome};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::api::{CertifiedBlock, StateProof};
-use crate::views::{self, epoch_of};
+use crate::views::{self, b64, epoch_of};
 use crate::{BlockRef, Finality, NodeApi, RpcError, ValidatorView};
-
-pub(crate) fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
 
 fn proof_error(cause: &'static str, message: String) -> RpcError {
     RpcError::handler(cause, json!({ "error_message": message }), Value::String(message))
@@ -152,15 +147,10 @@ pub fn execution_proof<N: NodeApi>(node: &N, params: Value, epoch_length: u64) -
             "transaction": b64(&to_borsh(tx)),
             "tx_index": index,
             "tx_path": tx_path,
-            "outcome": b64(&outcome_leaf_bytes(&outcome)),
+            "outcome": b64(&outcome.leaf_bytes()),
             "outcome_path": outcome_path,
         },
     }))
-}
-
-/// The bytes whose sha3 is the outcome's leaf ([`ExecutionOutcome::leaf_hash`]).
-fn outcome_leaf_bytes(o: &ExecutionOutcome) -> Vec<u8> {
-    to_borsh(&(&o.tx_hash, &o.signer_id, &o.receiver_id, &o.status, &o.logs))
 }
 
 fn unknown(hash: &CryptoHash) -> RpcError {

@@ -415,7 +415,7 @@ fn query<N: NodeApi>(node: &N, params: Value) -> Result<Value, RpcError> {
     if include_proof && !reads.is_empty() {
         let (proofs, _) = node.prove_state(&reads, at)?;
         if request_type == "view_state" {
-            answer["proof"] = json!(proofs.iter().map(|p| crate::light_client::b64(&p.proof)).collect::<Vec<_>>());
+            answer["proof"] = json!(proofs.iter().map(|p| views::b64(&p.proof)).collect::<Vec<_>>());
         }
         answer["state_proof"] = crate::light_client::state_proof(&proofs);
     }

@@ -7,15 +7,11 @@ use serde_json::{json, Value};
 use crate::api::{NetworkInfo, PeerView};
 use crate::{views, NodeApi, ProtocolConfig};
 
-fn genesis_time(ms: u64) -> String {
-    humantime::format_rfc3339_millis(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms)).to_string()
-}
-
 /// NEAR's `GenesisConfig` from the genesis this node runs.
 pub fn genesis_config(c: &ProtocolConfig) -> Value {
     json!({
         "protocol_version": crate::methods::PROTOCOL_VERSION,
-        "genesis_time": genesis_time(c.genesis_time_ms),
+        "genesis_time": views::rfc3339(c.genesis_time_ms),
         "chain_id": c.chain_id,
         "genesis_height": 0,
         "num_block_producer_seats": c.genesis_validators.len(),

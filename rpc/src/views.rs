@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::{NodeStatus, ProtocolConfig, ValidatorView, ValidatorsView, WaitUntil};
 
-fn b64(bytes: &[u8]) -> String {
+pub(crate) fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
@@ -270,7 +270,7 @@ pub fn final_outcome(o: &ExecutionOutcome, tx: &SignedTransaction, wait: WaitUnt
 /// RFC 3339 for a block time. A time past what RFC 3339 can show (the year 9999) shows as its
 /// last millisecond instead of failing the whole answer: no block carries one (a proposal
 /// more than the allowed drift ahead is invalid), but a view must not be the thing that breaks.
-fn rfc3339(ms: u64) -> String {
+pub(crate) fn rfc3339(ms: u64) -> String {
     const LAST: u64 = 253_402_300_799_999; // 9999-12-31T23:59:59.999Z
     humantime::format_rfc3339_millis(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.min(LAST))).to_string()
 }

@@ -5,7 +5,8 @@
 use chain_types::merkle::{merkle_path, merkle_root};
 use chain_types::{
     sha3_256, to_borsh, validators_hash, AccountId, Action, Block, BlockHeader, CommitCertificate, CommitSignature,
-    CryptoHash, ExecutionStatus, PublicKey, SecretKey, SignedTransaction, Transaction, TransferAction,
+    CryptoHash, ExecutionOutcome, ExecutionStatus, PublicKey, SecretKey, SignedTransaction, Transaction,
+    TransferAction,
 };
 use genesis::{NewGenesisOptions, Preset};
 use jmt::mock::MockTreeStore;
@@ -113,7 +114,13 @@ fn transfer(nonce: u64) -> SignedTransaction {
 
 fn outcome_bytes(tx: &SignedTransaction) -> Vec<u8> {
     let t = &tx.transaction;
-    to_borsh(&(tx.hash(), &t.signer_id, &t.receiver_id, ExecutionStatus::SuccessValue(vec![]), Vec::<String>::new()))
+    ExecutionOutcome::leaf_bytes_of(
+        &tx.hash(),
+        &t.signer_id,
+        &t.receiver_id,
+        &ExecutionStatus::SuccessValue(vec![]),
+        &[],
+    )
 }
 
 /// A proof of transaction 1 of three in a block at height `h`.

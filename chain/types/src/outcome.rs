@@ -33,6 +33,11 @@ impl ExecutionOutcome {
         Self::leaf_of(&self.tx_hash, &self.signer_id, &self.receiver_id, &self.status, &self.logs)
     }
 
+    /// The bytes whose sha3-256 is [`ExecutionOutcome::leaf_hash`].
+    pub fn leaf_bytes(&self) -> Vec<u8> {
+        Self::leaf_bytes_of(&self.tx_hash, &self.signer_id, &self.receiver_id, &self.status, &self.logs)
+    }
+
     /// [`ExecutionOutcome::leaf_hash`] from the parts, before the block is known.
     pub fn leaf_of(
         tx_hash: &CryptoHash,
@@ -41,7 +46,19 @@ impl ExecutionOutcome {
         status: &ExecutionStatus,
         logs: &[String],
     ) -> CryptoHash {
-        sha3_256(&to_borsh(&(tx_hash, signer_id, receiver_id, status, logs)))
+        sha3_256(&Self::leaf_bytes_of(tx_hash, signer_id, receiver_id, status, logs))
+    }
+
+    /// The bytes whose sha3-256 is the leaf: borsh `(tx_hash, signer_id, receiver_id,
+    /// status, logs)` (what a light client is given to check an outcome).
+    pub fn leaf_bytes_of(
+        tx_hash: &CryptoHash,
+        signer_id: &AccountId,
+        receiver_id: &AccountId,
+        status: &ExecutionStatus,
+        logs: &[String],
+    ) -> Vec<u8> {
+        to_borsh(&(tx_hash, signer_id, receiver_id, status, logs))
     }
 
     pub fn is_success(&self) -> bool {
