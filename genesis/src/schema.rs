@@ -74,8 +74,9 @@ pub struct Organization {
 }
 
 impl Organization {
-    /// The organization as the workspace module stores it at genesis.
-    pub fn seeded(&self) -> contracts::workspace::state::Organization {
+    /// The organization as the workspace module stores it at genesis, with the genesis
+    /// validators that name it as their `organization`.
+    pub fn seeded(&self, validators: &[ValidatorSpec]) -> contracts::workspace::state::Organization {
         use contracts::workspace::state::Role;
         let admins: Vec<&AccountId> =
             if self.admins.is_empty() { self.members.iter().take(1).collect() } else { self.admins.iter().collect() };
@@ -89,6 +90,7 @@ impl Organization {
             id: self.id.clone(),
             name: self.name.clone(),
             members,
+            validators: validators.iter().filter(|v| v.organization == self.id).map(|v| v.account_id.clone()).collect(),
             joined_at: 0,
         }
     }
@@ -327,6 +329,7 @@ impl Genesis {
             request_lifetime_blocks: t.request_lifetime_blocks,
             delete_cooldown_blocks: t.delete_cooldown_blocks,
             registrar: self.registrar.account_id.clone(),
+            workspace: self.workspace.account_id.clone(),
         }
     }
 

@@ -148,7 +148,7 @@ async fn treasury_mints_a_tla_and_changes_the_validator_set_without_a_halt() {
     net.join("v4.acme", &consensus, &network, free_port(), p2p_port).await.expect("fifth node up");
     let add = json!({"receiver_id": "treasury", "actions": [{"type": "AddValidator", "validator": {
         "account_id": "v4.acme", "consensus_key": consensus.public_key, "peer_id": network.peer_id,
-        "address": format!("/ip4/127.0.0.1/tcp/{p2p_port}")}}]});
+        "address": format!("/ip4/127.0.0.1/tcp/{p2p_port}")}, "organization": "acme"}]});
     treasury_decides(&net, add).await;
     let five_from = wait_for_set(&net, 5, 3 * EPOCH + 10).await;
     assert!(

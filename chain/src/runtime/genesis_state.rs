@@ -40,7 +40,7 @@ pub fn genesis_changes(g: &Genesis) -> Result<StateChanges, ModuleError> {
     changes.insert(StateKey::module(workspace_id), Some(b"workspace".to_vec()));
     let config =
         workspace::state::WorkspaceConfig { treasury: treasury_id.clone(), limits: g.workspace.limits.clone() };
-    let organizations: Vec<_> = g.organizations.iter().map(genesis::Organization::seeded).collect();
+    let organizations: Vec<_> = g.organizations.iter().map(|o| o.seeded(&g.validators)).collect();
     for (k, v) in workspace::state::initial_state(&config, &organizations) {
         changes.insert(StateKey::module_data(workspace_id, &k), Some(v));
     }

@@ -42,7 +42,7 @@ fn set_changes_apply_at_the_epoch_end_and_redivide_the_stake() {
     let tx = c.tx("acme", "v1.acme", vec![Action::CreateAccount(CreateAccountAction {}), transfer(1)]);
     ok(&c.run(tx).status);
 
-    let r = decide(&mut c, json!({"type": "AddValidator", "validator": validator("v1.acme")}));
+    let r = decide(&mut c, json!({"type": "AddValidator", "validator": validator("v1.acme"), "organization": "acme"}));
     assert_eq!(r["outcome"]["status"], "executed", "{r}");
     let s = c.view(TREASURY, "get_validators", json!({})).unwrap();
     assert_eq!(s["pending"].as_array().unwrap().len(), 2);
@@ -63,11 +63,16 @@ fn set_changes_apply_at_the_epoch_end_and_redivide_the_stake() {
     until_epoch_end(&mut c);
     assert_eq!(current(&c), ["carol.acme", "v1.acme"]);
     assert_eq!((locked(&c, "v0.acme"), locked(&c, "carol.acme")), (0, total / 2));
+    // The workspace follows: the replacement belongs to the replaced validator's organization.
+    let acme = c.view("workspace", "get_organization", json!({"org_id": "acme"})).unwrap();
+    assert_eq!(acme["validators"], json!(["v1.acme", "carol.acme"]));
 
     let r = decide(&mut c, json!({"type": "RemoveValidator", "account_id": "carol.acme"}));
     assert_eq!(r["outcome"]["status"], "executed", "{r}");
     until_epoch_end(&mut c);
     assert_eq!(current(&c), ["v1.acme"]);
+    let acme = c.view("workspace", "get_organization", json!({"org_id": "acme"})).unwrap();
+    assert_eq!(acme["validators"], json!(["v1.acme"]));
     assert_eq!((locked(&c, "carol.acme"), locked(&c, "v1.acme")), (0, total));
     assert_eq!(c.total_balance(), c.generated.genesis.total_supply);
 }
@@ -77,7 +82,10 @@ fn invalid_set_changes_fail_and_change_nothing() {
     let mut c = TestChain::with_genesis(|g| g.genesis.epoch_length = EPOCH);
     for (action, why) in [
         (json!({"type": "RemoveValidator", "account_id": "v0.acme"}), "cannot be empty"),
-        (json!({"type": "AddValidator", "validator": validator("ghost.acme")}), "ghost.acme does not exist"),
+        (
+            json!({"type": "AddValidator", "validator": validator("ghost.acme"), "organization": "acme"}),
+            "ghost.acme does not exist",
+        ),
         (json!({"type": "RemoveValidator", "account_id": "bob.acme"}), "not a validator"),
     ] {
         let r = decide(&mut c, action);
@@ -86,7 +94,7 @@ fn invalid_set_changes_fail_and_change_nothing() {
     }
     let mut dup = validator("bob.acme");
     dup["consensus_key"] = json!(c.generated.genesis.validators[0].consensus_key);
-    let r = decide(&mut c, json!({"type": "AddValidator", "validator": dup}));
+    let r = decide(&mut c, json!({"type": "AddValidator", "validator": dup, "organization": "acme"}));
     assert!(r["outcome"]["error"].as_str().unwrap().contains("already in the validator set"), "{r}");
     until_epoch_end(&mut c);
     assert_eq!(current(&c), ["v0.acme"]);

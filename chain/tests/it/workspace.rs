@@ -47,6 +47,11 @@ fn by_treasury(c: &mut TestChain, method: &str, args: Value) -> Value {
     r
 }
 
+/// The treasury's `RemoveOrganization` request, decided; returns the request.
+fn remove_organization(c: &mut TestChain, org_id: &str) -> Value {
+    approve(c, json!({"receiver_id": "treasury", "actions": [{"type": "RemoveOrganization", "org_id": org_id}]}))
+}
+
 fn password_hash(password: &str) -> String {
     chain_types::sha256(password.as_bytes()).to_string()
 }
@@ -125,7 +130,8 @@ fn organizations_join_by_invitation_and_admins_manage_their_own() {
     let cred = json!({"org_id": "globex", "username": "app3", "role": "read", "password_sha256": password_hash("y")});
     ok(&call(&mut c, "carol.acme", "create_credential", cred));
     refused_as(&mut c, "carol.acme", "remove_organization", json!({"org_id": "globex"}), "NotTreasury");
-    by_treasury(&mut c, "remove_organization", json!({"org_id": "globex"}));
+    let r = remove_organization(&mut c, "globex");
+    assert_eq!(r["outcome"]["status"], "executed", "{r}");
     let ids: Vec<Value> =
         view(&c, "get_organizations", json!({})).as_array().unwrap().iter().map(|o| o["id"].clone()).collect();
     assert_eq!(ids, vec![json!("acme")]);
@@ -150,4 +156,44 @@ fn per_organization_limits_come_from_genesis() {
         |u: &str| json!({"org_id": "globex", "username": u, "role": "read", "password_sha256": password_hash(u)});
     ok(&call(&mut c, "carol.acme", "create_credential", cred("one")));
     refused_as(&mut c, "carol.acme", "create_credential", cred("two"), "OverLimit");
+}
+
+fn validator(account: &str) -> Value {
+    let network = genesis::NetworkKeyFile::new(chain_types::SecretKey::generate());
+    json!({"account_id": account, "consensus_key": chain_types::SecretKey::generate().public_key(),
+        "peer_id": network.peer_id, "address": format!("/ip4/127.0.0.1/tcp/{}", 20000 + account.len())})
+}
+
+fn validator_set(c: &TestChain, which: &str) -> Vec<Value> {
+    let s = c.view("treasury", "get_validators", json!({})).unwrap();
+    s[which].as_array().unwrap().iter().map(|v| v["account_id"].clone()).collect()
+}
+
+#[test]
+fn an_organizations_validators_leave_with_it() {
+    let mut c = TestChain::new();
+    assert_eq!(view(&c, "get_organization", json!({"org_id": "acme"}))["validators"], json!(["v0.acme"]));
+    by_treasury(&mut c, "invite_organization", json!({"org_id": "globex", "name": "Globex", "admin": "carol.acme"}));
+    ok(&call(&mut c, "carol.acme", "accept_invitation", json!({"invitation_id": 0})));
+    let add = |account: &str, org: &str| json!({"receiver_id": "treasury", "actions": [{"type": "AddValidator", "validator": validator(account), "organization": org}]});
+    // Only to an organization that exists, and the treasury's actions are the only way in.
+    let r = approve(&mut c, add("carol.acme", "initech"));
+    assert!(r["outcome"]["error"].as_str().unwrap().contains("UnknownOrganization"), "{r}");
+    let r = approve(&mut c, add("carol.acme", "globex"));
+    assert_eq!(r["outcome"]["status"], "executed", "{r}");
+    assert_eq!(view(&c, "get_organization", json!({"org_id": "globex"}))["validators"], json!(["carol.acme"]));
+    assert_eq!(validator_set(&c, "pending"), [json!("v0.acme"), json!("carol.acme")]);
+    let b64 = base64::engine::general_purpose::STANDARD.encode(json!({"org_id": "globex"}).to_string());
+    let direct = json!({"receiver_id": WORKSPACE, "actions": [{"type": "FunctionCall", "method_name": "remove_organization", "args": b64, "deposit": "0", "gas": "100000000000000"}]});
+    let r = approve(&mut c, direct);
+    assert!(r["outcome"]["error"].as_str().unwrap().contains("use the RemoveOrganization action"), "{r}");
+
+    // Removing globex removes carol.acme from the next set; acme keeps its validator.
+    let r = remove_organization(&mut c, "globex");
+    assert_eq!(r["outcome"]["status"], "executed", "{r}");
+    assert_eq!(validator_set(&c, "pending"), [json!("v0.acme")]);
+    // The last organization with validators cannot leave: the set would be empty.
+    let r = remove_organization(&mut c, "acme");
+    assert!(r["outcome"]["error"].as_str().unwrap().contains("cannot be empty"), "{r}");
+    assert!(view(&c, "get_organization", json!({"org_id": "acme"}))["id"] == "acme", "nothing changed");
 }

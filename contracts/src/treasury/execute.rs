@@ -5,7 +5,9 @@ use serde_json::json;
 
 use super::request::{MultiSigRequest, MultiSigRequestAction as A, MultisigMember};
 use super::state::{self, Config};
-use crate::{staking, Host, ModuleError};
+use crate::staking::{self, ValidatorChange};
+use crate::{Host, ModuleError};
+use chain_types::AccountId;
 
 /// The function-call key a key member gets on the treasury account: it may sign exactly the
 /// multisig calls, as the treasury.
@@ -56,6 +58,16 @@ pub fn run(host: &mut dyn Host, request: &MultiSigRequest) -> Result<Vec<String>
                 format!("deleted key {public_key} of {to}")
             }
             A::FunctionCall { method_name, args, deposit, .. } => {
+                if to == &state::config(host)?.workspace && WORKSPACE_TREASURY_METHODS.contains(&method_name.as_str()) {
+                    return Err(ModuleError::Rejected(format!(
+                        "{method_name} on the workspace goes with a validator change: use the {} action",
+                        if method_name == "remove_organization" {
+                            "RemoveOrganization"
+                        } else {
+                            "AddValidator / RemoveValidator"
+                        }
+                    )));
+                }
                 let out = host.call(to, method_name, args, *deposit)?;
                 format!("called {to}.{method_name} with {deposit}: {}", String::from_utf8_lossy(&out))
             }
@@ -82,15 +94,60 @@ pub fn run(host: &mut dyn Host, request: &MultiSigRequest) -> Result<Vec<String>
                 c.active_requests_limit = *active_requests_limit;
                 Ok(format!("active request limit: {active_requests_limit}"))
             })?,
-            A::AddValidator { .. } | A::RemoveValidator { .. } | A::ReplaceValidator { .. } => {
-                let change = action.validator_change().ok_or_else(|| ModuleError::Rejected("no change".into()))?;
-                staking::propose(host, &change)?
+            A::AddValidator { validator, organization } => {
+                let line = staking::propose(host, &ValidatorChange::Add(validator.clone()))?;
+                workspace_call(
+                    host,
+                    "add_validator",
+                    json!({"org_id": organization, "account_id": validator.account_id}),
+                )?;
+                format!("{line} ({} for organization {organization})", validator.account_id)
+            }
+            A::RemoveValidator { account_id } => {
+                let line = staking::propose(host, &ValidatorChange::Remove(account_id.clone()))?;
+                workspace_call(host, "remove_validator", json!({"account_id": account_id}))?;
+                line
+            }
+            A::ReplaceValidator { account_id, validator } => {
+                let line = staking::propose(host, &ValidatorChange::Replace(account_id.clone(), validator.clone()))?;
+                let org = workspace_call(host, "remove_validator", json!({"account_id": account_id}))?;
+                if let Some(org_id) = org.as_str() {
+                    let args = json!({"org_id": org_id, "account_id": validator.account_id});
+                    workspace_call(host, "add_validator", args)?;
+                }
+                line
+            }
+            A::RemoveOrganization { org_id } => {
+                let validators = workspace_call(host, "remove_organization", json!({"org_id": org_id}))?;
+                let validators: Vec<AccountId> = serde_json::from_value(validators)
+                    .map_err(|e| ModuleError::Rejected(format!("the workspace returned no validator list: {e}")))?;
+                let next = staking::read(host)?;
+                let mut line = format!("removed organization {org_id}");
+                for v in validators.iter().filter(|v| next.next().iter().any(|n| &n.account_id == *v)) {
+                    line = format!("{line}; {}", staking::propose(host, &ValidatorChange::Remove(v.clone()))?);
+                }
+                line
             }
         };
         host.log(line.clone());
         logs.push(line);
     }
     Ok(logs)
+}
+
+/// Workspace methods only the treasury's validator and organization actions call.
+const WORKSPACE_TREASURY_METHODS: [&str; 3] = ["add_validator", "remove_validator", "remove_organization"];
+
+/// Calls the workspace module as the treasury; returns its JSON answer.
+fn workspace_call(
+    host: &mut dyn Host,
+    method: &str,
+    args: serde_json::Value,
+) -> Result<serde_json::Value, ModuleError> {
+    let workspace = state::config(host)?.workspace;
+    let out = host.call(&workspace, method, args.to_string().as_bytes(), 0)?;
+    serde_json::from_slice(&out)
+        .map_err(|e| ModuleError::Rejected(format!("the workspace's {method} answered badly: {e}")))
 }
 
 /// Changes the config with `f`, re-checks `1 <= K <= N`, and keeps member keys on the

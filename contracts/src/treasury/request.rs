@@ -5,7 +5,7 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use chain_types::{u128_string, AccountId, Balance, CryptoHash, FunctionCallPermission, PublicKey};
 use serde::{Deserialize, Serialize};
 
-use crate::staking::{ValidatorChange, ValidatorInfo};
+use crate::staking::ValidatorInfo;
 use crate::ModuleError;
 
 /// Most actions in one request.
@@ -74,15 +74,23 @@ pub enum MultiSigRequestAction {
     SetActiveRequestsLimit {
         active_requests_limit: u32,
     },
+    /// A validator for `organization`'s node, recorded in the workspace module.
     AddValidator {
         validator: ValidatorInfo,
+        organization: String,
     },
     RemoveValidator {
         account_id: AccountId,
     },
+    /// A validator replaced by another for the same organization.
     ReplaceValidator {
         account_id: AccountId,
         validator: ValidatorInfo,
+    },
+    /// Removes an organization from the workspace (its users' roles and credentials end)
+    /// and its validators from the set at the next epoch boundary.
+    RemoveOrganization {
+        org_id: String,
     },
 }
 
@@ -100,18 +108,8 @@ impl MultiSigRequestAction {
                 | AddValidator { .. }
                 | RemoveValidator { .. }
                 | ReplaceValidator { .. }
+                | RemoveOrganization { .. }
         )
-    }
-
-    pub fn validator_change(&self) -> Option<ValidatorChange> {
-        match self {
-            MultiSigRequestAction::AddValidator { validator } => Some(ValidatorChange::Add(validator.clone())),
-            MultiSigRequestAction::RemoveValidator { account_id } => Some(ValidatorChange::Remove(account_id.clone())),
-            MultiSigRequestAction::ReplaceValidator { account_id, validator } => {
-                Some(ValidatorChange::Replace(account_id.clone(), validator.clone()))
-            }
-            _ => None,
-        }
     }
 }
 

@@ -28,6 +28,8 @@ pub struct Config {
     pub delete_cooldown_blocks: u64,
     /// The registrar that top-level `CreateAccount` actions go through.
     pub registrar: AccountId,
+    /// The workspace module that validators' organizations are recorded in.
+    pub workspace: AccountId,
 }
 
 impl Config {

@@ -38,8 +38,10 @@ pub enum WorkspaceError {
     LastAdmin { account_id: AccountId, org_id: String },
     #[error("OverLimit: organization {org_id} has reached its limit of {limit} {what}")]
     OverLimit { org_id: String, what: &'static str, limit: u32 },
-    #[error("CredentialExists: organization {org_id} already has a credential {username}")]
+    #[error("CredentialExists: credential username {username} is taken (by organization {org_id}); usernames are unique in the workspace")]
     CredentialExists { org_id: String, username: String },
+    #[error("ValidatorTaken: validator {account_id} already belongs to organization {org_id}")]
+    ValidatorTaken { account_id: AccountId, org_id: String },
     #[error("UnknownCredential: organization {org_id} has no active credential {username}")]
     UnknownCredential { org_id: String, username: String },
 }

@@ -4,8 +4,12 @@
 //! (a K-of-N treasury request, so the organizations already in agree) and their admin
 //! accepts; an organization's admins invite users with a role, change roles and remove
 //! users; admins and operators create and revoke credentials for their organization's
-//! membership (metadata and a sha256 of the password only). Views: `get_organizations`,
-//! `get_organization`, `get_invitations`, `get_credentials`.
+//! membership (metadata and a sha256 of the password only). The treasury records which
+//! organization each validator it adds belongs to (`add_validator`, `remove_validator`,
+//! called from its `AddValidator` / `RemoveValidator` / `ReplaceValidator` actions) and, by
+//! its `RemoveOrganization` action, removes an organization, getting back the validators to
+//! take out of the set. Views: `get_organizations`, `get_organization`, `get_invitations`,
+//! `get_credentials`, `get_config`.
 //!
 //! # Invariants
 //! - Nobody acts on another organization: every user, role and credential change checks the
@@ -14,6 +18,9 @@
 //! - An invitation is used once, by its invitee, no later than its expiry height; refused,
 //!   it changes nothing (the runtime rolls back a failed call).
 //! - An organization always keeps at least one admin.
+//! - A credential username is unique across the workspace (`credowner/<username>`) and never
+//!   reused, even after revocation.
+//! - A validator belongs to at most one organization.
 //! - Every refusal is a [`WorkspaceError`], shown as `<Name>: <detail>`.
 
 mod error;
@@ -79,6 +86,18 @@ fn as_operator(host: &dyn Host, org_id: &str) -> Result<Organization, ModuleErro
         return Err(WorkspaceError::NotAdminOrOperator { caller, org_id: org_id.to_owned() }.into());
     }
     Ok(org)
+}
+
+/// The organization whose nodes include validator `account_id`.
+fn validator_owner(host: &dyn Host, account_id: &AccountId) -> Result<Option<Organization>, ModuleError> {
+    for id in state::organization_ids(host)? {
+        if let Some(org) = state::organization(host, &id)? {
+            if org.validators.contains(account_id) {
+                return Ok(Some(org));
+            }
+        }
+    }
+    Ok(None)
 }
 
 fn as_treasury(host: &dyn Host, config: &WorkspaceConfig, action: &'static str) -> Result<(), ModuleError> {
@@ -188,6 +207,13 @@ struct CredentialArgs {
     password_sha256: Option<CryptoHash>,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ValidatorArgs {
+    org_id: Option<String>,
+    account_id: AccountId,
+}
+
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct InvitationsQuery {
@@ -209,8 +235,13 @@ impl Workspace {
                     return Err(WorkspaceError::OrganizationExists { org_id: org_id.clone() }.into());
                 }
                 let members = [(inv.invitee.clone(), Role::Admin)].into_iter().collect();
-                let org =
-                    Organization { id: org_id.clone(), name: name.clone(), members, joined_at: host.block_height() };
+                let org = Organization {
+                    id: org_id.clone(),
+                    name: name.clone(),
+                    members,
+                    validators: Vec::new(),
+                    joined_at: host.block_height(),
+                };
                 state::put_organization(host, &org)?;
             }
             InvitationKind::User { org_id, role } => {
@@ -319,7 +350,7 @@ impl Workspace {
             "remove_organization" => {
                 let a: OrgArgs = crate::json_args(args)?;
                 as_treasury(host, &config, "remove an organization")?;
-                organization(host, &a.org_id)?;
+                let org = organization(host, &a.org_id)?;
                 let height = host.block_height();
                 for mut c in state::credentials(host, &a.org_id)? {
                     if c.revoked_at.is_none() {
@@ -332,7 +363,29 @@ impl Workspace {
                 }
                 state::remove_organization(host, &a.org_id)?;
                 host.log(format!("organization {} removed: its users' roles and credentials end", a.org_id));
+                crate::json_value(&org.validators)
+            }
+            "add_validator" => {
+                let a: ValidatorArgs = crate::json_args(args)?;
+                as_treasury(host, &config, "assign a validator to an organization")?;
+                let org_id = a.org_id.ok_or_else(|| ModuleError::InvalidArgs("add_validator needs `org_id`".into()))?;
+                let mut org = organization(host, &org_id)?;
+                if let Some(owner) = validator_owner(host, &a.account_id)? {
+                    return Err(WorkspaceError::ValidatorTaken { account_id: a.account_id, org_id: owner.id }.into());
+                }
+                org.validators.push(a.account_id);
+                state::put_organization(host, &org)?;
                 crate::json_value(&true)
+            }
+            "remove_validator" => {
+                let a: ValidatorArgs = crate::json_args(args)?;
+                as_treasury(host, &config, "remove a validator from its organization")?;
+                let owner = validator_owner(host, &a.account_id)?;
+                if let Some(mut org) = owner.clone() {
+                    org.validators.retain(|v| v != &a.account_id);
+                    state::put_organization(host, &org)?;
+                }
+                crate::json_value(&owner.map(|o| o.id))
             }
             "create_credential" => {
                 let a: CredentialArgs = crate::json_args(args)?;
@@ -341,10 +394,10 @@ impl Workspace {
                 let role = credential_role(a.role.as_deref().unwrap_or(""))?;
                 let hash =
                     a.password_sha256.ok_or_else(|| ModuleError::InvalidArgs("missing `password_sha256`".into()))?;
-                let existing = state::credentials(host, &a.org_id)?;
-                if existing.iter().any(|c| c.username == a.username) {
-                    return Err(WorkspaceError::CredentialExists { org_id: a.org_id, username: a.username }.into());
+                if let Some(owner) = state::credential_owner(host, &a.username)? {
+                    return Err(WorkspaceError::CredentialExists { org_id: owner, username: a.username }.into());
                 }
+                let existing = state::credentials(host, &a.org_id)?;
                 let limit = config.limits.max_credentials_per_organization;
                 if existing.iter().filter(|c| c.revoked_at.is_none()).count() >= limit as usize {
                     return Err(WorkspaceError::OverLimit { org_id: a.org_id, what: "credentials", limit }.into());

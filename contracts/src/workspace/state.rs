@@ -1,6 +1,9 @@
 //! The workspace module's records and where they are stored (borsh, under the module's
 //! account): `config`, `orgs` (the organization ids), `org/<id>`, `inv/<id u64 BE>`,
-//! `next_invitation`, `cred/<org id>/<username>` and `creds/<org id>` (its usernames).
+//! `next_invitation`, `cred/<org id>/<username>`, `creds/<org id>` (its usernames) and
+//! `credowner/<username>` (the organization a username belongs to: usernames are unique
+//! across the workspace, so a node can tell another membership's credential from an unknown
+//! one).
 
 use std::collections::BTreeMap;
 
@@ -94,6 +97,9 @@ pub struct Organization {
     pub id: String,
     pub name: String,
     pub members: BTreeMap<AccountId, Role>,
+    /// The validator accounts of its nodes (genesis validators by their `organization`, later
+    /// ones by the treasury's `AddValidator`).
+    pub validators: Vec<AccountId>,
     /// Height it joined (0 for genesis organizations).
     pub joined_at: BlockHeight,
 }
@@ -177,6 +183,11 @@ fn credential_index_key(org_id: &str) -> Vec<u8> {
     [b"creds/".as_slice(), org_id.as_bytes()].concat()
 }
 
+/// Where the organization owning a username is kept.
+pub fn credential_owner_key(username: &str) -> Vec<u8> {
+    [b"credowner/".as_slice(), username.as_bytes()].concat()
+}
+
 fn corrupt(what: &str, e: impl std::fmt::Display) -> ModuleError {
     ModuleError::Rejected(format!("corrupt workspace {what}: {e}"))
 }
@@ -243,6 +254,20 @@ pub fn credentials(host: &dyn Host, org_id: &str) -> Result<Vec<Credential>, Mod
         .collect()
 }
 
+/// The organization a credential username belongs to, if any has it (revoked included).
+pub fn credential_owner(host: &dyn Host, username: &str) -> Result<Option<String>, ModuleError> {
+    read(host, &credential_owner_key(username), "credential owner")
+}
+
+/// The credential a client presents by `username`, whichever organization holds it: what a
+/// node reads on each request.
+pub fn credential_by_username(host: &dyn Host, username: &str) -> Result<Option<Credential>, ModuleError> {
+    match credential_owner(host, username)? {
+        Some(org_id) => read(host, &credential_key(&org_id, username), "credential"),
+        None => Ok(None),
+    }
+}
+
 /// Stores a credential (and lists it, if new).
 pub fn put_credential(host: &mut dyn Host, c: &Credential) -> Result<(), ModuleError> {
     let index = credential_index_key(&c.org_id);
@@ -250,6 +275,7 @@ pub fn put_credential(host: &mut dyn Host, c: &Credential) -> Result<(), ModuleE
     if !names.contains(&c.username) {
         names.push(c.username.clone());
         write(host, &index, &names);
+        write(host, &credential_owner_key(&c.username), &c.org_id);
     }
     write(host, &credential_key(&c.org_id, &c.username), c);
     Ok(())
