@@ -23,6 +23,7 @@
 mod admission;
 pub mod config;
 pub mod consensus;
+pub mod membership;
 pub mod mempool;
 pub mod metrics;
 pub mod network;

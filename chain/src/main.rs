@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 mod verify_command;
+mod workspace_command;
 
 use anyhow::{bail, Context as _};
 use chain::config::{resolve, LogFormat, NetworkSection, NodeConfig, CONFIG_FILE};
@@ -96,6 +97,12 @@ enum Command {
         #[command(subcommand)]
         command: CredentialsCommand,
     },
+    /// The workspace on chain: organizations, members, invitations and credentials, through
+    /// a node's JSON-RPC, signed with a NEAR key file.
+    Workspace {
+        #[command(subcommand)]
+        command: workspace_command::WorkspaceCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -162,6 +169,10 @@ fn main() -> anyhow::Result<()> {
             tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run(home, config))
         }
         Command::Credentials { command } => credentials(command),
+        Command::Workspace { command } => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(workspace_command::run(command)),
         Command::Verify { genesis, rpc, txs, accounts } => {
             let genesis = Genesis::load(&genesis)?;
             tokio::runtime::Builder::new_current_thread()
@@ -428,6 +439,13 @@ async fn run(home: PathBuf, config: NodeConfig) -> anyhow::Result<()> {
         tx_timeout: std::time::Duration::from_millis(config.rpc.tx_timeout_ms),
         access: config.rpc.access(&home),
         metrics: node.metrics().rpc.clone(),
+        membership: match config.rpc.access.require_credentials {
+            true => {
+                chain::membership::WorkspaceCredentials::open(node.clone(), config.rpc.access.membership.as_deref())?
+                    .map(|m| Arc::new(m) as Arc<dyn rpc::access::MembershipCredentials>)
+            }
+            false => None,
+        },
     };
     let mut rpc_shutdown = shutdown_rx.clone();
     let listen = config.rpc.listen;

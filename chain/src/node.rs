@@ -299,6 +299,11 @@ impl Node {
         self.validators.subscribe()
     }
 
+    /// The consensus key this node signs with, if it validates.
+    pub fn validator_key(&self) -> Option<PublicKey> {
+        self.validator_key
+    }
+
     /// This node's entry in the next height's set, if it is a validator there.
     fn me(&self) -> Option<Validator> {
         let set = self.validators.next();
@@ -564,6 +569,7 @@ impl NodeApi for Node {
             max_tx_bytes: g.limits.max_tx_bytes,
             registrar_account_id: g.registrar.account_id.clone(),
             treasury_account_id: g.treasury.account_id.clone(),
+            workspace_account_id: g.workspace.account_id.clone(),
         }
     }
 

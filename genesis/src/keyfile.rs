@@ -13,6 +13,8 @@ use crate::GenesisError;
 pub struct KeyFile {
     pub account_id: AccountId,
     pub public_key: PublicKey,
+    /// near-cli writes it as `private_key`.
+    #[serde(alias = "private_key")]
     pub secret_key: SecretKey,
 }
 

@@ -262,6 +262,8 @@ pub struct ProtocolConfig {
     pub registrar_account_id: AccountId,
     /// The multisig treasury (the registrar's only caller).
     pub treasury_account_id: AccountId,
+    /// The workspace module (organizations, invitations, credentials).
+    pub workspace_account_id: AccountId,
 }
 
 /// What liveness and readiness probes need to know about a node.

@@ -163,6 +163,39 @@ async fn unary_methods_and_errors() {
     let get = proto::GetTreasuryRequestRequest { request_id: 0, block: at_height(r.added_at_height) };
     let then = grpc.get_treasury_request(get).await.unwrap().into_inner();
     assert_eq!(then.status(), proto::TreasuryRequestStatus::Pending, "read as of the block it was added in");
+
+    // The workspace: organizations, invitations and credentials, as the module's views say.
+    let orgs = grpc.list_organizations(proto::GetBlockRequest { block: None }).await.unwrap().into_inner();
+    assert_eq!(orgs.organizations.len(), 1);
+    let acme = &orgs.organizations[0];
+    assert_eq!((acme.id.as_str(), acme.validators.clone()), ("acme", vec!["v0.acme".to_owned()]));
+    assert!(acme.members.iter().any(|m| m.account_id == "acme" && m.role == "admin"), "{acme:?}");
+    let admin = node.account("acme");
+    let invite = json!({"org_id": "acme", "account_id": "dave.acme", "role": "operator"});
+    submit(&node.rpc, &admin, "workspace", vec![function_call("invite_user", &invite, 0)]).await;
+    let hash = chain_types::sha256(b"secret").to_string();
+    let credential = json!({"org_id": "acme", "username": "app", "role": "read", "password_sha256": hash});
+    submit(&node.rpc, &admin, "workspace", vec![function_call("create_credential", &credential, 0)]).await;
+    let list = proto::ListInvitationsRequest { account_id: "dave.acme".into(), org_id: String::new(), block: None };
+    let invitations = grpc.list_invitations(list).await.unwrap().into_inner().invitations;
+    assert_eq!(invitations.len(), 1);
+    let i = &invitations[0];
+    assert_eq!(
+        (i.kind.as_str(), i.role.as_str(), i.inviter.as_str(), i.status.as_str()),
+        ("user", "operator", "acme", "pending")
+    );
+    let get = proto::GetOrganizationRequest { org_id: "acme".into(), block: None };
+    let credentials = grpc.list_credentials(get.clone()).await.unwrap().into_inner().credentials;
+    assert_eq!(credentials.len(), 1);
+    let c = &credentials[0];
+    assert_eq!(
+        (c.username.as_str(), c.role.as_str(), c.created_by.as_str(), c.revoked_at_height),
+        ("app", "read", "acme", None)
+    );
+    assert_eq!(grpc.get_organization(get).await.unwrap().into_inner().id, "acme");
+    let unknown = proto::GetOrganizationRequest { org_id: "initech".into(), block: None };
+    let e = grpc.get_organization(unknown).await.unwrap_err();
+    assert!(e.code() == Code::FailedPrecondition && e.message().contains("UnknownOrganization"), "{e:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -29,3 +29,4 @@ mod rpc_queries;
 mod treasury_e2e;
 mod wallet_near_api_js;
 mod wallet_near_kit;
+mod workspace_e2e;

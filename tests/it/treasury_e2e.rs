@@ -14,74 +14,16 @@ use genesis::{KeyFile, NetworkKeyFile};
 use rpc::client::RpcClient;
 use serde_json::{json, Value};
 use testnet::{Layout, Network, NetworkOptions};
-use tests::{account_key, free_port, free_port_range, submit, treasury_decides, validator_accounts, wait_all};
+use tests::{
+    account_key, block, free_port, free_port_range, height, locked, submit, treasury_decides, wait_all, wait_all_sign,
+    wait_for_set,
+};
 
 const EPOCH: u64 = 10;
 const TOKEN: u128 = 10u128.pow(24);
 
 async fn account(rpc: &RpcClient, id: &str) -> Value {
     rpc.view_account(&id.parse().unwrap()).await.unwrap_or(Value::Null)
-}
-
-async fn locked(rpc: &RpcClient, id: &str) -> u128 {
-    account(rpc, id).await["locked"].as_str().and_then(|s| s.parse().ok()).expect("locked")
-}
-
-async fn height(rpc: &RpcClient) -> u64 {
-    rpc.status().await.map(|s| s["sync_info"]["latest_block_height"].as_u64().unwrap_or(0)).unwrap_or(0)
-}
-
-async fn block(rpc: &RpcClient, h: u64) -> Value {
-    rpc.call("block", json!({ "block_id": h })).await.unwrap_or(Value::Null)
-}
-
-/// Waits (bounded) until every node reports a validator set of `n` for its next height;
-/// returns the first height the new set decides, read back from the blocks' approval lists.
-async fn wait_for_set(net: &Network, n: usize, secs: u64) -> u64 {
-    for _ in 0..secs * 10 {
-        let mut all = true;
-        for node in &net.nodes {
-            all &= validator_accounts(&node.rpc).await.len() == n;
-        }
-        if all {
-            let rpc = &net.nodes[0].rpc;
-            let mut h = height(rpc).await + 1;
-            while h > 1 && block(rpc, h - 1).await["header"]["approvals"].as_array().map(Vec::len) == Some(n) {
-                h -= 1;
-            }
-            return h;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let mut seen = Vec::new();
-    for node in &net.nodes {
-        seen.push(validator_accounts(&node.rpc).await);
-    }
-    panic!("the validator set did not become {n} within {secs} s: {seen:?}");
-}
-
-/// Waits (bounded) until, from height `from` on, every one of `accounts` authored a block
-/// and signed a commit. Returns the heights looked at.
-async fn wait_all_sign(rpc: &RpcClient, from: u64, accounts: &[&str], secs: u64) -> u64 {
-    let (mut authors, mut signers) = (std::collections::BTreeSet::new(), std::collections::BTreeSet::new());
-    let mut next = from;
-    for _ in 0..secs * 10 {
-        while next <= height(rpc).await {
-            let b = block(rpc, next).await;
-            authors.insert(b["author"].as_str().unwrap_or_default().to_owned());
-            for (i, a) in b["header"]["approvals"].as_array().into_iter().flatten().enumerate() {
-                if !a.is_null() {
-                    signers.insert(i);
-                }
-            }
-            next += 1;
-        }
-        if accounts.iter().all(|a| authors.contains(*a)) && signers.len() == accounts.len() {
-            return next - from;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("from height {from}: authors {authors:?}, signer indexes {signers:?}, expected {accounts:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -143,24 +143,12 @@ impl TestNode {
     /// Sets `key = value` (TOML) in the `[rpc.access]` table of the config; takes effect at
     /// the next start.
     pub fn set_access(&self, key: &str, value: &str) {
-        let path = self.home().join("config.toml");
-        let config = std::fs::read_to_string(&path).expect("config.toml");
-        let mut lines: Vec<String> =
-            config.lines().filter(|l| !l.starts_with(&format!("{key} ="))).map(str::to_owned).collect();
-        let table = lines.iter().position(|l| l == "[rpc.access]").expect("an [rpc.access] table");
-        lines.insert(table + 1, format!("{key} = {value}"));
-        std::fs::write(&path, lines.join("\n") + "\n").expect("write config.toml");
+        set_access(&self.home(), key, value);
     }
 
     /// `chain credentials add` on this node's home; returns the password it printed.
     pub fn add_credential(&self, user: &str, role: &str, extra: &[&str]) -> String {
-        let mut args = vec!["credentials", "add", "--username", user, "--role", role];
-        args.extend_from_slice(extra);
-        let out = Command::new(binary("chain")).args(&args).arg("--home").arg(self.home()).output().expect("chain");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let password = String::from_utf8(out.stdout).expect("utf-8").trim().to_owned();
-        assert_eq!(password.len(), 32, "stdout is the password alone");
-        password
+        add_credential(&self.home(), user, role, extra)
     }
 
     pub fn home(&self) -> PathBuf {
@@ -233,6 +221,29 @@ impl Drop for TestNode {
     fn drop(&mut self) {
         self.kill9();
     }
+}
+
+/// Sets `key = value` (TOML) in the `[rpc.access]` table of the config in node home `home`;
+/// takes effect at the next start.
+pub fn set_access(home: &Path, key: &str, value: &str) {
+    let path = home.join("config.toml");
+    let config = std::fs::read_to_string(&path).expect("config.toml");
+    let mut lines: Vec<String> =
+        config.lines().filter(|l| !l.starts_with(&format!("{key} ="))).map(str::to_owned).collect();
+    let table = lines.iter().position(|l| l == "[rpc.access]").expect("an [rpc.access] table");
+    lines.insert(table + 1, format!("{key} = {value}"));
+    std::fs::write(&path, lines.join("\n") + "\n").expect("write config.toml");
+}
+
+/// `chain credentials add` on node home `home`; returns the password it printed.
+pub fn add_credential(home: &Path, user: &str, role: &str, extra: &[&str]) -> String {
+    let mut args = vec!["credentials", "add", "--username", user, "--role", role];
+    args.extend_from_slice(extra);
+    let out = Command::new(binary("chain")).args(&args).arg("--home").arg(home).output().expect("chain");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let password = String::from_utf8(out.stdout).expect("utf-8").trim().to_owned();
+    assert_eq!(password.len(), 32, "stdout is the password alone");
+    password
 }
 
 /// A signed transfer of `amount` from `from` to `to`.
@@ -405,4 +416,65 @@ pub async fn validator_accounts(rpc: &RpcClient) -> Vec<String> {
         .as_array()
         .map(|v| v.iter().filter_map(|x| x["account_id"].as_str().map(String::from)).collect())
         .unwrap_or_default()
+}
+
+/// Waits (bounded) until every node reports a validator set of `n` for its next height;
+/// returns the first height the new set decides, read back from the blocks' approval lists.
+pub async fn wait_for_set(net: &testnet::Network, n: usize, secs: u64) -> u64 {
+    let all: Vec<usize> = (0..net.nodes.len()).collect();
+    wait_for_set_on(net, &all, n, secs).await
+}
+
+/// [`wait_for_set`] on the nodes in `which` only.
+pub async fn wait_for_set_on(net: &testnet::Network, which: &[usize], n: usize, secs: u64) -> u64 {
+    for _ in 0..secs * 10 {
+        let mut all = true;
+        for &i in which {
+            all &= validator_accounts(&net.nodes[i].rpc).await.len() == n;
+        }
+        if all {
+            let rpc = &net.nodes[which[0]].rpc;
+            let mut h = height(rpc).await + 1;
+            while h > 1 && block(rpc, h - 1).await["header"]["approvals"].as_array().map(Vec::len) == Some(n) {
+                h -= 1;
+            }
+            return h;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut seen = Vec::new();
+    for &i in which {
+        seen.push(validator_accounts(&net.nodes[i].rpc).await);
+    }
+    panic!("the validator set did not become {n} within {secs} s: {seen:?}");
+}
+
+/// An account's `locked` stake.
+pub async fn locked(rpc: &RpcClient, id: &str) -> u128 {
+    let v = rpc.view_account(&id.parse().expect("id")).await.expect("view_account");
+    v["locked"].as_str().and_then(|s| s.parse().ok()).expect("locked")
+}
+
+/// Waits (bounded) until, from height `from` on, every one of `accounts` authored a block
+/// and signed a commit. Returns the heights looked at.
+pub async fn wait_all_sign(rpc: &RpcClient, from: u64, accounts: &[&str], secs: u64) -> u64 {
+    let (mut authors, mut signers) = (std::collections::BTreeSet::new(), std::collections::BTreeSet::new());
+    let mut next = from;
+    for _ in 0..secs * 10 {
+        while next <= height(rpc).await {
+            let b = block(rpc, next).await;
+            authors.insert(b["author"].as_str().unwrap_or_default().to_owned());
+            for (i, a) in b["header"]["approvals"].as_array().into_iter().flatten().enumerate() {
+                if !a.is_null() {
+                    signers.insert(i);
+                }
+            }
+            next += 1;
+        }
+        if accounts.iter().all(|a| authors.contains(*a)) && signers.len() == accounts.len() {
+            return next - from;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("from height {from}: authors {authors:?}, signer indexes {signers:?}, expected {accounts:?}");
 }

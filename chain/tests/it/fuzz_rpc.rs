@@ -66,6 +66,7 @@ fn dispatch_answers_everything() {
         tx_timeout: Duration::from_millis(5),
         access: rpc::access::AccessConfig::default(),
         metrics: Default::default(),
+        membership: None,
     };
     let app = rt.block_on(rpc::router(node.clone(), &cfg)).expect("router");
     // The router is not unwind-safe by type; a panic fails the test either way.

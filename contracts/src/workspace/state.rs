@@ -162,7 +162,7 @@ pub struct Credential {
 }
 
 pub const CONFIG_KEY: &[u8] = b"config";
-const ORG_INDEX_KEY: &[u8] = b"orgs";
+pub const ORG_INDEX_KEY: &[u8] = b"orgs";
 const NEXT_INVITATION_KEY: &[u8] = b"next_invitation";
 
 pub fn org_key(id: &str) -> Vec<u8> {

@@ -16,6 +16,11 @@ pub struct AccessConfig {
     /// Every request but gRPC health checks needs a credential (`chain credentials add`).
     #[serde(default)]
     pub require_credentials: bool,
+    /// The organization this node belongs to: credentials its admins create on chain
+    /// (`chain workspace create-credential`) are accepted here, other organizations' are
+    /// refused with 403. Absent: a validator's own organization; none on other nodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub membership: Option<String>,
     /// The credentials file; the node resolves a relative path under its home.
     #[serde(default = "default_credentials_file")]
     pub credentials_file: PathBuf,
@@ -69,6 +74,7 @@ impl Default for AccessConfig {
     fn default() -> Self {
         AccessConfig {
             require_credentials: false,
+            membership: None,
             credentials_file: default_credentials_file(),
             node_requests_per_sec: None,
             credential_requests_per_sec: None,

@@ -9,6 +9,11 @@
 //! verified with argon2 once; later requests with the same username and password are matched
 //! against a keyed digest of both kept in memory (never the password), dropped whenever the
 //! file changes.
+//!
+//! With a membership ([`Gate::with_membership`]), a username not in the file is looked up
+//! among the workspace's credentials on chain ([`super::membership`]): the node's own
+//! membership's are admitted under their organization's limits, another's are refused with
+//! 403.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -23,6 +28,7 @@ use http::HeaderMap;
 use parking_lot::Mutex;
 use sha3::{Digest as _, Sha3_256};
 
+use super::membership::{self, ChainCredential, Checked, ConnectionOrgs, MembershipCredentials, OrgConnections};
 use super::passwords::PasswordChecks;
 use super::{AccessConfig, Principal, Rejection};
 use crate::access::credentials::{CredentialFile, Role};
@@ -55,6 +61,11 @@ pub struct Gate {
     checks: Option<PasswordChecks>,
     /// Where refusals and requests are counted.
     metrics: Arc<crate::metrics::RpcMetrics>,
+    /// The workspace's credentials on chain and this node's membership, when it has one.
+    membership: Option<Arc<dyn MembershipCredentials>>,
+    /// Rate limiters of chain credentials by username, with the rate they were made for.
+    chain_limiters: Mutex<HashMap<String, (u32, Arc<DefaultDirectRateLimiter>)>>,
+    org_connections: Arc<OrgConnections>,
 }
 
 impl std::fmt::Debug for Gate {
@@ -79,6 +90,11 @@ impl Gate {
         Gate { metrics, ..self }
     }
 
+    /// The same gate, also admitting the credentials `membership` holds on chain.
+    pub fn with_membership(self, membership: Option<Arc<dyn MembershipCredentials>>) -> Gate {
+        Gate { membership, ..self }
+    }
+
     pub fn metrics(&self) -> &crate::metrics::RpcMetrics {
         &self.metrics
     }
@@ -98,7 +114,17 @@ impl Gate {
         let mut digest_key = [0u8; 32];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut digest_key);
         let checks = config.require_credentials.then(|| PasswordChecks::new(&config)).transpose()?;
-        Ok(Gate { config, node_limiter, loaded: Mutex::new(loaded), digest_key, checks, metrics: Arc::default() })
+        Ok(Gate {
+            config,
+            node_limiter,
+            loaded: Mutex::new(loaded),
+            digest_key,
+            checks,
+            metrics: Arc::default(),
+            membership: None,
+            chain_limiters: Mutex::default(),
+            org_connections: Arc::default(),
+        })
     }
 
     /// Builds the entries, keeping the limiter state of credentials whose limit is unchanged.
@@ -166,8 +192,40 @@ impl Gate {
         }
     }
 
-    /// Admits a request from `client` (the peer's address, when known) or says why not.
-    pub async fn admit(&self, headers: &HeaderMap, client: Option<IpAddr>) -> Result<Principal, Rejection> {
+    /// Admits a chain credential that verified: its own rate limit, its organization's
+    /// connection cap (counting `conn`), then the node's limit.
+    fn admit_chain(
+        &self,
+        username: String,
+        c: ChainCredential,
+        conn: Option<&ConnectionOrgs>,
+    ) -> Result<Principal, Rejection> {
+        if let Some(rate) = NonZeroU32::new(c.requests_per_sec) {
+            let l = {
+                let mut limiters = self.chain_limiters.lock();
+                let entry = limiters.entry(username.clone()).or_insert_with(|| (rate.get(), Arc::new(limiter(rate))));
+                if entry.0 != rate.get() {
+                    *entry = (rate.get(), Arc::new(limiter(rate)));
+                }
+                Arc::clone(&entry.1)
+            };
+            Self::over_limit(&l, rate.get(), || format!("credential `{username}`"))?;
+        }
+        if let Some(conn) = conn {
+            self.org_connections.enter(conn, &c.org_id, c.max_connections)?;
+        }
+        self.node_limit()?;
+        Ok(Principal { username: Some(username), role: c.role })
+    }
+
+    /// Admits a request from `client` (the peer's address, when known) on connection `conn`
+    /// or says why not.
+    pub async fn admit(
+        &self,
+        headers: &HeaderMap,
+        client: Option<IpAddr>,
+        conn: Option<&ConnectionOrgs>,
+    ) -> Result<Principal, Rejection> {
         let Some(checks) = &self.checks else {
             self.node_limit()?;
             return Ok(Principal { username: None, role: Role::Admin });
@@ -188,6 +246,11 @@ impl Gate {
         let client = client.map(super::client_key);
         let (role, limiter) = match found {
             None => {
+                match self.membership.as_deref().map(|m| membership::check(m, &username, &password)) {
+                    Some(Checked::Admitted(c)) => return self.admit_chain(username, c, conn),
+                    Some(Checked::Refused(r)) => return Err(r),
+                    Some(Checked::NotOnChain | Checked::WrongPassword) | None => {}
+                }
                 // The same work as a wrong password: no answer tells which usernames exist.
                 checks.verify(client, password, None).await?;
                 return Err(wrong());
@@ -255,15 +318,15 @@ mod tests {
         })
         .unwrap();
 
-        let refused = gate.admit(&HeaderMap::new(), None).await.unwrap_err();
+        let refused = gate.admit(&HeaderMap::new(), None, None).await.unwrap_err();
         assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
         assert!(refused.message.contains("credentials required"), "{}", refused.message);
         for (user, password) in [("reader", "wrong"), ("nobody", reader.as_str()), ("wallet", reader.as_str())] {
-            let e = gate.admit(&basic(user, password), None).await.unwrap_err();
+            let e = gate.admit(&basic(user, password), None, None).await.unwrap_err();
             assert_eq!((e.status, e.body()["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthorized")));
         }
 
-        let p = gate.admit(&basic("reader", &reader), None).await.unwrap();
+        let p = gate.admit(&basic("reader", &reader), None, None).await.unwrap();
         assert_eq!((p.username.as_deref(), p.role), (Some("reader"), Role::Read));
         p.require(Role::Read).unwrap();
         let e = p.require(Role::Submit).unwrap_err();
@@ -272,15 +335,15 @@ mod tests {
 
         // The wallet's own limit (3 a second, a burst of 3): the next is refused, with a wait.
         for _ in 0..3 {
-            gate.admit(&basic("wallet", &wallet), None).await.unwrap();
+            gate.admit(&basic("wallet", &wallet), None, None).await.unwrap();
         }
-        let e = gate.admit(&basic("wallet", &wallet), None).await.unwrap_err();
+        let e = gate.admit(&basic("wallet", &wallet), None, None).await.unwrap_err();
         assert_eq!(e.status, StatusCode::TOO_MANY_REQUESTS);
         assert!(e.message.contains("credential `wallet` is over its limit of 3"), "{}", e.message);
         assert!(e.body()["retry_after_ms"].as_u64().is_some_and(|ms| ms >= 1), "{}", e.body());
         // Limits are per credential: the reader has none.
         for _ in 0..10 {
-            gate.admit(&basic("reader", &reader), None).await.unwrap();
+            gate.admit(&basic("reader", &reader), None, None).await.unwrap();
         }
 
         // Revoked in the file: refused once the gate has looked again (within a second).
@@ -288,7 +351,7 @@ mod tests {
         file.revoke("reader").unwrap();
         file.save(&path).unwrap();
         tokio::time::sleep(RELOAD_EVERY + Duration::from_millis(100)).await;
-        let e = gate.admit(&basic("reader", &reader), None).await.unwrap_err();
+        let e = gate.admit(&basic("reader", &reader), None, None).await.unwrap_err();
         assert_eq!(e.status, StatusCode::UNAUTHORIZED);
     }
 
@@ -297,9 +360,13 @@ mod tests {
         let gate =
             Gate::new(AccessConfig { node_requests_per_sec: NonZeroU32::new(2), ..AccessConfig::default() }).unwrap();
         for _ in 0..2 {
-            assert_eq!(gate.admit(&HeaderMap::new(), None).await.unwrap().role, Role::Admin, "open: anyone is admin");
+            assert_eq!(
+                gate.admit(&HeaderMap::new(), None, None).await.unwrap().role,
+                Role::Admin,
+                "open: anyone is admin"
+            );
         }
-        let e = gate.admit(&HeaderMap::new(), None).await.unwrap_err();
+        let e = gate.admit(&HeaderMap::new(), None, None).await.unwrap_err();
         assert_eq!(e.status, StatusCode::TOO_MANY_REQUESTS);
         assert!(e.message.contains("the node is over its limit of 2"), "{}", e.message);
     }
@@ -322,19 +389,83 @@ mod tests {
         let attacker = Some("10.0.0.66".parse().unwrap());
         let honest = Some("10.0.0.7".parse().unwrap());
         for user in ["reader", "nobody"] {
-            let e = gate.admit(&basic(user, "wrong"), attacker).await.unwrap_err();
+            let e = gate.admit(&basic(user, "wrong"), attacker, None).await.unwrap_err();
             assert_eq!(e.status, StatusCode::UNAUTHORIZED, "{}", e.message);
         }
-        let e = gate.admit(&basic("reader", "wrong"), attacker).await.unwrap_err();
+        let e = gate.admit(&basic("reader", "wrong"), attacker, None).await.unwrap_err();
         assert_eq!(e.status, StatusCode::TOO_MANY_REQUESTS);
         assert!(e.message.contains("failed authentications from 10.0.0.66"), "{}", e.message);
         // The node's 2 a second are all there for the honest client.
         for _ in 0..2 {
-            gate.admit(&basic("reader", &reader), honest).await.unwrap();
+            gate.admit(&basic("reader", &reader), honest, None).await.unwrap();
         }
         // Verified once, the credential is cached: no check, even from the refused address.
         tokio::time::sleep(Duration::from_secs(1)).await;
-        gate.admit(&basic("reader", &reader), attacker).await.unwrap();
+        gate.admit(&basic("reader", &reader), attacker, None).await.unwrap();
+    }
+
+    #[derive(Debug, Default)]
+    struct OnChain(Mutex<Vec<(String, ChainCredential)>>);
+
+    impl MembershipCredentials for OnChain {
+        fn membership(&self) -> &str {
+            "acme"
+        }
+        fn lookup(&self, username: &str) -> Result<Option<ChainCredential>, String> {
+            Ok(self.0.lock().iter().find(|(u, _)| u == username).map(|(_, c)| c.clone()))
+        }
+    }
+
+    #[tokio::test]
+    async fn chain_credentials_of_the_nodes_membership_under_their_organizations_limits() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("credentials.json");
+        let mut file = CredentialFile::default();
+        let operator = file.add("operator", Role::Admin, None, 0).unwrap();
+        file.save(&path).unwrap();
+        let chain = Arc::new(OnChain::default());
+        let credential = |org: &str, password: &str| ChainCredential {
+            org_id: org.into(),
+            role: Role::Submit,
+            password_sha256: chain_types::sha256(password.as_bytes()).0,
+            revoked_at: None,
+            requests_per_sec: 2,
+            max_connections: 1,
+        };
+        chain.0.lock().push(("app".into(), credential("acme", "p-app")));
+        chain.0.lock().push(("globex-app".into(), credential("globex", "p-globex")));
+        let gate =
+            Gate::new(AccessConfig { require_credentials: true, credentials_file: path, ..AccessConfig::default() })
+                .unwrap()
+                .with_membership(Some(chain.clone()));
+
+        // The local file still works alongside.
+        assert_eq!(gate.admit(&basic("operator", &operator), None, None).await.unwrap().role, Role::Admin);
+        let conn = ConnectionOrgs::default();
+        let p = gate.admit(&basic("app", "p-app"), None, Some(&conn)).await.unwrap();
+        assert_eq!((p.username.as_deref(), p.role), (Some("app"), Role::Submit));
+        let e = gate.admit(&basic("app", "p-wrong"), None, None).await.unwrap_err();
+        assert_eq!((e.status, e.message.as_str()), (StatusCode::UNAUTHORIZED, "unknown username or wrong password"));
+        let e = gate.admit(&basic("globex-app", "p-globex"), None, None).await.unwrap_err();
+        assert_eq!(e.status, StatusCode::FORBIDDEN);
+        assert!(e.message.contains("membership `globex`"), "{}", e.message);
+
+        // The organization's rate per credential (2 a second) and its one connection.
+        gate.admit(&basic("app", "p-app"), None, Some(&conn)).await.unwrap();
+        let e = gate.admit(&basic("app", "p-app"), None, Some(&conn)).await.unwrap_err();
+        assert!(e.message.contains("credential `app` is over its limit of 2"), "{}", e.message);
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let e = gate.admit(&basic("app", "p-app"), None, Some(&ConnectionOrgs::default())).await.unwrap_err();
+        assert_eq!(e.status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(e.message.contains("organization `acme` holds its limit of 1 connections"), "{}", e.message);
+        drop(conn);
+        gate.admit(&basic("app", "p-app"), None, Some(&ConnectionOrgs::default())).await.unwrap();
+
+        // Revoked on chain: refused on the next request, nothing cached.
+        chain.0.lock()[0].1.revoked_at = Some(7);
+        let e = gate.admit(&basic("app", "p-app"), None, None).await.unwrap_err();
+        assert_eq!(e.status, StatusCode::UNAUTHORIZED);
+        assert!(e.message.contains("revoked at block 7"), "{}", e.message);
     }
 
     #[test]

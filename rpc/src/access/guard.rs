@@ -42,7 +42,8 @@ pub async fn guard(State(gate): State<Arc<Gate>>, mut req: Request, next: Next) 
         Endpoint::JsonRpc => (Role::Read, false),
     };
     let client = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-    match gate.admit(req.headers(), client).await.and_then(|p| p.require(needed).map(|()| p)) {
+    let conn = req.extensions().get::<super::ConnectionOrgs>().cloned();
+    match gate.admit(req.headers(), client, conn.as_ref()).await.and_then(|p| p.require(needed).map(|()| p)) {
         Ok(principal) => {
             req.extensions_mut().insert(principal);
             let response = next.run(req).await;

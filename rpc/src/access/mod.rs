@@ -25,6 +25,7 @@ mod endpoints;
 mod failures;
 mod gate;
 mod guard;
+pub mod membership;
 mod passwords;
 
 use std::net::{IpAddr, Ipv6Addr};
@@ -41,6 +42,7 @@ pub use credentials::{CredentialError, CredentialFile, Role};
 pub use endpoints::{json_rpc_role, Endpoint};
 pub use gate::Gate;
 pub use guard::guard;
+pub use membership::{ChainCredential, ConnectionOrgs, MembershipCredentials};
 
 /// Who a request runs as; in the request's extensions once admitted.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,6 +7,7 @@ mod service;
 mod streams;
 mod subscriptions;
 mod treasury;
+mod workspace;
 
 use std::sync::Arc;
 use std::time::Duration;

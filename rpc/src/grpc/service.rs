@@ -7,7 +7,7 @@ use tonic::{Request, Response, Status};
 
 use super::streams::{self, Subscription};
 use super::subscriptions::{self, Subscriptions};
-use super::{convert, proto, treasury};
+use super::{convert, proto, treasury, workspace};
 use crate::api::{outcome_or_wait, submit_and_wait, SendError};
 use crate::NodeApi;
 
@@ -161,6 +161,27 @@ impl<N: NodeApi> proto::node_server::Node for NodeService<N> {
     async fn list_treasury_requests(&self, req: Request<proto::GetBlockRequest>) -> Reply<proto::TreasuryRequestList> {
         let at = convert::block_ref(req.into_inner().block)?;
         Ok(Response::new(treasury::pending(self.node.as_ref(), at)?))
+    }
+
+    async fn list_organizations(&self, req: Request<proto::GetBlockRequest>) -> Reply<proto::OrganizationList> {
+        let at = convert::block_ref(req.into_inner().block)?;
+        Ok(Response::new(workspace::organizations(self.node.as_ref(), at)?))
+    }
+
+    async fn get_organization(&self, req: Request<proto::GetOrganizationRequest>) -> Reply<proto::Organization> {
+        let req = req.into_inner();
+        Ok(Response::new(workspace::organization(self.node.as_ref(), &req.org_id, convert::block_ref(req.block)?)?))
+    }
+
+    async fn list_invitations(&self, req: Request<proto::ListInvitationsRequest>) -> Reply<proto::InvitationList> {
+        let req = req.into_inner();
+        let at = convert::block_ref(req.block)?;
+        Ok(Response::new(workspace::invitations(self.node.as_ref(), &req.account_id, &req.org_id, at)?))
+    }
+
+    async fn list_credentials(&self, req: Request<proto::GetOrganizationRequest>) -> Reply<proto::CredentialList> {
+        let req = req.into_inner();
+        Ok(Response::new(workspace::credentials(self.node.as_ref(), &req.org_id, convert::block_ref(req.block)?)?))
     }
 
     type SubscribeBlocksStream = Subscription<proto::BlockView>;

@@ -72,20 +72,30 @@ fn to_proto(r: RequestJson) -> proto::TreasuryRequest {
     }
 }
 
-/// Runs a treasury view and decodes its JSON result.
+/// Runs a module's view on `account` and decodes its JSON result.
+pub(super) fn module_view<N: NodeApi, T: serde::de::DeserializeOwned>(
+    node: &N,
+    account: &chain_types::AccountId,
+    method: &str,
+    args: &Value,
+    at: BlockRef,
+) -> Result<(T, chain_types::Block), Status> {
+    let (result, block) =
+        node.call_view(account, method, args.to_string().as_bytes(), at).map_err(convert::node_error)?;
+    let bytes = result.map_err(|e| convert::view_error(e, account))?;
+    let value = serde_json::from_slice(&bytes)
+        .map_err(|e| Status::internal(format!("{account} view {method} returned unexpected JSON: {e}")))?;
+    Ok((value, block))
+}
+
+/// Runs a treasury view.
 fn view<N: NodeApi, T: serde::de::DeserializeOwned>(
     node: &N,
     method: &str,
     args: &Value,
     at: BlockRef,
 ) -> Result<(T, chain_types::Block), Status> {
-    let treasury = node.protocol_config().treasury_account_id;
-    let (result, block) =
-        node.call_view(&treasury, method, args.to_string().as_bytes(), at).map_err(convert::node_error)?;
-    let bytes = result.map_err(|e| convert::view_error(e, &treasury))?;
-    let value = serde_json::from_slice(&bytes)
-        .map_err(|e| Status::internal(format!("treasury view {method} returned unexpected JSON: {e}")))?;
-    Ok((value, block))
+    module_view(node, &node.protocol_config().treasury_account_id, method, args, at)
 }
 
 pub fn request<N: NodeApi>(node: &N, id: u32, at: BlockRef) -> Result<proto::TreasuryRequest, Status> {

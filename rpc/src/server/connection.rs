@@ -27,7 +27,7 @@ use tokio::sync::watch;
 use tower::ServiceExt as _;
 
 use super::activity::{Activity, Tracked};
-use crate::access::{AccessConfig, Slot};
+use crate::access::{AccessConfig, ConnectionOrgs, Slot};
 
 /// How long a closing connection may take to finish what it has in progress.
 pub const CLOSE_GRACE: Duration = Duration::from_secs(10);
@@ -54,6 +54,8 @@ struct PerConnection {
     app: Router,
     peer: SocketAddr,
     activity: Activity,
+    /// The organizations whose credentials this connection used (their connection caps).
+    orgs: ConnectionOrgs,
 }
 
 impl hyper::service::Service<Request<Incoming>> for PerConnection {
@@ -65,6 +67,7 @@ impl hyper::service::Service<Request<Incoming>> for PerConnection {
         let busy = self.activity.begin();
         let mut req = req.map(Body::new);
         req.extensions_mut().insert(ConnectInfo(self.peer));
+        req.extensions_mut().insert(self.orgs.clone());
         let app = self.app.clone();
         Box::pin(async move {
             let response = app.oneshot(req).await?;
@@ -84,7 +87,7 @@ pub async fn serve(
     _slot: Slot,
 ) {
     let activity = Activity::default();
-    let service = PerConnection { app, peer, activity: activity.clone() };
+    let service = PerConnection { app, peer, activity: activity.clone(), orgs: ConnectionOrgs::default() };
     let conn = builder.serve_connection(TokioIo::new(stream), service);
     tokio::pin!(conn);
     let why = tokio::select! {

@@ -33,6 +33,9 @@ pub struct RpcConfig {
     pub access: AccessConfig,
     /// Where requests are counted.
     pub metrics: Arc<RpcMetrics>,
+    /// The workspace's credentials on chain and this node's membership; `None`: only the
+    /// local credentials file.
+    pub membership: Option<Arc<dyn access::MembershipCredentials>>,
 }
 
 struct AppState<N> {
@@ -44,7 +47,9 @@ struct AppState<N> {
 /// JSON-RPC (`POST /`, HTTP/1.1 or 2) and the gRPC services (HTTP/2) on one router, both
 /// behind the access gate. Fails if the credentials file cannot be read.
 pub async fn router<N: NodeApi>(node: Arc<N>, cfg: &RpcConfig) -> Result<Router, CredentialError> {
-    let gate = Arc::new(Gate::new(cfg.access.clone())?.with_metrics(cfg.metrics.clone()));
+    let gate = Arc::new(
+        Gate::new(cfg.access.clone())?.with_metrics(cfg.metrics.clone()).with_membership(cfg.membership.clone()),
+    );
     let grpc = crate::grpc::routes(node.clone(), cfg.tx_timeout, &cfg.access).await;
     let state = Arc::new(AppState { node, tx_timeout: cfg.tx_timeout, metrics: cfg.metrics.clone() });
     Ok(Router::new()
