@@ -440,10 +440,10 @@ async fn run(home: PathBuf, config: NodeConfig) -> anyhow::Result<()> {
         access: config.rpc.access(&home),
         metrics: node.metrics().rpc.clone(),
         membership: match config.rpc.access.require_credentials {
-            true => {
-                chain::membership::WorkspaceCredentials::open(node.clone(), config.rpc.access.membership.as_deref())?
-                    .map(|m| Arc::new(m) as Arc<dyn rpc::access::MembershipCredentials>)
-            }
+            true => Some(Arc::new(chain::membership::WorkspaceCredentials::open(
+                node.clone(),
+                config.rpc.access.membership.as_deref(),
+            )?) as Arc<dyn rpc::access::MembershipCredentials>),
             false => None,
         },
     };

@@ -5,10 +5,13 @@
 //! # Invariants
 //! - A configured membership that contradicts the organization this node's validator
 //!   belongs to (in genesis or in the workspace module) stops start-up.
-//! - Without a configured membership, a validator takes its validator's organization; a
-//!   node that is no validator has none and accepts only its local credentials file.
+//! - Without a configured membership, a node takes its validator's organization as of the
+//!   latest block (so a node that joins gets it once the treasury adds its validator); a node
+//!   that is no validator has none: every chain credential is answered 403.
 
 use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use chain_types::{AccountId, PublicKey};
 use contracts::workspace::state::{self as ws, Credential, CredentialRole, Organization, WorkspaceConfig};
@@ -22,37 +25,50 @@ use crate::store::StateKey;
 pub struct WorkspaceCredentials {
     node: Arc<Node>,
     workspace: AccountId,
-    membership: String,
+    configured: Option<String>,
+    /// Without a configured membership: the validator's organization as of a height, worked
+    /// out again when the head moves (a node that joins gets its membership once the treasury
+    /// adds its validator).
+    derived: Mutex<(Option<u64>, Option<String>)>,
 }
 
 impl WorkspaceCredentials {
-    /// The node's membership: `configured`, checked against the organization of this node's
-    /// validator, or that organization. `None` for a node that is no validator and was given
-    /// none.
-    pub fn open(node: Arc<Node>, configured: Option<&str>) -> anyhow::Result<Option<Self>> {
+    /// Refuses a configured membership that contradicts the organization of this node's
+    /// validator; logs the membership it starts with.
+    pub fn open(node: Arc<Node>, configured: Option<&str>) -> anyhow::Result<Self> {
         let workspace = node.genesis().workspace.account_id.clone();
         let own = validator_organization(&node)?;
-        let membership = match (configured, own) {
-            (Some(c), Some((validator, org))) if c != org => anyhow::bail!(
-                "rpc.access.membership is `{c}`, but this node's validator {validator} belongs to organization `{org}`"
-            ),
-            (Some(c), _) => c.to_owned(),
-            (None, Some((_, org))) => org,
-            (None, None) => return Ok(None),
-        };
-        let me = WorkspaceCredentials { node, workspace, membership };
-        match me.read::<Organization>(&ws::org_key(&me.membership)) {
-            Ok(Some(_)) => {
-                tracing::info!(target: "chain", membership = %me.membership, "workspace credentials of this membership are accepted")
+        if let (Some(c), Some((validator, org))) = (configured, &own) {
+            if c != org {
+                anyhow::bail!(
+                    "rpc.access.membership is `{c}`, but this node's validator {validator} belongs to organization `{org}`"
+                );
             }
-            Ok(None) => tracing::warn!(
-                target: "chain",
-                membership = %me.membership,
-                "membership is no organization on chain as of the head (yet); its credentials are refused until it is"
-            ),
-            Err(e) => anyhow::bail!("reading the workspace: {e}"),
         }
-        Ok(Some(me))
+        let me = WorkspaceCredentials {
+            node,
+            workspace,
+            configured: configured.map(str::to_owned),
+            derived: Mutex::new((None, None)),
+        };
+        match me.membership() {
+            None => tracing::info!(
+                target: "chain",
+                "no membership (not configured, and this node's validator is in no organization yet): only the local credentials file is accepted until it is"
+            ),
+            Some(m) => match me.read::<Organization>(&ws::org_key(&m)) {
+                Ok(Some(_)) => {
+                    tracing::info!(target: "chain", membership = %m, "workspace credentials of this membership are accepted")
+                }
+                Ok(None) => tracing::warn!(
+                    target: "chain",
+                    membership = %m,
+                    "membership is no organization on chain as of the head (yet); its credentials are refused until it is"
+                ),
+                Err(e) => anyhow::bail!("reading the workspace: {e}"),
+            },
+        }
+        Ok(me)
     }
 
     fn read<T: borsh::BorshDeserialize>(&self, key: &[u8]) -> Result<Option<T>, String> {
@@ -98,8 +114,24 @@ fn account_of(schedule: &contracts::staking::ValidatorSchedule, key: &PublicKey)
 }
 
 impl MembershipCredentials for WorkspaceCredentials {
-    fn membership(&self) -> &str {
-        &self.membership
+    fn membership(&self) -> Option<String> {
+        if let Some(c) = &self.configured {
+            return Some(c.clone());
+        }
+        let head = self.node.store().head().ok().flatten();
+        let mut derived = self.derived.lock();
+        if derived.0 != head || head.is_none() {
+            let found = validator_organization(&self.node).unwrap_or_else(|e| {
+                tracing::error!(target: "chain", error = %e, "working out this node's membership failed");
+                None
+            });
+            let org = found.map(|(_, org)| org);
+            if org != derived.1 {
+                tracing::info!(target: "chain", membership = ?org, "membership from this node's validator");
+            }
+            *derived = (head, org);
+        }
+        derived.1.clone()
     }
 
     fn lookup(&self, username: &str) -> Result<Option<ChainCredential>, String> {
@@ -115,7 +147,7 @@ impl MembershipCredentials for WorkspaceCredentials {
             },
             password_sha256: c.password_sha256.0,
             revoked_at: c.revoked_at,
-            requests_per_sec: config.limits.requests_per_sec_per_credential,
+            requests_per_sec: config.limits.requests_per_sec_per_node,
             max_connections: config.limits.max_connections_per_node,
         }))
     }

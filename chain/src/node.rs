@@ -570,6 +570,7 @@ impl NodeApi for Node {
             registrar_account_id: g.registrar.account_id.clone(),
             treasury_account_id: g.treasury.account_id.clone(),
             workspace_account_id: g.workspace.account_id.clone(),
+            workspace_name: g.workspace.name.clone(),
         }
     }
 

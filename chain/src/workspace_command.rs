@@ -53,8 +53,8 @@ pub struct InvitationArgs {
 
 #[derive(Subcommand)]
 pub enum WorkspaceCommand {
-    /// Organizations (members with roles, validators), open invitations and, with --org,
-    /// that organization's credentials.
+    /// Organizations (members with roles, validators), invitations (pending, expired or
+    /// used) and, with --org, only that organization's invitations and its credentials.
     List {
         #[command(flatten)]
         target: Target,
@@ -98,7 +98,8 @@ pub enum WorkspaceCommand {
     Accept(InvitationArgs),
     /// Decline an invitation made to the signer.
     Decline(InvitationArgs),
-    /// Revoke a pending invitation (a user's by an admin of its organization).
+    /// Revoke a pending invitation: a user's as an admin of its organization; an
+    /// organization's as a treasury member (a treasury request, proposed and confirmed).
     RevokeInvitation(InvitationArgs),
     /// Invite an account into an organization with a role (admin, operator, member, viewer).
     InviteUser {
@@ -200,7 +201,19 @@ pub async fn run(command: WorkspaceCommand) -> anyhow::Result<()> {
         }
         W::Accept(a) => invitation(a, "accept_invitation", "accepted").await,
         W::Decline(a) => invitation(a, "decline_invitation", "declined").await,
-        W::RevokeInvitation(a) => invitation(a, "revoke_invitation", "revoked").await,
+        W::RevokeInvitation(a) => {
+            let all = view(&a.target, &a.target.workspace, "get_invitations", json!({})).await?;
+            let found = all.as_array().into_iter().flatten().find(|i| i["id"] == json!(a.invitation));
+            let Some(inv) = found else { bail!("there is no invitation {}", a.invitation) };
+            if inv["kind"] == "organization" {
+                let args = json!({"invitation_id": a.invitation}).to_string();
+                let call = json!({"type": "FunctionCall", "method_name": "revoke_invitation",
+                    "args": base64::engine::general_purpose::STANDARD.encode(args), "deposit": "0", "gas": "100000000000000"});
+                propose(&a.target, &a.signer, json!({"receiver_id": a.target.workspace, "actions": [call]})).await
+            } else {
+                invitation(a, "revoke_invitation", "revoked").await
+            }
+        }
         W::InviteUser { target, signer, org, account, role, expires_in_blocks } => {
             let args =
                 json!({"org_id": org, "account_id": account, "role": role, "expires_in_blocks": expires_in_blocks});
@@ -226,7 +239,15 @@ pub async fn run(command: WorkspaceCommand) -> anyhow::Result<()> {
             let password = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret);
             let hash = chain_types::sha256(password.as_bytes());
             let args = json!({"org_id": org, "username": username, "role": role, "password_sha256": hash});
-            call(&target, &signer, &target.workspace, "create_credential", args).await?;
+            if let Err(e) = call(&target, &signer, &target.workspace, "create_credential", args).await {
+                if e.downcast_ref::<Refused>().is_none() {
+                    // Sent but not seen final (a timeout, a dropped connection): it may still
+                    // be created, and this is the only place its password exists.
+                    eprintln!("the transaction's outcome is unknown ({e}); if `list --org {org}` shows `{username}`, this is its password:");
+                    println!("{username}:{password}");
+                }
+                return Err(e);
+            }
             eprintln!(
                 "created credential `{username}` ({role}) for membership {org}; the chain keeps only its sha256."
             );
@@ -275,7 +296,11 @@ async fn call(target: &Target, signer: &Signer, receiver: &str, method: &str, ar
         }))],
     }
     .sign(&key.secret_key);
-    let outcome = rpc.send_tx(&tx, "FINAL").await?;
+    let outcome = rpc.send_tx(&tx, "FINAL").await.map_err(|e| match e.cause() {
+        // Refused before it ran (a bad nonce, an unknown key): nothing happened.
+        Some(cause) if cause != "TIMEOUT_ERROR" => anyhow::Error::new(Refused(format!("{method} refused: {e}"))),
+        _ => anyhow::Error::new(e),
+    })?;
     let status = &outcome["status"];
     if let Some(value) = status["SuccessValue"].as_str() {
         let bytes = base64::engine::general_purpose::STANDARD.decode(value)?;
@@ -284,8 +309,13 @@ async fn call(target: &Target, signer: &Signer, receiver: &str, method: &str, ar
     let message = status["Failure"]["ActionError"]["kind"]["FunctionCallError"]["ExecutionError"]
         .as_str()
         .map_or_else(|| status.to_string(), str::to_owned);
-    bail!("{method} by {} refused: {message} (transaction {})", key.account_id, tx.hash())
+    Err(Refused(format!("{method} by {} refused: {message} (transaction {})", key.account_id, tx.hash())).into())
 }
+
+/// The node or the module refused the transaction: nothing of it happened.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Refused(String);
 
 /// Adds a treasury request and confirms it as the signer; says whether it ran.
 async fn propose(target: &Target, signer: &Signer, request: Value) -> anyhow::Result<()> {

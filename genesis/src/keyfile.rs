@@ -123,4 +123,14 @@ mod tests {
         assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         assert_eq!(KeyFile::load(&path).unwrap().public_key, key.public_key);
     }
+
+    #[test]
+    fn near_cli_key_files_with_private_key_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("carol.acme.json");
+        let key = KeyFile::new("carol.acme".parse().unwrap(), SecretKey::from_seed([2; 32]));
+        let near_cli = serde_json::json!({"account_id": key.account_id, "public_key": key.public_key, "private_key": key.secret_key});
+        std::fs::write(&path, near_cli.to_string()).unwrap();
+        assert_eq!(KeyFile::load(&path).unwrap().public_key, key.public_key);
+    }
 }

@@ -95,11 +95,30 @@ fn check_organizations(g: &Genesis, p: &mut Vec<Problem>) -> BTreeSet<String> {
         p.push(Problem::new("organizations", "at least one organization is required"));
     }
     for (i, o) in g.organizations.iter().enumerate() {
-        if o.id.is_empty() {
-            p.push(Problem::new(format!("organizations[{i}].id"), "must not be empty"));
+        if !contracts::workspace::is_valid_id(&o.id) {
+            p.push(Problem::new(
+                format!("organizations[{i}].id"),
+                format!("`{}` must be 1 to 32 characters of a-z, 0-9, `-` and `_`", o.id),
+            ));
+        }
+        if o.members.is_empty() {
+            p.push(Problem::new(
+                format!("organizations[{i}].members"),
+                "an organization needs at least one member (its admin when none is named)",
+            ));
         }
         if !ids.insert(o.id.clone()) {
             p.push(Problem::new(format!("organizations[{i}].id"), format!("duplicate organization `{}`", o.id)));
+        }
+    }
+    let limits = &g.workspace.limits;
+    for (field, value) in [
+        ("max_users_per_organization", limits.max_users_per_organization),
+        ("requests_per_sec_per_node", limits.requests_per_sec_per_node),
+        ("max_connections_per_node", limits.max_connections_per_node),
+    ] {
+        if value == 0 {
+            p.push(Problem::new(format!("workspace.limits.{field}"), "must be at least 1"));
         }
     }
     ids

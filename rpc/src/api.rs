@@ -264,6 +264,8 @@ pub struct ProtocolConfig {
     pub treasury_account_id: AccountId,
     /// The workspace module (organizations, invitations, credentials).
     pub workspace_account_id: AccountId,
+    /// The workspace's name (genesis `workspace.name`).
+    pub workspace_name: String,
 }
 
 /// What liveness and readiness probes need to know about a node.

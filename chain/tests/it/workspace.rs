@@ -26,7 +26,14 @@ fn snapshot(c: &TestChain) -> Value {
     let orgs = view(c, "get_organizations", json!({}));
     let creds: Vec<Value> =
         orgs.as_array().unwrap().iter().map(|o| view(c, "get_credentials", json!({"org_id": o["id"]}))).collect();
-    json!([orgs, view(c, "get_invitations", json!({})), creds])
+    // `expired` is how views show a pending invitation past its height, not stored state.
+    let mut invitations = view(c, "get_invitations", json!({}));
+    for i in invitations.as_array_mut().unwrap() {
+        if i["status"] == "expired" {
+            i["status"] = json!("pending");
+        }
+    }
+    json!([orgs, invitations, creds])
 }
 
 /// A refusal named `name`, with nothing changed.
@@ -158,6 +165,48 @@ fn per_organization_limits_come_from_genesis() {
     refused_as(&mut c, "carol.acme", "create_credential", cred("two"), "OverLimit");
 }
 
+#[test]
+fn expired_invitations_stop_counting_and_show_as_expired() {
+    let mut c = TestChain::with_genesis(|g| g.genesis.workspace.limits.max_pending_invitations_per_organization = 1);
+    let invite = |who: &str, blocks: u64| json!({"org_id": "acme", "account_id": who, "role": "viewer", "expires_in_blocks": blocks});
+    let first = returned(&call(&mut c, "acme", "invite_user", invite("dave.acme", 1))).as_u64().unwrap();
+    let m = refused_as(&mut c, "acme", "invite_user", invite("erin.acme", 1), "OverLimit");
+    assert!(m.contains("limit of 1 pending invitations"), "{m}");
+    c.block(vec![]);
+    c.block(vec![]);
+    // Expired: no longer open, no longer counted, shown as such, and never acceptable.
+    let listed = view(&c, "get_invitations", json!({"account_id": "dave.acme"}));
+    assert_eq!(listed[0]["status"], "expired", "{listed}");
+    refused_as(&mut c, "alice.acme", "accept_invitation", json!({"invitation_id": first}), "InvitationExpired");
+    ok(&call(&mut c, "acme", "invite_user", invite("erin.acme", 100)));
+    // An organization id is free again once its invitation expired.
+    let org = json!({"org_id": "globex", "name": "Globex", "admin": "carol.acme", "expires_in_blocks": 0});
+    by_treasury(&mut c, "invite_organization", org.clone());
+    by_treasury(&mut c, "invite_organization", org);
+}
+
+#[test]
+fn nobody_acts_on_another_organizations_users_credentials_or_ids() {
+    let mut c = TestChain::new();
+    by_treasury(&mut c, "invite_organization", json!({"org_id": "globex", "name": "Globex", "admin": "carol.acme"}));
+    ok(&call(&mut c, "carol.acme", "accept_invitation", json!({"invitation_id": 0})));
+    let cred = json!({"org_id": "acme", "username": "acme-app", "role": "read", "password_sha256": password_hash("a")});
+    ok(&call(&mut c, "acme", "create_credential", cred));
+    // globex's admin on acme's credential and user, and acme's on globex's.
+    let theirs = json!({"org_id": "acme", "username": "acme-app"});
+    refused_as(&mut c, "carol.acme", "revoke_credential", theirs, "NotAdminOrOperator");
+    let user = json!({"org_id": "acme", "account_id": "alice.acme"});
+    refused_as(&mut c, "carol.acme", "remove_user", user, "NotAdmin");
+    refused_as(&mut c, "acme", "remove_user", json!({"org_id": "globex", "account_id": "carol.acme"}), "NotAdmin");
+    // A username is the workspace's, not the organization's.
+    let same =
+        json!({"org_id": "globex", "username": "acme-app", "role": "read", "password_sha256": password_hash("b")});
+    let m = refused_as(&mut c, "carol.acme", "create_credential", same, "CredentialExists");
+    assert!(m.contains("by organization acme"), "{m}");
+    let bad = json!({"org_id": "globex", "username": "App One", "role": "read", "password_sha256": password_hash("c")});
+    refused_as(&mut c, "carol.acme", "create_credential", bad, "InvalidId");
+}
+
 fn validator(account: &str) -> Value {
     let network = genesis::NetworkKeyFile::new(chain_types::SecretKey::generate());
     json!({"account_id": account, "consensus_key": chain_types::SecretKey::generate().public_key(),
@@ -181,6 +230,10 @@ fn an_organizations_validators_leave_with_it() {
     assert!(r["outcome"]["error"].as_str().unwrap().contains("UnknownOrganization"), "{r}");
     let r = approve(&mut c, add("carol.acme", "globex"));
     assert_eq!(r["outcome"]["status"], "executed", "{r}");
+    // A validator is in one place: the set refuses a duplicate before the workspace would.
+    let again = json!({"receiver_id": "treasury", "actions": [{"type": "ReplaceValidator", "account_id": "v0.acme", "validator": validator("carol.acme")}]});
+    let r = approve(&mut c, again);
+    assert!(r["outcome"]["error"].as_str().unwrap().contains("already"), "{r}");
     assert_eq!(view(&c, "get_organization", json!({"org_id": "globex"}))["validators"], json!(["carol.acme"]));
     assert_eq!(validator_set(&c, "pending"), [json!("v0.acme"), json!("carol.acme")]);
     let b64 = base64::engine::general_purpose::STANDARD.encode(json!({"org_id": "globex"}).to_string());

@@ -42,10 +42,14 @@ pub const DEFAULT_INVITATION_BLOCKS: u64 = 100_000;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Workspace;
 
+/// An organization id or credential username: 1 to 32 of `a-z`, `0-9`, `-`, `_`.
+pub fn is_valid_id(value: &str) -> bool {
+    (1..=32).contains(&value.len())
+        && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
 fn valid_id(what: &'static str, value: &str) -> Result<(), WorkspaceError> {
-    let ok = (1..=32).contains(&value.len())
-        && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-    if ok {
+    if is_valid_id(value) {
         Ok(())
     } else {
         Err(WorkspaceError::InvalidId { what, value: value.to_owned() })
@@ -108,11 +112,22 @@ fn as_treasury(host: &dyn Host, config: &WorkspaceConfig, action: &'static str) 
     Ok(())
 }
 
+/// The organization's invitations still open: pending and not expired.
 fn pending_for(host: &dyn Host, org_id: &str) -> Result<Vec<Invitation>, ModuleError> {
-    Ok(state::invitations(host)?
-        .into_iter()
-        .filter(|i| i.status == InvitationStatus::Pending && i.kind.org_id() == org_id)
-        .collect())
+    let mut open = Vec::new();
+    for id in state::pending_ids(host, org_id)? {
+        if let Some(inv) = state::read::<Invitation>(host, &state::invitation_key(id), "invitation")? {
+            if inv.status == InvitationStatus::Pending && host.block_height() <= inv.expires_at {
+                open.push(inv);
+            }
+        }
+    }
+    Ok(open)
+}
+
+/// Whether `inv` is pending but past its expiry (views show it as `expired`).
+fn is_expired(inv: &Invitation, height: u64) -> bool {
+    inv.status == InvitationStatus::Pending && height > inv.expires_at
 }
 
 fn invite(
@@ -136,6 +151,11 @@ fn invite(
         invitation.invitee,
         invitation.kind.org_id()
     ));
+    // The index keeps the open ones and this one: expired ones drop out here.
+    let org_id = invitation.kind.org_id().to_owned();
+    let mut ids: Vec<u64> = pending_for(host, &org_id)?.iter().map(|i| i.id).collect();
+    ids.push(id);
+    state::set_pending_ids(host, &org_id, &ids);
     state::write(host, &state::invitation_key(id), &invitation);
     crate::json_value(&id)
 }
@@ -260,13 +280,23 @@ impl Workspace {
             }
         }
         inv.status = InvitationStatus::Accepted;
+        Self::unlist(host, &inv)?;
         state::write(host, &state::invitation_key(id), &inv);
         host.log(format!("{} accepted invitation {id}", inv.invitee));
         crate::json_value(&true)
     }
 
+    /// Drops a used invitation from its organization's pending index.
+    fn unlist(host: &mut dyn Host, inv: &Invitation) -> Result<(), ModuleError> {
+        let org_id = inv.kind.org_id();
+        let ids: Vec<u64> = state::pending_ids(host, org_id)?.into_iter().filter(|i| *i != inv.id).collect();
+        state::set_pending_ids(host, org_id, &ids);
+        Ok(())
+    }
+
     fn set_status(host: &mut dyn Host, mut inv: Invitation, status: InvitationStatus) -> Result<Vec<u8>, ModuleError> {
         inv.status = status;
+        Self::unlist(host, &inv)?;
         state::write(host, &state::invitation_key(inv.id), &inv);
         crate::json_value(&true)
     }
@@ -358,8 +388,10 @@ impl Workspace {
                         state::put_credential(host, &c)?;
                     }
                 }
-                for inv in pending_for(host, &a.org_id)? {
-                    Self::set_status(host, inv, InvitationStatus::Revoked)?;
+                for id in state::pending_ids(host, &a.org_id)? {
+                    if let Some(inv) = state::read::<Invitation>(host, &state::invitation_key(id), "invitation")? {
+                        Self::set_status(host, inv, InvitationStatus::Revoked)?;
+                    }
                 }
                 state::remove_organization(host, &a.org_id)?;
                 host.log(format!("organization {} removed: its users' roles and credentials end", a.org_id));
@@ -451,11 +483,19 @@ impl NativeModule for Workspace {
             "get_organization" => crate::json_value(&organization(host, &crate::json_args::<OrgArgs>(args)?.org_id)?),
             "get_invitations" => {
                 let q: InvitationsQuery = crate::json_args(args)?;
-                let list: Vec<Invitation> = state::invitations(host)?
-                    .into_iter()
-                    .filter(|i| q.account_id.as_ref().is_none_or(|a| &i.invitee == a))
-                    .filter(|i| q.org_id.as_deref().is_none_or(|o| i.kind.org_id() == o))
-                    .collect();
+                let height = host.block_height();
+                let mut list = Vec::new();
+                for i in state::invitations(host)? {
+                    if q.account_id.as_ref().is_none_or(|a| &i.invitee == a)
+                        && q.org_id.as_deref().is_none_or(|o| i.kind.org_id() == o)
+                    {
+                        let mut shown = serde_json::to_value(&i).map_err(|e| ModuleError::Rejected(e.to_string()))?;
+                        if is_expired(&i, height) {
+                            shown["status"] = serde_json::json!("expired");
+                        }
+                        list.push(shown);
+                    }
+                }
                 crate::json_value(&list)
             }
             "get_credentials" => {

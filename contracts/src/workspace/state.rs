@@ -3,7 +3,8 @@
 //! `next_invitation`, `cred/<org id>/<username>`, `creds/<org id>` (its usernames) and
 //! `credowner/<username>` (the organization a username belongs to: usernames are unique
 //! across the workspace, so a node can tell another membership's credential from an unknown
-//! one).
+//! one) and `pending/<org id>` (the ids of its invitations not yet used, pruned of expired
+//! ones whenever one is added, so no block reads every invitation ever made).
 
 use std::collections::BTreeMap;
 
@@ -47,9 +48,9 @@ pub struct WorkspaceLimits {
     pub max_credentials_per_organization: u32,
     #[serde(default = "defaults::invitations")]
     pub max_pending_invitations_per_organization: u32,
-    /// Requests per second each credential may make on a node.
+    /// Requests per second an organization's credentials may make together on one node.
     #[serde(default = "defaults::requests")]
-    pub requests_per_sec_per_credential: u32,
+    pub requests_per_sec_per_node: u32,
     /// Connections an organization's credentials may hold open on one node.
     #[serde(default = "defaults::connections")]
     pub max_connections_per_node: u32,
@@ -66,7 +67,7 @@ mod defaults {
         50
     }
     pub fn requests() -> u32 {
-        100
+        200
     }
     pub fn connections() -> u32 {
         64
@@ -79,7 +80,7 @@ impl Default for WorkspaceLimits {
             max_users_per_organization: defaults::users(),
             max_credentials_per_organization: defaults::credentials(),
             max_pending_invitations_per_organization: defaults::invitations(),
-            requests_per_sec_per_credential: defaults::requests(),
+            requests_per_sec_per_node: defaults::requests(),
             max_connections_per_node: defaults::connections(),
         }
     }
@@ -211,7 +212,24 @@ pub fn next_invitation_id(host: &mut dyn Host) -> Result<u64, ModuleError> {
     Ok(id)
 }
 
-/// Every invitation made so far, in id order.
+fn pending_index_key(org_id: &str) -> Vec<u8> {
+    [b"pending/".as_slice(), org_id.as_bytes()].concat()
+}
+
+/// The ids in an organization's pending index.
+pub fn pending_ids(host: &dyn Host, org_id: &str) -> Result<Vec<u64>, ModuleError> {
+    Ok(read(host, &pending_index_key(org_id), "pending invitation index")?.unwrap_or_default())
+}
+
+pub fn set_pending_ids(host: &mut dyn Host, org_id: &str, ids: &[u64]) {
+    if ids.is_empty() {
+        host.storage_remove(&pending_index_key(org_id));
+    } else {
+        write(host, &pending_index_key(org_id), &ids.to_vec());
+    }
+}
+
+/// Every invitation made so far, in id order (views only: blocks use the pending index).
 pub fn invitations(host: &dyn Host) -> Result<Vec<Invitation>, ModuleError> {
     let n: u64 = read(host, NEXT_INVITATION_KEY, "invitation counter")?.unwrap_or(0);
     (0..n).filter_map(|id| read::<Invitation>(host, &invitation_key(id), "invitation").transpose()).collect()

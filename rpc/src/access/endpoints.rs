@@ -16,6 +16,9 @@ pub enum Endpoint {
     /// `GET /health` (alive) and `GET /ready` (ready for traffic): open, for Kubernetes
     /// probes and load balancers, which carry no credentials; they tell nothing but health.
     Probe,
+    /// `GET /console...`: the browser console's page, assets, API and block stream; read
+    /// role (what it changes it changes by transactions the page signs itself).
+    Console,
     /// Not served: the status to answer with (404, or 405 for `/` with another method).
     Unknown { status: http::StatusCode },
 }
@@ -59,6 +62,13 @@ impl Endpoint {
         if matches!(path, "/health" | "/ready") {
             return if method == Method::GET {
                 Endpoint::Probe
+            } else {
+                Endpoint::Unknown { status: http::StatusCode::METHOD_NOT_ALLOWED }
+            };
+        }
+        if path == "/console" || path.starts_with("/console/") {
+            return if method == Method::GET {
+                Endpoint::Console
             } else {
                 Endpoint::Unknown { status: http::StatusCode::METHOD_NOT_ALLOWED }
             };

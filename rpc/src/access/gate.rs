@@ -15,7 +15,7 @@
 //! membership's are admitted under their organization's limits, another's are refused with
 //! 403.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -63,9 +63,20 @@ pub struct Gate {
     metrics: Arc<crate::metrics::RpcMetrics>,
     /// The workspace's credentials on chain and this node's membership, when it has one.
     membership: Option<Arc<dyn MembershipCredentials>>,
-    /// Rate limiters of chain credentials by username, with the rate they were made for.
-    chain_limiters: Mutex<HashMap<String, (u32, Arc<DefaultDirectRateLimiter>)>>,
+    /// Rate limiters of organizations (their chain credentials together), with the rate
+    /// they were made for.
+    org_limiters: Mutex<HashMap<String, (u32, Arc<DefaultDirectRateLimiter>)>>,
     org_connections: Arc<OrgConnections>,
+    /// Requests refused per organization (its credentials' failed logins, refusals, limits).
+    org_rejections: Mutex<BTreeMap<String, OrgRejections>>,
+}
+
+/// How many requests with an organization's credentials this node refused, by kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct OrgRejections {
+    pub unauthorized: u64,
+    pub forbidden: u64,
+    pub rate_limited: u64,
 }
 
 impl std::fmt::Debug for Gate {
@@ -95,6 +106,29 @@ impl Gate {
         Gate { membership, ..self }
     }
 
+    /// Requests refused per organization on this node, since it started.
+    pub fn org_rejections(&self) -> BTreeMap<String, OrgRejections> {
+        self.org_rejections.lock().clone()
+    }
+
+    /// This node's membership, when chain credentials are accepted here.
+    pub fn membership(&self) -> Option<String> {
+        self.membership.as_ref().and_then(|m| m.membership())
+    }
+
+    /// Counts `r` against `org` and hands it back.
+    fn refused(&self, org: &str, r: Rejection) -> Rejection {
+        let mut all = self.org_rejections.lock();
+        let counts = all.entry(org.to_owned()).or_default();
+        match r.status {
+            http::StatusCode::UNAUTHORIZED => counts.unauthorized += 1,
+            http::StatusCode::FORBIDDEN => counts.forbidden += 1,
+            http::StatusCode::TOO_MANY_REQUESTS => counts.rate_limited += 1,
+            _ => {}
+        }
+        r
+    }
+
     pub fn metrics(&self) -> &crate::metrics::RpcMetrics {
         &self.metrics
     }
@@ -122,8 +156,9 @@ impl Gate {
             checks,
             metrics: Arc::default(),
             membership: None,
-            chain_limiters: Mutex::default(),
+            org_limiters: Mutex::default(),
             org_connections: Arc::default(),
+            org_rejections: Mutex::default(),
         })
     }
 
@@ -192,27 +227,27 @@ impl Gate {
         }
     }
 
-    /// Admits a chain credential that verified: its own rate limit, its organization's
-    /// connection cap (counting `conn`), then the node's limit.
+    /// Admits a chain credential that verified: its organization's connection cap (counting
+    /// `conn`), its organization's request rate, then the node's limit.
     fn admit_chain(
         &self,
         username: String,
         c: ChainCredential,
         conn: Option<&ConnectionOrgs>,
     ) -> Result<Principal, Rejection> {
+        if let Some(conn) = conn {
+            self.org_connections.enter(conn, &c.org_id, c.max_connections)?;
+        }
         if let Some(rate) = NonZeroU32::new(c.requests_per_sec) {
             let l = {
-                let mut limiters = self.chain_limiters.lock();
-                let entry = limiters.entry(username.clone()).or_insert_with(|| (rate.get(), Arc::new(limiter(rate))));
+                let mut limiters = self.org_limiters.lock();
+                let entry = limiters.entry(c.org_id.clone()).or_insert_with(|| (rate.get(), Arc::new(limiter(rate))));
                 if entry.0 != rate.get() {
                     *entry = (rate.get(), Arc::new(limiter(rate)));
                 }
                 Arc::clone(&entry.1)
             };
-            Self::over_limit(&l, rate.get(), || format!("credential `{username}`"))?;
-        }
-        if let Some(conn) = conn {
-            self.org_connections.enter(conn, &c.org_id, c.max_connections)?;
+            Self::over_limit(&l, rate.get(), || format!("organization `{}`", c.org_id))?;
         }
         self.node_limit()?;
         Ok(Principal { username: Some(username), role: c.role })
@@ -246,14 +281,22 @@ impl Gate {
         let client = client.map(super::client_key);
         let (role, limiter) = match found {
             None => {
-                match self.membership.as_deref().map(|m| membership::check(m, &username, &password)) {
-                    Some(Checked::Admitted(c)) => return self.admit_chain(username, c, conn),
-                    Some(Checked::Refused(r)) => return Err(r),
-                    Some(Checked::NotOnChain | Checked::WrongPassword) | None => {}
-                }
+                let org = match self.membership.as_deref().map(|m| membership::check(m, &username, &password)) {
+                    Some(Checked::Admitted(c)) => {
+                        let org = c.org_id.clone();
+                        return self.admit_chain(username, c, conn).map_err(|r| self.refused(&org, r));
+                    }
+                    Some(Checked::Refused { org: Some(org), rejection }) => return Err(self.refused(&org, rejection)),
+                    Some(Checked::Refused { org: None, rejection }) => return Err(rejection),
+                    Some(Checked::WrongPassword { org }) => Some(org),
+                    Some(Checked::NotOnChain) | None => None,
+                };
                 // The same work as a wrong password: no answer tells which usernames exist.
-                checks.verify(client, password, None).await?;
-                return Err(wrong());
+                let failed = checks.verify(client, password, None).await.err().unwrap_or_else(wrong);
+                return Err(match org {
+                    Some(org) => self.refused(&org, failed),
+                    None => failed,
+                });
             }
             Some((role, limiter, Some(hash))) => {
                 if !checks.verify(client, password, Some(hash)).await? {
@@ -295,6 +338,8 @@ fn basic_credentials(headers: &HeaderMap) -> Result<(String, String), Rejection>
 mod tests {
     use super::*;
     use http::StatusCode;
+
+    use crate::access::membership::tests::pw;
 
     fn basic(user: &str, password: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
@@ -408,8 +453,8 @@ mod tests {
     struct OnChain(Mutex<Vec<(String, ChainCredential)>>);
 
     impl MembershipCredentials for OnChain {
-        fn membership(&self) -> &str {
-            "acme"
+        fn membership(&self) -> Option<String> {
+            Some("acme".into())
         }
         fn lookup(&self, username: &str) -> Result<Option<ChainCredential>, String> {
             Ok(self.0.lock().iter().find(|(u, _)| u == username).map(|(_, c)| c.clone()))
@@ -432,8 +477,8 @@ mod tests {
             requests_per_sec: 2,
             max_connections: 1,
         };
-        chain.0.lock().push(("app".into(), credential("acme", "p-app")));
-        chain.0.lock().push(("globex-app".into(), credential("globex", "p-globex")));
+        chain.0.lock().push(("app".into(), credential("acme", &pw(1))));
+        chain.0.lock().push(("globex-app".into(), credential("globex", &pw(2))));
         let gate =
             Gate::new(AccessConfig { require_credentials: true, credentials_file: path, ..AccessConfig::default() })
                 .unwrap()
@@ -442,28 +487,30 @@ mod tests {
         // The local file still works alongside.
         assert_eq!(gate.admit(&basic("operator", &operator), None, None).await.unwrap().role, Role::Admin);
         let conn = ConnectionOrgs::default();
-        let p = gate.admit(&basic("app", "p-app"), None, Some(&conn)).await.unwrap();
+        let p = gate.admit(&basic("app", &pw(1)), None, Some(&conn)).await.unwrap();
         assert_eq!((p.username.as_deref(), p.role), (Some("app"), Role::Submit));
-        let e = gate.admit(&basic("app", "p-wrong"), None, None).await.unwrap_err();
+        let e = gate.admit(&basic("app", &pw(4)), None, None).await.unwrap_err();
         assert_eq!((e.status, e.message.as_str()), (StatusCode::UNAUTHORIZED, "unknown username or wrong password"));
-        let e = gate.admit(&basic("globex-app", "p-globex"), None, None).await.unwrap_err();
+        let e = gate.admit(&basic("globex-app", &pw(2)), None, None).await.unwrap_err();
         assert_eq!(e.status, StatusCode::FORBIDDEN);
         assert!(e.message.contains("membership `globex`"), "{}", e.message);
 
-        // The organization's rate per credential (2 a second) and its one connection.
-        gate.admit(&basic("app", "p-app"), None, Some(&conn)).await.unwrap();
-        let e = gate.admit(&basic("app", "p-app"), None, Some(&conn)).await.unwrap_err();
-        assert!(e.message.contains("credential `app` is over its limit of 2"), "{}", e.message);
+        // The organization's rate (2 a second, all its credentials together) and its one
+        // connection.
+        chain.0.lock().push(("app2".into(), credential("acme", &pw(3))));
+        gate.admit(&basic("app", &pw(1)), None, Some(&conn)).await.unwrap();
+        let e = gate.admit(&basic("app2", &pw(3)), None, Some(&conn)).await.unwrap_err();
+        assert!(e.message.contains("organization `acme` is over its limit of 2"), "{}", e.message);
         tokio::time::sleep(Duration::from_millis(1100)).await;
-        let e = gate.admit(&basic("app", "p-app"), None, Some(&ConnectionOrgs::default())).await.unwrap_err();
+        let e = gate.admit(&basic("app", &pw(1)), None, Some(&ConnectionOrgs::default())).await.unwrap_err();
         assert_eq!(e.status, StatusCode::TOO_MANY_REQUESTS);
         assert!(e.message.contains("organization `acme` holds its limit of 1 connections"), "{}", e.message);
         drop(conn);
-        gate.admit(&basic("app", "p-app"), None, Some(&ConnectionOrgs::default())).await.unwrap();
+        gate.admit(&basic("app", &pw(1)), None, Some(&ConnectionOrgs::default())).await.unwrap();
 
         // Revoked on chain: refused on the next request, nothing cached.
         chain.0.lock()[0].1.revoked_at = Some(7);
-        let e = gate.admit(&basic("app", "p-app"), None, None).await.unwrap_err();
+        let e = gate.admit(&basic("app", &pw(1)), None, None).await.unwrap_err();
         assert_eq!(e.status, StatusCode::UNAUTHORIZED);
         assert!(e.message.contains("revoked at block 7"), "{}", e.message);
     }

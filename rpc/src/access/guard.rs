@@ -23,10 +23,11 @@ pub async fn guard(State(gate): State<Arc<Gate>>, mut req: Request, next: Next) 
         Endpoint::Grpc { .. } => ("grpc", grpc_method_label(&path)),
         Endpoint::Probe if path == "/ready" => ("http", "ready"),
         Endpoint::Probe => ("http", "health"),
+        Endpoint::Console => ("http", "console"),
         Endpoint::Unknown { .. } => ("http", "not_served"),
     };
     let count = |status: String| gate.metrics().request(protocol, method, status, started.elapsed());
-    let (needed, grpc) = match endpoint {
+    let (needed, counted_after) = match endpoint {
         Endpoint::Unknown { status } => {
             let message = format!("{} {} is not served here", req.method(), path);
             tracing::debug!(target: "rpc", %status, path, "request refused: not served");
@@ -39,16 +40,18 @@ pub async fn guard(State(gate): State<Arc<Gate>>, mut req: Request, next: Next) 
             return response;
         }
         Endpoint::Grpc { role: Some(role) } => (role, true),
+        Endpoint::Console => (Role::Read, true),
         Endpoint::JsonRpc => (Role::Read, false),
     };
     let client = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let conn = req.extensions().get::<super::ConnectionOrgs>().cloned();
+    let grpc = matches!(endpoint, Endpoint::Grpc { .. });
     match gate.admit(req.headers(), client, conn.as_ref()).await.and_then(|p| p.require(needed).map(|()| p)) {
         Ok(principal) => {
             req.extensions_mut().insert(principal);
             let response = next.run(req).await;
             // JSON-RPC requests are counted by method once parsed (`server::handle`).
-            if grpc {
+            if counted_after {
                 count(outcome(&response));
             }
             response

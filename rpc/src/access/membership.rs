@@ -31,7 +31,7 @@ pub struct ChainCredential {
     pub password_sha256: [u8; 32],
     /// The block that revoked it.
     pub revoked_at: Option<u64>,
-    /// The organization's `requests_per_sec_per_credential`.
+    /// The organization's `requests_per_sec_per_node`: its credentials together, here.
     pub requests_per_sec: u32,
     /// The organization's `max_connections_per_node`.
     pub max_connections: u32,
@@ -39,8 +39,9 @@ pub struct ChainCredential {
 
 /// What the node answers about the workspace's credentials, as of its latest block.
 pub trait MembershipCredentials: Send + Sync + std::fmt::Debug + 'static {
-    /// The organization this node belongs to.
-    fn membership(&self) -> &str;
+    /// The organization this node belongs to as of the latest block (`None`: it serves no
+    /// membership, so every chain credential is another's).
+    fn membership(&self) -> Option<String>;
     /// The credential `username` names (whichever organization holds it).
     fn lookup(&self, username: &str) -> Result<Option<ChainCredential>, String>;
 }
@@ -50,10 +51,17 @@ pub trait MembershipCredentials: Send + Sync + std::fmt::Debug + 'static {
 pub enum Checked {
     /// The username is no chain credential: go on as for an unknown username.
     NotOnChain,
-    /// Treated like any failed login (same cost, same answer).
-    WrongPassword,
-    /// The password verified but the credential is revoked (401) or another membership's (403).
-    Refused(Rejection),
+    /// Treated like any failed login (same cost, same answer); the organization holding the
+    /// username.
+    WrongPassword {
+        org: String,
+    },
+    /// The password verified but the credential is revoked (401) or another membership's
+    /// (403); or the state could not be read (503, no organization).
+    Refused {
+        org: Option<String>,
+        rejection: Rejection,
+    },
     Admitted(ChainCredential),
 }
 
@@ -64,29 +72,40 @@ pub fn check(source: &dyn MembershipCredentials, username: &str, password: &str)
         Ok(None) => return Checked::NotOnChain,
         Err(e) => {
             tracing::error!(target: "rpc", error = %e, "reading workspace credentials failed");
-            return Checked::Refused(Rejection::unauthorized(format!(
-                "the workspace's credentials cannot be read here now: {e}"
-            )));
+            let rejection = Rejection::unavailable("the workspace's credentials cannot be read here now");
+            return Checked::Refused { org: None, rejection };
         }
     };
+    // A password not of the drawn shape is never accepted: its hash, public on chain, could
+    // be searched offline.
     let digest: [u8; 32] = chain_types::sha256(password.as_bytes()).0;
-    if !same(&digest, &c.password_sha256) {
-        return Checked::WrongPassword;
+    if !is_drawn_password(password) || !same(&digest, &c.password_sha256) {
+        return Checked::WrongPassword { org: c.org_id };
     }
+    let refused = |rejection| Checked::Refused { org: Some(c.org_id.clone()), rejection };
     if let Some(height) = c.revoked_at {
-        return Checked::Refused(Rejection::unauthorized(format!(
+        return refused(Rejection::unauthorized(format!(
             "credential `{username}` of membership `{}` was revoked at block {height}",
             c.org_id
         )));
     }
-    let own = source.membership();
-    if c.org_id != own {
-        return Checked::Refused(Rejection::forbidden(format!(
+    match source.membership() {
+        Some(own) if own == c.org_id => Checked::Admitted(c),
+        Some(own) => refused(Rejection::forbidden(format!(
             "credential `{username}` belongs to membership `{}`; this node serves membership `{own}`",
             c.org_id
-        )));
+        ))),
+        None => refused(Rejection::forbidden(format!(
+            "credential `{username}` belongs to membership `{}`; this node serves no membership (rpc.access.membership)",
+            c.org_id
+        ))),
     }
-    Checked::Admitted(c)
+}
+
+/// Chain credentials' passwords are 256 random bits as unpadded base64url (43 characters),
+/// what the CLI and the console draw.
+pub fn is_drawn_password(password: &str) -> bool {
+    password.len() == 43 && password.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Compares two digests in time independent of where they differ.
@@ -152,7 +171,7 @@ impl OrgConnections {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use http::StatusCode;
 
@@ -160,12 +179,17 @@ mod tests {
     struct Fixed(Vec<(&'static str, ChainCredential)>);
 
     impl MembershipCredentials for Fixed {
-        fn membership(&self) -> &str {
-            "acme"
+        fn membership(&self) -> Option<String> {
+            Some("acme".into())
         }
         fn lookup(&self, username: &str) -> Result<Option<ChainCredential>, String> {
             Ok(self.0.iter().find(|(u, _)| *u == username).map(|(_, c)| c.clone()))
         }
+    }
+
+    /// A password of the drawn shape (43 base64url characters).
+    pub(crate) fn pw(n: u8) -> String {
+        char::from(b'a' + n).to_string().repeat(43)
     }
 
     fn credential(org: &str, password: &str, revoked_at: Option<u64>) -> ChainCredential {
@@ -182,23 +206,27 @@ mod tests {
     #[test]
     fn own_membership_only_and_never_revoked() {
         let source = Fixed(vec![
-            ("ours", credential("acme", "p1", None)),
-            ("theirs", credential("globex", "p2", None)),
-            ("gone", credential("acme", "p3", Some(42))),
+            ("ours", credential("acme", &pw(1), None)),
+            ("theirs", credential("globex", &pw(2), None)),
+            ("gone", credential("acme", &pw(3), Some(42))),
         ]);
-        let refused = |username, password| match check(&source, username, password) {
-            Checked::Refused(r) => r,
+        let refused = |username, password: String| match check(&source, username, &password) {
+            Checked::Refused { rejection, .. } => rejection,
             other => panic!("{username}: {other:?}"),
         };
-        assert!(matches!(check(&source, "ours", "p1"), Checked::Admitted(c) if c.org_id == "acme"));
-        assert_eq!(check(&source, "nobody", "p1"), Checked::NotOnChain);
-        assert_eq!(check(&source, "ours", "p2"), Checked::WrongPassword);
-        let other = refused("theirs", "p2");
+        assert!(matches!(check(&source, "ours", &pw(1)), Checked::Admitted(c) if c.org_id == "acme"));
+        assert_eq!(check(&source, "nobody", &pw(1)), Checked::NotOnChain);
+        let wrong = Checked::WrongPassword { org: "acme".into() };
+        assert_eq!(check(&source, "ours", &pw(2)), wrong);
+        let other = refused("theirs", pw(2));
         assert_eq!(other.status, StatusCode::FORBIDDEN);
         assert!(other.message.contains("belongs to membership `globex`; this node serves membership `acme`"));
         // A wrong password for another membership's username says nothing about membership.
-        assert_eq!(check(&source, "theirs", "p1"), Checked::WrongPassword);
-        let revoked = refused("gone", "p3");
+        assert_eq!(check(&source, "theirs", &pw(1)), Checked::WrongPassword { org: "globex".into() });
+        // A password not of the drawn shape never passes, even with its hash on chain.
+        let weak = Fixed(vec![("weak", credential("acme", "hunter2", None))]);
+        assert_eq!(check(&weak, "weak", "hunter2"), wrong);
+        let revoked = refused("gone", pw(3));
         assert_eq!(revoked.status, StatusCode::UNAUTHORIZED);
         assert!(revoked.message.contains("revoked at block 42"), "{}", revoked.message);
     }

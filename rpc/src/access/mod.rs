@@ -40,7 +40,7 @@ pub use config::AccessConfig;
 pub use connections::{refuse, ConnectionLimits, Refused, Slot};
 pub use credentials::{CredentialError, CredentialFile, Role};
 pub use endpoints::{json_rpc_role, Endpoint};
-pub use gate::Gate;
+pub use gate::{Gate, OrgRejections};
 pub use guard::guard;
 pub use membership::{ChainCredential, ConnectionOrgs, MembershipCredentials};
 
@@ -83,6 +83,11 @@ impl Rejection {
         Rejection { status: StatusCode::FORBIDDEN, message: message.into(), retry_after: None }
     }
 
+    /// The node cannot decide now (its state unreadable): 503.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Rejection { status: StatusCode::SERVICE_UNAVAILABLE, message: message.into(), retry_after: None }
+    }
+
     pub fn rate_limited(message: impl Into<String>, retry_after: Duration) -> Self {
         Rejection { status: StatusCode::TOO_MANY_REQUESTS, message: message.into(), retry_after: Some(retry_after) }
     }
@@ -98,6 +103,7 @@ impl Rejection {
             StatusCode::FORBIDDEN => "forbidden",
             StatusCode::NOT_FOUND => "not_found",
             StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+            StatusCode::SERVICE_UNAVAILABLE => "unavailable",
             _ => "rate_limited",
         }
     }
@@ -128,6 +134,7 @@ impl Rejection {
             StatusCode::UNAUTHORIZED => tonic::Code::Unauthenticated,
             StatusCode::FORBIDDEN => tonic::Code::PermissionDenied,
             StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => tonic::Code::Unimplemented,
+            StatusCode::SERVICE_UNAVAILABLE => tonic::Code::Unavailable,
             _ => tonic::Code::ResourceExhausted,
         };
         tonic::Status::new(code, self.message).into_http::<Body>()

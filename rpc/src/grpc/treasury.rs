@@ -80,12 +80,12 @@ pub(super) fn module_view<N: NodeApi, T: serde::de::DeserializeOwned>(
     args: &Value,
     at: BlockRef,
 ) -> Result<(T, chain_types::Block), Status> {
-    let (result, block) =
-        node.call_view(account, method, args.to_string().as_bytes(), at).map_err(convert::node_error)?;
-    let bytes = result.map_err(|e| convert::view_error(e, account))?;
-    let value = serde_json::from_slice(&bytes)
-        .map_err(|e| Status::internal(format!("{account} view {method} returned unexpected JSON: {e}")))?;
-    Ok((value, block))
+    use crate::module_views::ModuleViewError as E;
+    crate::module_views::module_json(node, account, method, args, at).map_err(|e| match e {
+        E::Node(e) => convert::node_error(e),
+        E::View(e) => convert::view_error(e, account),
+        E::Json(m) => Status::internal(m),
+    })
 }
 
 /// Runs a treasury view.

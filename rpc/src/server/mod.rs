@@ -51,6 +51,7 @@ pub async fn router<N: NodeApi>(node: Arc<N>, cfg: &RpcConfig) -> Result<Router,
         Gate::new(cfg.access.clone())?.with_metrics(cfg.metrics.clone()).with_membership(cfg.membership.clone()),
     );
     let grpc = crate::grpc::routes(node.clone(), cfg.tx_timeout, &cfg.access).await;
+    let console = crate::console::routes(node.clone(), gate.clone());
     let state = Arc::new(AppState { node, tx_timeout: cfg.tx_timeout, metrics: cfg.metrics.clone() });
     Ok(Router::new()
         .route("/", post(handle::<N>))
@@ -59,6 +60,7 @@ pub async fn router<N: NodeApi>(node: Arc<N>, cfg: &RpcConfig) -> Result<Router,
         .layer(DefaultBodyLimit::max(cfg.max_body_bytes))
         .with_state(state)
         .merge(grpc)
+        .merge(console)
         .layer(axum::middleware::from_fn_with_state(gate, access::guard)))
 }
 
