@@ -76,6 +76,7 @@ echo "-- before: $(build_probes | tr "\n" " ")"
 ensure_build_deps
 ensure_bench_deps
 ensure_node_deps
+ensure_browser
 ensure_python_deps
 ensure_openbao
 ensure_prometheus
@@ -85,7 +86,8 @@ left=$(build_probes)
 for f in "$BENCH_FONT" "$PROMETHEUS_BIN" "$PROMTOOL_BIN" "$CA_BUNDLE" "/usr/bin/$IMAGE_TOOL"; do
     [ -e "$f" ] || { echo "still missing after set-up: $f" >&2; exit 1; }
 done
-(cd tests/js && node --input-type=module -e "import { Account } from \"near-api-js\"; if (!Account) process.exit(1);")
+(cd tests/js && node --input-type=module -e "import { Account } from \"near-api-js\"; import puppeteer from \"puppeteer-core\"; if (!Account || !puppeteer) process.exit(1);")
+/usr/bin/chromium --headless --no-sandbox --disable-gpu --dump-dom "data:text/html,<p>ok</p>" | grep -q "<p>ok</p>" || { echo "chromium does not run" >&2; exit 1; }
 echo "-- node $(node --version), $(tests/py/.venv/bin/python -c "import near, kubernetes_validate, grpc_reflection, near_jsonrpc_models, sys; print(\"near-kit\", sys.version.split()[0])"), $("$BAO_BIN" version | head -n 1), $("$PROMETHEUS_BIN" --version 2>&1 | head -n 1), $("$IMAGE_TOOL" --version)"
 if [ "$FULL" = 1 ]; then
     cargo build --workspace --bins --locked

@@ -145,11 +145,25 @@ ensure_node_deps() {
             exit 1
         fi
     fi
-    if [ ! -f tests/js/node_modules/near-api-js/package.json ]; then
-        echo "installing near-api-js for the wallet tests (npm ci)"
+    if [ ! -f tests/js/node_modules/near-api-js/package.json ] || [ ! -f tests/js/node_modules/puppeteer-core/package.json ]; then
+        echo "installing near-api-js and puppeteer-core for the wallet and console tests (npm ci)"
         npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
-        [ -f tests/js/node_modules/near-api-js/package.json ] || { echo "npm ci did not install near-api-js" >&2; exit 1; }
+        for p in near-api-js puppeteer-core; do
+            [ -f "tests/js/node_modules/$p/package.json" ] || { echo "npm ci did not install $p" >&2; exit 1; }
+        done
     fi
+}
+
+# The console's browser tests: Debian's chromium (puppeteer-core drives /usr/bin/chromium) and a
+# font for it to draw text with.
+ensure_browser() {
+    local missing=()
+    [ -x /usr/bin/chromium ] || missing+=(chromium)
+    [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
+    if [ ${#missing[@]} -gt 0 ]; then
+        apt_install "${missing[@]}"
+    fi
+    [ -x /usr/bin/chromium ] || { echo "apt did not install /usr/bin/chromium" >&2; exit 1; }
 }
 
 # python3 with venv and ensurepip (Debian ships them apart, in python3-venv).

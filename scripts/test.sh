@@ -6,6 +6,7 @@ source scripts/lib.sh
 ensure_build_deps
 ensure_bench_deps
 ensure_node_deps
+ensure_browser
 ensure_python_deps
 ensure_openbao
 ensure_prometheus

@@ -7,7 +7,7 @@ import { b58decode, drawPassword, functionCall, parseKey, sha256, b58encode, sig
 const $ = (sel, root = document) => root.querySelector(sel);
 const esc = (v) => String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 const YOCTO = 10n ** 24n;
-const state = { overview: null, key: null, blocks: [], treasury: 'treasury', registrar: 'registrar', workspace: 'workspace' };
+const state = { overview: null, key: null, blocks: [], treasury: 'treasury', registrar: 'registrar', workspace: 'workspace', shownOnce: null };
 
 // ---- talking to the node
 
@@ -126,8 +126,8 @@ function chart(values, label) {
 async function renderOverview(section) {
   const o = await loadOverview();
   const rows = o.validators.map((v) => `<tr data-validator="${esc(v.account_id)}"><td><a href="#/account/${esc(v.account_id)}">${esc(v.account_id)}</a>${v.this_node ? ' <span class="badge">this node</span>' : ''}</td>
-    <td>${esc(v.organization ?? '-')}</td><td class="num">${esc(v.last_signed ?? '-')}</td><td class="num">${esc(v.missed)} / ${esc(v.window)}</td>
-    <td>${v.connected ? 'yes' : 'no'}</td><td><span class="badge ${esc(v.status)}">${esc(v.status)}</span></td></tr>`).join('');
+    <td class="hide-narrow">${esc(v.organization ?? '-')}</td><td class="num">${esc(v.last_signed ?? '-')}</td><td class="num">${esc(v.missed)} / ${esc(v.window)}</td>
+    <td class="hide-narrow">${v.connected ? 'yes' : 'no'}</td><td><span class="badge ${esc(v.status)}">${esc(v.status)}</span></td></tr>`).join('');
   const orgs = o.organizations.map((g) => `<tr><td>${esc(g.id)}</td><td>${esc(g.name)}</td><td class="num">${Object.keys(g.members).length}</td><td>${esc(g.validators.join(', ') || '-')}</td></tr>`).join('');
   const blocks = state.blocks.slice(-15).reverse().map((b) => `<tr><td class="num"><a href="#/block/${b.height}">${b.height}</a></td><td class="mono hide-narrow">${esc(b.hash.slice(0, 12))}…</td><td>${esc(b.author)}</td><td class="num">${b.txs}</td><td class="num">${b.interval_ms ?? '-'} ms</td></tr>`).join('');
   const recent = state.blocks.slice(-60);
@@ -139,8 +139,8 @@ async function renderOverview(section) {
       <div class="card"><h2>Head</h2><div class="stat" id="head-height">${esc(state.blocks.at(-1)?.height ?? o.head.height)}</div><div class="muted">final (BFT)</div></div>
       <div class="card"><h2>This node</h2><div>${esc(o.node.account_id ?? 'observer')} · ${o.node.syncing ? 'syncing' : 'in sync'}</div><div class="muted">${o.node.peers} peers (${o.node.peers_needed} needed) · membership ${esc(o.node.membership ?? 'none')}</div></div>
     </div>
-    <div class="card"><h2>Validators (${o.validators.length})</h2><table id="validators"><thead><tr><th>account</th><th>organization</th><th class="num">last signed</th><th class="num">missed precommits</th><th>connected here</th><th>status</th></tr></thead><tbody>${rows}</tbody></table>
-      <p class="muted">Signatures counted from the commit certificates of the last ${esc(o.validators[0]?.window ?? 0)} blocks; "connected here" is this node's view.</p></div>
+    <div class="card"><h2>Validators (${o.validators.length})</h2><table id="validators"><thead><tr><th>account</th><th class="hide-narrow">organization</th><th class="num">last signed</th><th class="num">missed</th><th class="hide-narrow">connected here</th><th>status</th></tr></thead><tbody>${rows}</tbody></table>
+      <p class="muted">From the commit certificates of the last ${esc(o.validators[0]?.window ?? 0)} blocks: "missed" counts precommits not in a certificate (it holds the quorum that arrived first). "Connected here" is this node's view.</p></div>
     <div class="card"><h2>Organizations</h2><table><thead><tr><th>id</th><th>name</th><th class="num">members</th><th>validators</th></tr></thead><tbody>${orgs}</tbody></table></div>
     <div class="grid"><div class="card"><h2>Throughput</h2>${chart(tps, 'transactions per second')}</div><div class="card"><h2>Finality</h2>${chart(finality, 'block time to final here, ms')}</div></div>
     <div class="card"><h2>Live blocks</h2><table id="blocks"><thead><tr><th class="num">height</th><th class="hide-narrow">hash</th><th>proposer</th><th class="num">txs</th><th class="num">interval</th></tr></thead><tbody>${blocks}</tbody></table></div>`;
@@ -262,7 +262,12 @@ function describeRequest(r) {
       case 'FunctionCall': {
         let args = a.args;
         try { args = atob(a.args); } catch { /* shown raw */ }
-        return `call ${r.receiver_id}.${a.method_name}(${args})${a.deposit !== '0' ? ` with ${formatNear(a.deposit)}` : ''}`;
+        let parsed = {};
+        try { parsed = JSON.parse(args); } catch { /* not JSON */ }
+        const funds = a.deposit !== '0' ? ` with ${formatNear(a.deposit)}` : '';
+        if (r.receiver_id === state.registrar && a.method_name === 'create_account') return `mint top-level account ${parsed.new_account_id} (key ${parsed.new_public_key})${funds}`;
+        if (r.receiver_id === state.workspace && a.method_name === 'invite_organization') return `invite organization ${parsed.org_id} (${parsed.name}) with admin ${parsed.admin}`;
+        return `call ${r.receiver_id}.${a.method_name}(${args})${funds}`;
       }
       case 'AddValidator': return `add validator ${a.validator.account_id} for organization ${a.organization}`;
       case 'RemoveValidator': return `remove validator ${a.account_id}`;
@@ -284,9 +289,9 @@ async function renderTreasury(section) {
   const t = state.treasury;
   const [members, k, ids, head] = await Promise.all([view(t, 'get_members'), view(t, 'get_num_confirmations'), view(t, 'list_request_ids'), rpc('block', { finality: 'final' })]);
   const requests = await Promise.all(ids.map((id) => view(t, 'get_request', { request_id: id })));
-  const rows = requests.map((r) => `<tr data-request="${r.request_id}"><td class="num">${r.request_id}</td><td>${esc(describeRequest(r))}</td><td>${esc(member(r.proposer))}</td>
+  const rows = requests.map((r) => `<tr data-request="${r.request_id}"><td class="num">${r.request_id}</td><td class="wrap">${esc(describeRequest(r))}</td><td>${esc(member(r.proposer))}</td>
     <td>${esc(r.confirmations.map(member).join(', '))} (${r.confirmations.length}/${k})</td><td class="num">${r.expires_after_height} <span class="muted">(${Math.max(0, r.expires_after_height - head.header.height)} blocks)</span></td>
-    <td class="mono">${esc(r.hash)}</td><td><button class="confirm" data-id="${r.request_id}" data-hash="${esc(r.hash)}">Confirm</button></td></tr>`).join('');
+    <td class="mono wrap">${esc(r.hash)}</td><td><button class="confirm" data-id="${r.request_id}" data-hash="${esc(r.hash)}">Confirm</button></td></tr>`).join('');
   section.innerHTML = `
     <div class="grid"><div class="card"><h2>Members</h2><div id="members">${members.map((m) => esc(member(m))).join('<br>')}</div></div>
       <div class="card"><h2>Threshold</h2><div class="stat">${k} of ${members.length}</div></div></div>
@@ -405,6 +410,12 @@ async function renderOrganizations(section) {
     <td><button class="accept" data-id="${i.id}">Accept</button> <button class="secondary decline" data-id="${i.id}">Decline</button></td></tr>`).join('');
   section.innerHTML = `<div class="card"><h2>Your invitations</h2>${me ? `<table id="my-invitations">${pending || '<tr><td class="muted">none pending</td></tr>'}</table>` : '<p class="muted">Connect a key to see invitations made to you.</p>'}
     <p class="muted">Membership of this node: ${esc(access.membership ?? 'none')}.</p></div>${cards.join('')}`;
+  if (state.shownOnce) {
+    const { org, username, password } = state.shownOnce;
+    state.shownOnce = null;
+    const slot = $(`.org[data-org="${CSS.escape(org)}"] .secret-slot`, section);
+    if (slot) slot.innerHTML = `<p class="secret" id="new-credential">Shown once, keep it now: <code>${esc(username)}:${esc(password)}</code><br><span class="muted">Send it as HTTP Basic credentials to ${esc(org)}'s nodes.</span></p>`;
+  }
   const call = (method, args) => send(w, [functionCall(method, args)]);
   for (const b of section.querySelectorAll('button.accept')) b.addEventListener('click', () => act(`accepting invitation ${b.dataset.id}`, () => call('accept_invitation', { invitation_id: Number(b.dataset.id) }).then(() => '')));
   for (const b of section.querySelectorAll('button.decline')) b.addEventListener('click', () => act(`declining invitation ${b.dataset.id}`, () => call('decline_invitation', { invitation_id: Number(b.dataset.id) }).then(() => '')));
@@ -422,11 +433,8 @@ async function renderOrganizations(section) {
       const password = drawPassword();
       const hash = b58encode(await sha256(new TextEncoder().encode(password)));
       await call('create_credential', { org_id: org, username: need(f.username, 'a username'), role: f.role, password_sha256: hash });
-      // Rendered after the refresh `act` does, so the password survives it; shown once.
-      setTimeout(() => {
-        const slot = $(`.org[data-org="${CSS.escape(org)}"] .secret-slot`);
-        if (slot) slot.innerHTML = `<p class="secret" id="new-credential">Shown once, keep it now: <code>${esc(f.username)}:${esc(password)}</code><br><span class="muted">Send it as HTTP Basic credentials to ${esc(org)}'s nodes.</span></p>`;
-      }, 0);
+      // Shown by the refresh that follows, once, then forgotten.
+      state.shownOnce = { org, username: f.username, password };
       return `credential ${f.username} created for membership ${org}`;
     }));
   }

@@ -100,22 +100,6 @@ async fn snapshot(rpc: &RpcClient) -> Value {
     json!([orgs, view(rpc, "get_invitations", json!({})).await, credentials])
 }
 
-/// Stops node `i` (SIGTERM, then waits for it), requires credentials on it with `membership`
-/// (or its validator's own), adds a local operator credential, and starts it again talking
-/// with that credential.
-async fn restart_with_credentials(net: &mut Network, i: usize, membership: Option<&str>) {
-    net.signal(i, nix::sys::signal::Signal::SIGTERM).unwrap();
-    tokio::time::timeout(Duration::from_secs(30), net.nodes[i].child.wait()).await.unwrap().unwrap();
-    let home = net.nodes[i].home.clone();
-    tests::set_access(&home, "require_credentials", "true");
-    if let Some(m) = membership {
-        tests::set_access(&home, "membership", &format!("\"{m}\""));
-    }
-    let password = tests::add_credential(&home, "operator", "admin", &[]);
-    net.nodes[i].rpc = net.nodes[i].rpc.clone().with_basic_auth("operator", password);
-    net.restart(i).await.unwrap();
-}
-
 /// The HTTP status a credential gets from `status` on the node at `url`, and the message.
 async fn answer(url: &str, user: &str, password: &str) -> (u16, String) {
     match RpcClient::new(url).with_basic_auth(user, password).status().await {
@@ -203,7 +187,7 @@ async fn an_organization_joins_gets_credentials_honoured_by_its_node_and_leaves(
     let p2p_port = free_port();
     let c_node = net.join("cval0.acme", &consensus, &network, free_port(), p2p_port).await.expect("c's node up");
     // No membership configured: it takes its validator's organization once it has one.
-    restart_with_credentials(&mut net, c_node, None).await;
+    tests::restart_with_credentials(&mut net, c_node, None).await;
     let add = json!({"receiver_id": "treasury", "actions": [{"type": "AddValidator", "validator": {
         "account_id": "cval0.acme", "consensus_key": consensus.public_key, "peer_id": network.peer_id,
         "address": format!("/ip4/127.0.0.1/tcp/{p2p_port}")}, "organization": "c"}]});
@@ -266,7 +250,7 @@ async fn an_organization_joins_gets_credentials_honoured_by_its_node_and_leaves(
     let c_url = net.nodes[c_node].rpc.url().to_owned();
     answer_becomes(&c_url, user, password, 200).await;
     assert_eq!(answer(&c_url, user, "wrong").await.0, 401);
-    restart_with_credentials(&mut net, 0, Some("acme")).await;
+    tests::restart_with_credentials(&mut net, 0, Some("acme")).await;
     rpc = net.nodes[0].rpc.clone();
     assert!(node_log(&net.nodes[0].home).contains("membership=acme"), "v0 serves acme, as configured");
     let acme_url = net.nodes[0].rpc.url().to_owned();

@@ -478,3 +478,20 @@ pub async fn wait_all_sign(rpc: &RpcClient, from: u64, accounts: &[&str], secs: 
     }
     panic!("from height {from}: authors {authors:?}, signer indexes {signers:?}, expected {accounts:?}");
 }
+
+/// Stops node `i` (SIGTERM, then waits for it), requires credentials on it with `membership`
+/// (or its validator's own), adds a local operator credential, and starts it again talking
+/// with that credential. Returns the operator's password.
+pub async fn restart_with_credentials(net: &mut testnet::Network, i: usize, membership: Option<&str>) -> String {
+    net.signal(i, nix::sys::signal::Signal::SIGTERM).unwrap();
+    tokio::time::timeout(Duration::from_secs(30), net.nodes[i].child.wait()).await.unwrap().unwrap();
+    let home = net.nodes[i].home.clone();
+    set_access(&home, "require_credentials", "true");
+    if let Some(m) = membership {
+        set_access(&home, "membership", &format!("\"{m}\""));
+    }
+    let password = add_credential(&home, "operator", "admin", &[]);
+    net.nodes[i].rpc = net.nodes[i].rpc.clone().with_basic_auth("operator", password.clone());
+    net.restart(i).await.unwrap();
+    password
+}

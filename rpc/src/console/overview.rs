@@ -13,6 +13,9 @@ use crate::{BlockRef, Finality, NodeApi};
 pub const WINDOW: u64 = 100;
 /// Blocks an account's recent transactions are looked for in.
 pub const SCAN_BLOCKS: u64 = 2_000;
+/// A validator whose precommit is in one of the last this many certificates is signing (a
+/// certificate holds the quorum that arrived first, not every precommit).
+const RECENT: u64 = 10;
 /// Most recent transactions listed for an account.
 const MAX_LISTED: usize = 25;
 
@@ -57,7 +60,7 @@ pub fn overview<N: NodeApi>(node: &N, membership: Option<String>) -> Result<Valu
             let is_connected = this_node || connected.contains(&v.account_id);
             let state = if this_node && status.syncing {
                 "syncing"
-            } else if last_signed.is_some_and(|h| h + 3 >= head_height) {
+            } else if last_signed.is_some_and(|h| h + RECENT >= head_height) {
                 "signing"
             } else if is_connected {
                 "behind"
