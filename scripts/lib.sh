@@ -164,6 +164,14 @@ ensure_browser() {
         apt_install "${missing[@]}"
     fi
     [ -x /usr/bin/chromium ] || { echo "apt did not install /usr/bin/chromium" >&2; exit 1; }
+    # The console signs with WebCrypto Ed25519, which Chromium has from version 137.
+    local major
+    major=$(/usr/bin/chromium --version 2>/dev/null | grep -oE '[0-9]+' | head -n 1)
+    if [ "${major:-0}" -lt 137 ]; then
+        apt_install chromium
+        major=$(/usr/bin/chromium --version 2>/dev/null | grep -oE '[0-9]+' | head -n 1)
+        [ "${major:-0}" -ge 137 ] || { echo "chromium ${major:-?} is too old for the console tests (137+ needed)" >&2; exit 1; }
+    fi
 }
 
 # python3 with venv and ensurepip (Debian ships them apart, in python3-venv).

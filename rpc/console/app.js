@@ -21,6 +21,10 @@ async function rpc(method, params) {
 
 function rpcMessage(e) {
   const info = e.cause?.info || {};
+  if (e.data && typeof e.data === 'object') {
+    const inner = e.data.TxExecutionError?.InvalidTxError ?? e.data.TxExecutionError ?? e.data;
+    return `${e.cause?.name ?? e.name}: ${typeof inner === 'string' ? inner : JSON.stringify(inner)}`;
+  }
   if (e.cause?.name === 'UNKNOWN_ACCOUNT') return `account ${info.requested_account_id} does not exist`;
   if (e.cause?.name === 'UNKNOWN_ACCESS_KEY') return `that key is not a key of ${info.requested_account_id ?? 'the account'}`;
   return typeof e.data === 'string' ? e.data : (info.vm_error || e.message || JSON.stringify(e));
@@ -70,21 +74,37 @@ function flash(text, ok = true) {
   f.textContent = text;
 }
 
-/// Runs an action from a button or form: shows its result or its error; never throws.
+/// Runs an action from a button or form: shows its result or its error; never throws. Every
+/// button is disabled meanwhile, so nothing is sent twice.
 async function act(what, fn) {
   flash(`${what}...`);
+  const buttons = [...document.querySelectorAll('main button')];
+  for (const b of buttons) b.disabled = true;
   try {
     const result = await fn();
     flash(`${what}: done${result ? `\n${result}` : ''}`);
     await render();
   } catch (e) {
     flash(`${what} refused: ${e.message}`, false);
+  } finally {
+    for (const b of buttons) b.disabled = false;
   }
+}
+
+const ACCOUNT_ID = /^(?=.{2,64}$)(([a-z\d]+[-_])*[a-z\d]+\.)*([a-z\d]+[-_])*[a-z\d]+$/;
+
+/// An account id typed into a form, checked before anything is signed.
+function accountId(value, what) {
+  const v = need(value, what);
+  if (!ACCOUNT_ID.test(v)) throw new Error(`\`${v}\` is not an account id (2 to 64 of a-z, 0-9, - and _, parts joined by dots)`);
+  return v;
 }
 
 function page() {
   const [, name = 'overview', ...rest] = location.hash.split('/');
-  return { name, arg: decodeURIComponent(rest.join('/')) };
+  let arg = rest.join('/');
+  try { arg = decodeURIComponent(arg); } catch { /* shown as typed */ }
+  return { name, arg };
 }
 
 async function render() {
@@ -139,7 +159,7 @@ async function renderOverview(section) {
       <div class="card"><h2>Head</h2><div class="stat" id="head-height">${esc(state.blocks.at(-1)?.height ?? o.head.height)}</div><div class="muted">final (BFT)</div></div>
       <div class="card"><h2>This node</h2><div>${esc(o.node.account_id ?? 'observer')} · ${o.node.syncing ? 'syncing' : 'in sync'}</div><div class="muted">${o.node.peers} peers (${o.node.peers_needed} needed) · membership ${esc(o.node.membership ?? 'none')}</div></div>
     </div>
-    <div class="card"><h2>Validators (${o.validators.length})</h2><table id="validators"><thead><tr><th>account</th><th class="hide-narrow">organization</th><th class="num">last signed</th><th class="num">missed</th><th class="hide-narrow">connected here</th><th>status</th></tr></thead><tbody>${rows}</tbody></table>
+    <div class="card"><h2>Validators (${o.validators.length})</h2><table id="validators"><thead><tr><th>account</th><th class="hide-narrow">organization</th><th class="num">last signed</th><th class="num">not in certificate</th><th class="hide-narrow">connected here</th><th>status</th></tr></thead><tbody>${rows}</tbody></table>
       <p class="muted">From the commit certificates of the last ${esc(o.validators[0]?.window ?? 0)} blocks: "missed" counts precommits not in a certificate (it holds the quorum that arrived first). "Connected here" is this node's view.</p></div>
     <div class="card"><h2>Organizations</h2><table><thead><tr><th>id</th><th>name</th><th class="num">members</th><th>validators</th></tr></thead><tbody>${orgs}</tbody></table></div>
     <div class="grid"><div class="card"><h2>Throughput</h2>${chart(tps, 'transactions per second')}</div><div class="card"><h2>Finality</h2>${chart(finality, 'block time to final here, ms')}</div></div>
@@ -148,8 +168,13 @@ async function renderOverview(section) {
 
 function listen() {
   const events = new EventSource('/console/events');
+  events.onerror = () => flash('the block stream was interrupted; the browser reconnects by itself', false);
+  events.onopen = () => { if ($('#flash').textContent.startsWith('the block stream')) flash(''); };
   events.addEventListener('block', (e) => {
-    state.blocks.push(JSON.parse(e.data));
+    const b = JSON.parse(e.data);
+    // A reconnect replays recent heights: keep one entry per height, in order.
+    if (state.blocks.length && b.height <= state.blocks.at(-1).height) return;
+    state.blocks.push(b);
     if (state.blocks.length > 300) state.blocks.shift();
     if (page().name === 'overview') {
       const h = $('#head-height');
@@ -289,6 +314,14 @@ async function renderTreasury(section) {
   const t = state.treasury;
   const [members, k, ids, head] = await Promise.all([view(t, 'get_members'), view(t, 'get_num_confirmations'), view(t, 'list_request_ids'), rpc('block', { finality: 'final' })]);
   const requests = await Promise.all(ids.map((id) => view(t, 'get_request', { request_id: id })));
+  // The last ten that are no longer pending, with their outcome (deleted ones are gone).
+  const nonce = await view(t, 'get_request_nonce');
+  const doneIds = [];
+  for (let i = nonce - 1; i >= 0 && doneIds.length < 10; i--) if (!ids.includes(i)) doneIds.push(i);
+  const done = (await Promise.all(doneIds.map((id) => view(t, 'get_request', { request_id: id }).catch(() => null)))).filter(Boolean);
+  const doneRows = done.map((r) => `<tr data-done="${r.request_id}"><td class="num">${r.request_id}</td><td class="wrap">${esc(describeRequest(r))}</td>
+    <td class="${r.outcome.status === 'executed' ? 'ok' : 'error'}">${esc(r.outcome.status)}${r.outcome.height ? ` at ${r.outcome.height}` : ''}</td>
+    <td class="wrap">${esc((r.outcome.logs || []).join('; ') || r.outcome.error || '')}</td></tr>`).join('');
   const rows = requests.map((r) => `<tr data-request="${r.request_id}"><td class="num">${r.request_id}</td><td class="wrap">${esc(describeRequest(r))}</td><td>${esc(member(r.proposer))}</td>
     <td>${esc(r.confirmations.map(member).join(', '))} (${r.confirmations.length}/${k})</td><td class="num">${r.expires_after_height} <span class="muted">(${Math.max(0, r.expires_after_height - head.header.height)} blocks)</span></td>
     <td class="mono wrap">${esc(r.hash)}</td><td><button class="confirm" data-id="${r.request_id}" data-hash="${esc(r.hash)}">Confirm</button></td></tr>`).join('');
@@ -296,6 +329,7 @@ async function renderTreasury(section) {
     <div class="grid"><div class="card"><h2>Members</h2><div id="members">${members.map((m) => esc(member(m))).join('<br>')}</div></div>
       <div class="card"><h2>Threshold</h2><div class="stat">${k} of ${members.length}</div></div></div>
     <div class="card"><h2>Pending requests</h2><table id="requests"><thead><tr><th class="num">id</th><th>actions</th><th>proposer</th><th>confirmed by</th><th class="num">expires after</th><th>hash signed for</th><th></th></tr></thead><tbody>${rows || '<tr><td colspan="7" class="muted">none</td></tr>'}</tbody></table></div>
+    <div class="card"><h2>Recent outcomes</h2><table id="outcomes"><thead><tr><th class="num">id</th><th>actions</th><th>outcome</th><th>logs or error</th></tr></thead><tbody>${doneRows || '<tr><td colspan="4" class="muted">none yet</td></tr>'}</tbody></table></div>
     <div class="card"><h2>Propose</h2>
       <form class="inline" id="propose">
         <label>kind<select name="kind">
@@ -359,7 +393,7 @@ function buildRequest(f) {
       parseKey(need(f.key, 'its public key'), 32, 'the public key');
       return { receiver_id: state.registrar, actions: [call('create_account', { new_account_id: id, new_public_key: f.key.trim() }, toYocto(f.amount || '0'))] };
     }
-    case 'transfer': return { receiver_id: need(f.account, 'the receiver'), actions: [{ type: 'Transfer', amount: toYocto(f.amount) }] };
+    case 'transfer': return { receiver_id: accountId(f.account, 'the receiver'), actions: [{ type: 'Transfer', amount: toYocto(f.amount) }] };
     case 'add_validator': {
       const [address, organization] = need(f.address, 'the address and organization').split(/\s+/);
       parseKey(need(f.key, 'the consensus key'), 32, 'the consensus key');
@@ -425,10 +459,10 @@ async function renderOrganizations(section) {
     const org = card.dataset.org;
     const on = (sel, fn) => $(sel, card).addEventListener('submit', (e) => { e.preventDefault(); fn(Object.fromEntries(new FormData(e.target))); });
     on('form.invite-user', (f) => act(`inviting ${f.account} into ${org}`, async () => {
-      const { value } = await call('invite_user', { org_id: org, account_id: need(f.account, 'the account to invite'), role: f.role });
+      const { value } = await call('invite_user', { org_id: org, account_id: accountId(f.account, 'the account to invite'), role: f.role });
       return `invitation ${value}: ${f.account} accepts it on this page with their key`;
     }));
-    on('form.set-role', (f) => act(`changing ${f.account}'s role`, () => call('set_role', { org_id: org, account_id: need(f.account, 'the member'), role: f.role }).then(() => '')));
+    on('form.set-role', (f) => act(`changing ${f.account}'s role`, () => call('set_role', { org_id: org, account_id: accountId(f.account, 'the member'), role: f.role }).then(() => '')));
     on('form.create-cred', (f) => act(`creating credential ${f.username}`, async () => {
       const password = drawPassword();
       const hash = b58encode(await sha256(new TextEncoder().encode(password)));
@@ -455,6 +489,7 @@ async function connect(form) {
     if (!secret) throw new Error('the key file has no secret_key or private_key');
   }
   if (!accountId) throw new Error('name the account');
+  if (!ACCOUNT_ID.test(accountId)) throw new Error(`\`${accountId}\` is not an account id`);
   if (!secret) throw new Error('paste the secret key or choose a key file');
   const signer = await signerFromSecret(secret);
   await account(accountId);
@@ -486,5 +521,5 @@ function setupConnect() {
 
 setupConnect();
 listen();
-window.addEventListener('hashchange', render);
+window.addEventListener('hashchange', () => { flash(''); render(); });
 render();

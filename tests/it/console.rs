@@ -72,14 +72,56 @@ async fn the_console_shows_the_chain_and_drives_treasury_and_workspace() {
     for page in [
         "overview",
         "overview-phone",
+        "overview-later",
         "treasury",
         "explorer-account",
         "explorer-transaction",
         "explorer-block",
         "organizations",
+        "organizations-phone",
     ] {
         let path = shots.join(format!("{page}.png"));
         assert!(path.metadata().is_ok_and(|m| m.len() > 10_000), "screenshot {} missing", path.display());
     }
     net.stop(Duration::from_secs(10)).await.unwrap();
+}
+
+/// The console's pages carry a content security policy and may not be framed; a browser's
+/// request from another site (the console's Basic login cached in it) is refused on every
+/// API, while same-origin pages and non-browser clients go through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_pages_are_locked_to_their_origin() {
+    let node = tests::TestNode::start().await;
+    let http = reqwest::Client::new();
+    let url = node.rpc.url().to_owned();
+    let page = http.get(format!("{url}/console")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    assert!(page.text().await.unwrap().contains("/console/app.js"));
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"status","params":[]}"#;
+    let post = |headers: &[(&str, String)]| {
+        let mut r = http.post(&url).header("content-type", "text/plain").body(body);
+        for (k, v) in headers {
+            r = r.header(*k, v);
+        }
+        r.send()
+    };
+    let host = url.trim_start_matches("http://").to_owned();
+    for refused in [
+        vec![("sec-fetch-site", "cross-site".to_owned())],
+        vec![("sec-fetch-site", "same-site".to_owned())],
+        vec![("origin", "http://evil.example".to_owned())],
+    ] {
+        let r = post(&refused).await.unwrap();
+        assert_eq!(r.status(), 403, "{refused:?}");
+        let text = r.text().await.unwrap();
+        assert!(text.contains("cross-site browser requests are refused"), "{text}");
+    }
+    for allowed in [vec![("sec-fetch-site", "same-origin".to_owned()), ("origin", format!("http://{host}"))], vec![]] {
+        assert_eq!(post(&allowed).await.unwrap().status(), 200, "{allowed:?}");
+    }
+    let events = http.get(format!("{url}/console/events")).header("sec-fetch-site", "cross-site").send().await.unwrap();
+    assert_eq!(events.status(), 403);
 }

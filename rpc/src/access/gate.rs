@@ -250,7 +250,7 @@ impl Gate {
             Self::over_limit(&l, rate.get(), || format!("organization `{}`", c.org_id))?;
         }
         self.node_limit()?;
-        Ok(Principal { username: Some(username), role: c.role })
+        Ok(Principal { username: Some(username), role: c.role, organization: Some(c.org_id) })
     }
 
     /// Admits a request from `client` (the peer's address, when known) on connection `conn`
@@ -263,7 +263,7 @@ impl Gate {
     ) -> Result<Principal, Rejection> {
         let Some(checks) = &self.checks else {
             self.node_limit()?;
-            return Ok(Principal { username: None, role: Role::Admin });
+            return Ok(Principal { username: None, role: Role::Admin, organization: None });
         };
         let (username, password) = basic_credentials(headers)?;
         let digest = self.digest(&username, &password);
@@ -311,7 +311,7 @@ impl Gate {
             Self::over_limit(&l, rate, || format!("credential `{username}`"))?;
         }
         self.node_limit()?;
-        Ok(Principal { username: Some(username), role })
+        Ok(Principal { username: Some(username), role, organization: None })
     }
 }
 

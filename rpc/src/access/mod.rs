@@ -50,6 +50,8 @@ pub struct Principal {
     /// `None` when credentials are not required.
     pub username: Option<String>,
     pub role: Role,
+    /// The organization of a workspace credential (`None` for the local file's).
+    pub organization: Option<String>,
 }
 
 impl Principal {

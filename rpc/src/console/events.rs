@@ -7,33 +7,48 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::{Stream, StreamExt as _};
 use serde_json::json;
 
 use super::Console;
+use crate::access::Principal;
+use crate::grpc::subscriptions::{holder_from, Slot};
 use crate::{BlockRef, NodeApi};
 
 /// Most blocks sent at once to catch up after the stream fell behind (older ones are skipped:
 /// the console shows recent blocks, the explorer any).
 pub const CATCH_UP: u64 = 50;
 
-pub(super) async fn stream<N: NodeApi>(State(c): State<Arc<Console<N>>>) -> Response {
+/// Opens a stream under the subscription caps (429 with the cap's message past them).
+pub(super) async fn stream<N: NodeApi>(State(c): State<Arc<Console<N>>>, req: Request) -> Response {
+    let ext = req.extensions();
+    let holder = holder_from(ext.get::<Principal>(), ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0));
+    let slot = match c.subscriptions.open(holder) {
+        Ok(slot) => slot,
+        Err(status) => return super::failed(StatusCode::TOO_MANY_REQUESTS, status.message()),
+    };
     let node = Arc::clone(&c.node);
     let mut head = node.subscribe_head();
     let start = (*head.borrow_and_update()).saturating_sub(10);
-    let blocks = async_stream(node, head, start);
+    let blocks = block_stream(node, head, start, slot);
     Sse::new(blocks).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response()
 }
 
-fn async_stream<N: NodeApi>(
+/// Each height from `start` in order, batched as the head moves; `slot` is held until the
+/// stream is dropped.
+fn block_stream<N: NodeApi>(
     node: Arc<N>,
     head: tokio::sync::watch::Receiver<u64>,
     start: u64,
+    slot: Slot,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
-    futures::stream::unfold((node, head, start, true), |(node, mut head, mut next, mut first)| async move {
+    futures::stream::unfold((node, head, start, true, slot), |(node, mut head, mut next, mut first, slot)| async move {
         loop {
             let top = *head.borrow_and_update();
             if next <= top {
@@ -50,7 +65,7 @@ fn async_stream<N: NodeApi>(
                 }
                 first = false;
                 let batch = futures::stream::iter(events.into_iter().map(Ok));
-                return Some((batch, (node, head, next, first)));
+                return Some((batch, (node, head, next, first, slot)));
             }
             if head.changed().await.is_err() {
                 return None;
@@ -80,5 +95,5 @@ fn block_event<N: NodeApi>(node: &N, height: u64, just_final: bool) -> Option<Ev
         "interval_ms": interval,
         "finality_ms": just_final.then(|| now.saturating_sub(block.header.timestamp_ms)),
     });
-    Some(Event::default().event("block").data(data.to_string()))
+    Some(Event::default().event("block").id(height.to_string()).data(data.to_string()))
 }

@@ -165,7 +165,8 @@ pub fn recent_transactions<N: NodeApi>(node: &N, id: &AccountId) -> Result<Value
         }
     }
     found.truncate(MAX_LISTED);
-    Ok(json!({ "transactions": found, "blocks_scanned": head + 1 - first }))
+    let lowest = found.last().and_then(|t| t["height"].as_u64()).filter(|_| found.len() >= MAX_LISTED).unwrap_or(first);
+    Ok(json!({ "transactions": found, "blocks_scanned": head + 1 - lowest }))
 }
 
 fn action_name(a: &chain_types::Action) -> String {

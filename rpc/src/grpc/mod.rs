@@ -5,7 +5,7 @@
 mod convert;
 mod service;
 mod streams;
-mod subscriptions;
+pub(crate) mod subscriptions;
 mod treasury;
 mod workspace;
 
@@ -15,7 +15,6 @@ use std::time::Duration;
 pub use service::NodeService;
 pub use subscriptions::Subscriptions;
 
-use crate::access::AccessConfig;
 use crate::NodeApi;
 
 /// Generated messages, server and client.
@@ -51,17 +50,16 @@ async fn set_serving<N: NodeApi>(reporter: &tonic_health::server::HealthReporter
     reporter.set_service_status(proto::node_server::NodeServer::<NodeService<N>>::NAME, status).await;
 }
 
-/// The gRPC services as routes of the node's HTTP server (HTTP/2), beside JSON-RPC, with the
-/// subscription caps of `access`.
-pub async fn routes<N: NodeApi>(node: Arc<N>, tx_timeout: Duration, access: &AccessConfig) -> axum::Router {
+/// The gRPC services as routes of the node's HTTP server (HTTP/2), beside JSON-RPC, with
+/// their streams under `subscriptions` (shared with the console's block stream).
+pub async fn routes<N: NodeApi>(node: Arc<N>, tx_timeout: Duration, subscriptions: Arc<Subscriptions>) -> axum::Router {
     let (health_reporter, health) = tonic_health::server::health_reporter();
     let syncing = node.subscribe_syncing();
     let serving = !*syncing.borrow();
     set_serving::<N>(&health_reporter, serving).await;
     tokio::spawn(report_health::<N>(syncing, health_reporter));
-    let mut routes = tonic::service::Routes::new(health).add_service(proto::node_server::NodeServer::new(
-        NodeService::new(node, tx_timeout, Arc::new(Subscriptions::new(access))),
-    ));
+    let mut routes = tonic::service::Routes::new(health)
+        .add_service(proto::node_server::NodeServer::new(NodeService::new(node, tx_timeout, subscriptions)));
     // Reflection in both versions: v1, and v1alpha for the clients that speak only it
     // (Python's grpcio-reflection, older grpcurl, Postman). Both descriptor sets are compiled
     // in; building from them cannot fail at run time.

@@ -36,11 +36,17 @@ pub struct Slot {
 
 /// Who a subscription is counted against: the credential, else the client's address.
 pub fn holder<T>(req: &tonic::Request<T>) -> String {
-    if let Some(name) = req.extensions().get::<Principal>().and_then(|p| p.username.as_ref()) {
+    let ext = req.extensions();
+    holder_from(ext.get::<Principal>(), ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0))
+}
+
+/// [`holder`] from what a request carries (the console's block stream has no tonic request).
+pub fn holder_from(principal: Option<&Principal>, addr: Option<SocketAddr>) -> String {
+    if let Some(name) = principal.and_then(|p| p.username.as_ref()) {
         return format!("credential `{name}`");
     }
-    match req.extensions().get::<ConnectInfo<SocketAddr>>() {
-        Some(ConnectInfo(addr)) => format!("address {}", client_key(addr.ip())),
+    match addr {
+        Some(addr) => format!("address {}", client_key(addr.ip())),
         None => "anonymous".to_owned(),
     }
 }

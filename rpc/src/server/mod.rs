@@ -50,8 +50,9 @@ pub async fn router<N: NodeApi>(node: Arc<N>, cfg: &RpcConfig) -> Result<Router,
     let gate = Arc::new(
         Gate::new(cfg.access.clone())?.with_metrics(cfg.metrics.clone()).with_membership(cfg.membership.clone()),
     );
-    let grpc = crate::grpc::routes(node.clone(), cfg.tx_timeout, &cfg.access).await;
-    let console = crate::console::routes(node.clone(), gate.clone());
+    let subscriptions = Arc::new(crate::grpc::Subscriptions::new(&cfg.access));
+    let grpc = crate::grpc::routes(node.clone(), cfg.tx_timeout, subscriptions.clone()).await;
+    let console = crate::console::routes(node.clone(), gate.clone(), subscriptions);
     let state = Arc::new(AppState { node, tx_timeout: cfg.tx_timeout, metrics: cfg.metrics.clone() });
     Ok(Router::new()
         .route("/", post(handle::<N>))
