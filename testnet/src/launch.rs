@@ -205,10 +205,27 @@ impl Network {
     /// Starts node `i` again (after it stopped or was killed) on its existing home and waits
     /// until it answers JSON-RPC.
     pub async fn restart(&mut self, i: usize) -> anyhow::Result<()> {
+        self.restart_with_env(i, &[]).await
+    }
+
+    /// [`Network::restart`] with extra environment variables for that node's process (a
+    /// fault-injecting library in `LD_PRELOAD`, say).
+    pub async fn restart_with_env(&mut self, i: usize, env: &[(&str, &str)]) -> anyhow::Result<()> {
         let node = self.nodes.get_mut(i).context("no such node")?;
-        node.child = spawn_node(&Layout::chain_binary()?, &node.home)?;
+        node.child = spawn_node_with(&Layout::chain_binary()?, &node.home, env)?;
         self.write_pids()?;
         self.wait_ready(i).await
+    }
+
+    /// Stops node `i` with SIGTERM and waits (bounded) for it to exit; returns its status.
+    pub async fn stop_node(
+        &mut self,
+        i: usize,
+        within: std::time::Duration,
+    ) -> anyhow::Result<std::process::ExitStatus> {
+        self.signal(i, Signal::SIGTERM)?;
+        let node = self.nodes.get_mut(i).context("no such node")?;
+        Ok(tokio::time::timeout(within, node.child.wait()).await.context("the node did not stop in time")??)
     }
 
     /// Sends `signal` to node `i`.
@@ -383,8 +400,14 @@ fn init_node(
 
 /// `chain run --home <home>`, its output appended to `<home>/node.log`.
 fn spawn_node(chain: &std::path::Path, home: &std::path::Path) -> anyhow::Result<Child> {
+    spawn_node_with(chain, home, &[])
+}
+
+/// [`spawn_node`] with extra environment variables.
+fn spawn_node_with(chain: &std::path::Path, home: &std::path::Path, env: &[(&str, &str)]) -> anyhow::Result<Child> {
     let log = std::fs::OpenOptions::new().create(true).append(true).open(home.join("node.log"))?;
     Command::new(chain)
+        .envs(env.iter().copied())
         .arg("run")
         .arg("--home")
         .arg(home)

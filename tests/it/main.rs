@@ -10,6 +10,7 @@ mod console;
 mod crash;
 mod credentials;
 mod deploy;
+mod disk_faults;
 mod divergence;
 mod genesis_cli;
 mod grpc_api;
