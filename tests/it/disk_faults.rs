@@ -147,3 +147,52 @@ async fn a_failing_fsync_stops_the_node_cleanly_and_it_recovers() {
     }
     net.stop(Duration::from_secs(10)).await.unwrap();
 }
+
+/// Kills the faulty node under load (SIGKILL, as a power cut would).
+async fn killed_mid_write(net: &mut Network) {
+    let rpc = net.nodes[FAULTY].rpc.clone();
+    let target = height(&rpc).await + 5;
+    let reached = wait_all(std::slice::from_ref(&rpc), &[0], target, 30).await;
+    assert!(reached[0] >= target, "the node runs under load first: {reached:?}");
+    net.signal(FAULTY, nix::sys::signal::Signal::SIGKILL).unwrap();
+    tokio::time::timeout(Duration::from_secs(30), net.nodes[FAULTY].child.wait()).await.unwrap().unwrap();
+}
+
+/// Cuts the last `bytes` off `file`, as a write the disk never finished.
+fn cut_tail(file: &Path, bytes: u64) {
+    let len = file.metadata().unwrap().len();
+    assert!(len > bytes, "{} holds {len} bytes, too few to cut {bytes}", file.display());
+    std::fs::OpenOptions::new().write(true).open(file).unwrap().set_len(len - bytes).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn torn_tails_of_the_consensus_wal_and_the_store_log_are_recovered() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut net = up(dir.path(), "torn-tails").await;
+    let loaders = load(&net);
+    let home = net.nodes[FAULTY].home.clone();
+
+    // The consensus WAL's last record torn: dropped on restart, with a warning.
+    killed_mid_write(&mut net).await;
+    cut_tail(&home.join("wal/consensus.wal"), 3);
+    recovers(&mut net).await;
+    let log = std::fs::read_to_string(home.join("node.log")).unwrap();
+    assert!(log.contains("dropping a torn record at the end of the consensus WAL"), "the WAL repair is logged");
+
+    // The store's write-ahead log cut short: RocksDB recovers to the last whole batch, the
+    // node finds its head where that left it and syncs the rest from its peers.
+    killed_mid_write(&mut net).await;
+    let mut logs: Vec<PathBuf> = std::fs::read_dir(home.join("data"))
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "log") && p.metadata().is_ok_and(|m| m.len() > 64))
+        .collect();
+    logs.sort();
+    let newest = logs.last().expect("RocksDB keeps a write-ahead log with data in it");
+    cut_tail(newest, 64);
+    recovers(&mut net).await;
+    for l in loaders {
+        l.abort();
+    }
+    net.stop(Duration::from_secs(10)).await.unwrap();
+}
