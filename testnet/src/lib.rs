@@ -13,6 +13,7 @@
 //! - Everything binds to 127.0.0.1.
 
 pub mod bench;
+pub mod chaos;
 pub mod launch;
 pub mod layout;
 pub mod openbao;

@@ -88,6 +88,30 @@ enum Command {
         #[command(flatten)]
         kms: KmsArgs,
     },
+    /// A testnet under a steady signed load while validators are killed, stopped and
+    /// restarted at seeded random moments (at most f at a time); then checks one block per
+    /// height on every node, every acknowledged transaction on every node, no double
+    /// signing, and blocks resuming after each fault. Prints a timeline, writes
+    /// chaos-report.json in the testnet directory, and exits 1 on any violation.
+    Chaos {
+        #[arg(long, default_value_t = 4)]
+        validators: usize,
+        /// Seconds to run (the last fifth without new faults).
+        #[arg(long, default_value_t = 120)]
+        duration: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Transfers per second, all accounts together.
+        #[arg(long, default_value_t = 20.0)]
+        load: f64,
+        /// Testnet directory (must be new; it keeps the report and the nodes' logs).
+        #[arg(long, default_value = "chaos-data")]
+        dir: PathBuf,
+        #[arg(long, default_value_t = 3030)]
+        rpc_base_port: u16,
+        #[arg(long, default_value_t = 24560)]
+        p2p_base_port: u16,
+    },
     /// Stop the nodes of a testnet whose `up` was interrupted.
     Down {
         #[arg(long, default_value = "testnet-data")]
@@ -176,6 +200,27 @@ async fn main() -> anyhow::Result<()> {
             let result = bench::run(&opts).await?;
             std::fs::write(&out, serde_json::to_string_pretty(&result)? + "\n")?;
             println!("result written to {}", out.display());
+            Ok(())
+        }
+        Command::Chaos { validators, duration, seed, load, dir, rpc_base_port, p2p_base_port } => {
+            anyhow::ensure!(
+                !dir.join("genesis").exists(),
+                "{} already holds a testnet; chaos needs a new --dir",
+                dir.display()
+            );
+            let opts = testnet::chaos::ChaosOptions {
+                network: NetworkOptions::new(validators, rpc_base_port, p2p_base_port, "chaos"),
+                duration: Duration::from_secs(duration),
+                seed,
+                load,
+            };
+            let report = testnet::chaos::run(Layout::new(&dir), &opts).await?;
+            if report["violations"].as_array().is_some_and(|v| !v.is_empty()) {
+                for v in report["violations"].as_array().into_iter().flatten() {
+                    eprintln!("violation: {}", v.as_str().unwrap_or_default());
+                }
+                std::process::exit(1);
+            }
             Ok(())
         }
         Command::Down { dir } => {

@@ -20,6 +20,9 @@ pub struct WorkloadStats {
     pub failed: AtomicU64,
     /// Sum of submit-to-final latencies in microseconds (for the mean).
     pub latency_us: AtomicU64,
+    /// Every transaction a node acknowledged FINAL with success (what `testnet chaos` checks
+    /// on every node afterwards).
+    pub acknowledged: parking_lot::Mutex<Vec<CryptoHash>>,
 }
 
 impl WorkloadStats {
@@ -118,6 +121,7 @@ impl Sender {
                 self.nonce = Some(nonce);
                 stats.final_ok.fetch_add(1, Ordering::Relaxed);
                 stats.latency_us.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+                stats.acknowledged.lock().push(tx.hash());
             }
             Ok(r) => {
                 self.nonce = Some(nonce);

@@ -6,6 +6,7 @@ mod backpressure;
 mod bad_input;
 mod bench_smoke;
 mod byzantine;
+mod chaos;
 mod console;
 mod crash;
 mod credentials;

@@ -1,0 +1,45 @@
+//! `testnet chaos` as a user runs it: 4 validators under a signed load for 30 s while seed 2
+//! stops one with SIGSTOP, kills one with SIGKILL and restarts one cleanly (one at a time),
+//! then the checker compares every height on every node, finds every acknowledged transaction
+//! on every node and looks for equivocation evidence. The command must exit 0 with a report
+//! of no violations that counts what it checked.
+
+use std::process::Command;
+
+use tests::{binary, free_port_range};
+
+#[test]
+fn chaos_with_process_faults_finds_no_violation() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = dir.path().join("net");
+    let (rpc, p2p) = (free_port_range(4).to_string(), free_port_range(4).to_string());
+    let out = Command::new(binary("testnet"))
+        .args([
+            "chaos",
+            "--duration",
+            "30",
+            "--seed",
+            "2",
+            "--load",
+            "20",
+            "--rpc-base-port",
+            &rpc,
+            "--p2p-base-port",
+            &p2p,
+        ])
+        .arg("--dir")
+        .arg(&net)
+        .output()
+        .expect("testnet chaos");
+    let shown = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "testnet chaos failed:\n{shown}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(net.join("chaos-report.json")).expect("the report")).expect("JSON");
+    assert_eq!(report["violations"], serde_json::json!([]), "{report}");
+    for kind in ["sigstop", "sigkill", "restart"] {
+        assert!(report["faults"][kind].as_u64().is_some_and(|n| n >= 1), "a {kind} fault ran: {report}");
+    }
+    assert!(report["heights_checked"].as_u64().is_some_and(|h| h >= 20), "{report}");
+    assert!(report["acknowledged"].as_u64().is_some_and(|n| n >= 50), "{report}");
+    assert!(shown.contains("blocks resumed"), "the timeline is printed:\n{shown}");
+}
