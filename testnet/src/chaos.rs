@@ -37,6 +37,9 @@ pub struct ChaosOptions {
     pub seed: u64,
     /// Transfers per second, all accounts together.
     pub load: f64,
+    /// Adds a transaction hash that no node has to the acknowledged ones before checking: the
+    /// run must then fail, which shows the checker finds a lost transaction.
+    pub self_check: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -167,6 +170,12 @@ pub async fn run(layout: Layout, opts: &ChaosOptions) -> anyhow::Result<Value> {
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(60), load).await;
 
+    if opts.self_check {
+        let mut phantom = [0u8; 32];
+        rng.fill(&mut phantom[..]);
+        stats.acknowledged.lock().push(chain_types::CryptoHash(phantom));
+        println!("self-check: added a transaction no node has to the acknowledged ones");
+    }
     let checked = check(&net, &stats, &mut violations).await;
     let acknowledged = stats.acknowledged.lock().len();
     let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();

@@ -111,6 +111,10 @@ enum Command {
         rpc_base_port: u16,
         #[arg(long, default_value_t = 24560)]
         p2p_base_port: u16,
+        /// Check the checker: count a transaction no node has as acknowledged, so the run
+        /// must end with a violation.
+        #[arg(long)]
+        self_check: bool,
     },
     /// Stop the nodes of a testnet whose `up` was interrupted.
     Down {
@@ -202,7 +206,7 @@ async fn main() -> anyhow::Result<()> {
             println!("result written to {}", out.display());
             Ok(())
         }
-        Command::Chaos { validators, duration, seed, load, dir, rpc_base_port, p2p_base_port } => {
+        Command::Chaos { validators, duration, seed, load, dir, rpc_base_port, p2p_base_port, self_check } => {
             anyhow::ensure!(
                 !dir.join("genesis").exists(),
                 "{} already holds a testnet; chaos needs a new --dir",
@@ -213,6 +217,7 @@ async fn main() -> anyhow::Result<()> {
                 duration: Duration::from_secs(duration),
                 seed,
                 load,
+                self_check,
             };
             let report = testnet::chaos::run(Layout::new(&dir), &opts).await?;
             if report["violations"].as_array().is_some_and(|v| !v.is_empty()) {
