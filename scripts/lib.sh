@@ -174,6 +174,14 @@ ensure_browser() {
     fi
 }
 
+# `testnet chaos` jumps a node's clock with libfaketime (Debian's faketime package).
+ensure_chaos_deps() {
+    if ! have_file '/usr/lib/*-linux-gnu/faketime/libfaketimeMT.so.1'; then
+        apt_install faketime
+    fi
+    have_file '/usr/lib/*-linux-gnu/faketime/libfaketimeMT.so.1' || { echo "apt did not install libfaketimeMT.so.1" >&2; exit 1; }
+}
+
 # python3 with venv and ensurepip (Debian ships them apart, in python3-venv).
 ensure_python3_venv() {
     if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then

@@ -7,6 +7,7 @@ ensure_build_deps
 ensure_bench_deps
 ensure_node_deps
 ensure_browser
+ensure_chaos_deps
 ensure_python_deps
 ensure_openbao
 ensure_prometheus

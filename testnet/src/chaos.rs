@@ -1,7 +1,9 @@
 //! `testnet chaos`: a testnet under a steady signed load (every transfer acknowledged FINAL
 //! recorded) while validators fail at seeded random moments, then a checker over the whole
-//! run. This first version injects process faults: SIGKILL (restarted later), SIGSTOP
-//! (SIGCONT later) and a clean restart, never more than f = (n - 1) / 3 validators at once.
+//! run. It injects process faults: SIGKILL (restarted later), SIGSTOP (SIGCONT later) and a
+//! clean restart; and clock jumps: the node restarted with its wall clock 40 s ahead
+//! (libfaketime, Debian's `faketime`), later restarted on the true time. Never more than
+//! f = (n - 1) / 3 validators at once.
 //!
 //! The checker proves, or lists as violations:
 //! - one block hash per height on every node, over every height all of them hold;
@@ -42,11 +44,19 @@ pub struct ChaosOptions {
     pub self_check: bool,
 }
 
+/// Where Debian's `faketime` package puts the library that shifts a process's wall clock.
+const FAKETIME_LIBS: [&str; 2] =
+    ["/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1", "/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1"];
+
+/// How far a clock jump moves a node's wall clock.
+const CLOCK_JUMP: &str = "+40s";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Kind {
     Kill,
     Stop,
     Restart,
+    ClockJump,
 }
 
 impl Kind {
@@ -55,6 +65,7 @@ impl Kind {
             Kind::Kill => "sigkill",
             Kind::Stop => "sigstop",
             Kind::Restart => "restart",
+            Kind::ClockJump => "clock_jump",
         }
     }
 }
@@ -101,6 +112,10 @@ pub async fn run(layout: Layout, opts: &ChaosOptions) -> anyhow::Result<Value> {
     let n = net.nodes.len();
     let f = (n - 1) / 3;
     anyhow::ensure!(f >= 1, "chaos needs at least 4 validators (f >= 1), not {n}");
+    let faketime = FAKETIME_LIBS
+        .into_iter()
+        .find(|p| std::path::Path::new(p).is_file())
+        .context("libfaketimeMT.so.1 is missing: `apt-get install faketime` (clock jumps need it)")?;
     let mut rng = StdRng::seed_from_u64(opts.seed);
     let started = Instant::now();
 
@@ -120,7 +135,7 @@ pub async fn run(layout: Layout, opts: &ChaosOptions) -> anyhow::Result<Value> {
     let calm = started + opts.duration.mul_f64(0.8);
     while Instant::now() + Duration::from_secs(4) < calm {
         tokio::time::sleep(Duration::from_millis(rng.gen_range(1_000..4_000))).await;
-        let kind = [Kind::Kill, Kind::Stop, Kind::Restart][rng.gen_range(0..3)];
+        let kind = [Kind::Kill, Kind::Stop, Kind::Restart, Kind::ClockJump][rng.gen_range(0..4)];
         let victim = rng.gen_range(0..n);
         let healthy: Vec<usize> = (0..n).filter(|i| *i != victim).collect();
         let node = net.nodes[victim].account.clone();
@@ -141,6 +156,14 @@ pub async fn run(layout: Layout, opts: &ChaosOptions) -> anyhow::Result<Value> {
                 net.signal(victim, Signal::SIGCONT)?;
             }
             Kind::Restart => {
+                net.stop_node(victim, Duration::from_secs(30)).await.with_context(|| format!("stopping {node}"))?;
+                net.restart(victim).await.with_context(|| format!("restarting {node}"))?;
+            }
+            Kind::ClockJump => {
+                net.stop_node(victim, Duration::from_secs(30)).await.with_context(|| format!("stopping {node}"))?;
+                let ahead = [("LD_PRELOAD", faketime), ("FAKETIME", CLOCK_JUMP), ("DONT_FAKE_MONOTONIC", "1")];
+                net.restart_with_env(victim, &ahead).await.with_context(|| format!("restarting {node} ahead"))?;
+                tokio::time::sleep(hold).await;
                 net.stop_node(victim, Duration::from_secs(30)).await.with_context(|| format!("stopping {node}"))?;
                 net.restart(victim).await.with_context(|| format!("restarting {node}"))?;
             }

@@ -1,5 +1,6 @@
-//! `testnet chaos` as a user runs it: 4 validators under a signed load for 30 s while seed 2
-//! stops one with SIGSTOP, kills one with SIGKILL and restarts one cleanly (one at a time),
+//! `testnet chaos` as a user runs it: 4 validators under a signed load for 40 s while seed 2
+//! stops one with SIGSTOP, kills one with SIGKILL, restarts one cleanly and moves one's clock
+//! 40 s ahead (one at a time),
 //! then the checker compares every height on every node, finds every acknowledged transaction
 //! on every node and looks for equivocation evidence. The command must exit 0 with a report
 //! of no violations that counts what it checked.
@@ -28,10 +29,10 @@ fn chaos(args: &[&str]) -> (bool, String, serde_json::Value) {
 
 #[test]
 fn chaos_with_process_faults_finds_no_violation() {
-    let (ok, shown, report) = chaos(&["--duration", "30", "--seed", "2", "--load", "20"]);
+    let (ok, shown, report) = chaos(&["--duration", "40", "--seed", "2", "--load", "20"]);
     assert!(ok, "testnet chaos failed:\n{shown}");
     assert_eq!(report["violations"], serde_json::json!([]), "{report}");
-    for kind in ["sigstop", "sigkill", "restart"] {
+    for kind in ["sigstop", "sigkill", "restart", "clock_jump"] {
         assert!(report["faults"][kind].as_u64().is_some_and(|n| n >= 1), "a {kind} fault ran: {report}");
     }
     assert!(report["heights_checked"].as_u64().is_some_and(|h| h >= 20), "{report}");
